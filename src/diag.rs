@@ -1,0 +1,258 @@
+//! Diagnostics: every problem rollcall reports about its input, with a stable code,
+//! the place in the file and what to do about it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+
+/// A loaded text file that diagnostics point into.
+pub type Source = Arc<NamedSource<Arc<str>>>;
+
+pub fn source(name: impl AsRef<str>, text: impl Into<Arc<str>>) -> Source {
+    Arc::new(NamedSource::new(name, text.into()).with_language("yaml"))
+}
+
+macro_rules! codes {
+    ($($variant:ident => $code:literal : $doc:literal,)*) => {
+        /// Stable diagnostic codes. Users grep for them and scripts match on them: never rename one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code { $(#[doc = $doc] $variant,)* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+            pub fn description(self) -> &'static str {
+                match self { $(Code::$variant => $doc,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    Io => "rollcall::io": "a file or directory could not be read or written",
+    NoManifest => "rollcall::no-manifest": "the manifest directory has no rollcall.yaml",
+    YamlSyntax => "rollcall::yaml-syntax": "the file is not valid YAML",
+    DuplicateKey => "rollcall::duplicate-key": "a mapping has the same key twice",
+    UnknownKey => "rollcall::unknown-key": "a key that rollcall does not know",
+    WrongType => "rollcall::wrong-type": "a value of the wrong type",
+    MissingKey => "rollcall::missing-key": "a required key is absent",
+    UnsupportedVersion => "rollcall::unsupported-version": "the manifest version is not one this rollcall reads",
+    UnknownTargetKind => "rollcall::unknown-target-kind": "target.kind is not file, goto or scim",
+    TargetKey => "rollcall::target-key": "a target key that does not belong to this kind of target, or one that is missing",
+    CredentialInManifest => "rollcall::credential-in-manifest": "a secret written into a manifest instead of the environment",
+    InsecureUrl => "rollcall::insecure-url": "an http:// URL to a host that is not loopback",
+    InvalidUrl => "rollcall::invalid-url": "a URL that cannot be parsed",
+    UnknownRole => "rollcall::unknown-role": "an assignment names a role that roles: does not declare",
+    DefaultAccessRole => "rollcall::default-access-role": "the Entra role Default Access is not a GoToMeeting role",
+    EmptyRole => "rollcall::empty-role": "a role that grants nothing for its target",
+    UnknownGroup => "rollcall::unknown-group": "a group that no directory source defines",
+    UnknownUser => "rollcall::unknown-user": "a person that no directory source defines",
+    GroupCycle => "rollcall::group-cycle": "groups that contain each other",
+    DuplicateGroup => "rollcall::duplicate-group": "the same group defined twice",
+    DuplicateUser => "rollcall::duplicate-user": "the same person in two directory records",
+    MissingIdentity => "rollcall::missing-identity": "a directory record with neither userPrincipalName nor mail",
+    AssignmentShape => "rollcall::assignment-shape": "an assignment needs exactly one of user: or group:",
+    MappingShape => "rollcall::mapping-shape": "a mapping needs exactly one of from: or constant:",
+    UnknownTargetAttribute => "rollcall::unknown-target-attribute": "a mapping to an attribute the target does not have",
+    MissingEmailMapping => "rollcall::missing-email-mapping": "no mapping produces the account email",
+    UnmappedMatching => "rollcall::unmapped-matching": "matching on an attribute that no mapping produces",
+    DuplicateMatching => "rollcall::duplicate-matching": "the same matching attribute listed twice",
+    InvalidEmail => "rollcall::invalid-email": "a value that is not an email address",
+    InvalidDomain => "rollcall::invalid-domain": "a scope domain that is not a domain name",
+    EmailOutOfScope => "rollcall::email-out-of-scope": "a desired account whose email is outside scope.domains",
+    UnknownOperator => "rollcall::unknown-operator": "a scoping clause with an op rollcall does not know",
+    ScopingValue => "rollcall::scoping-value": "a scoping clause whose value is missing, superfluous or of the wrong type",
+    InvalidRegex => "rollcall::invalid-regex": "a regular expression that does not compile",
+    InvalidThreshold => "rollcall::invalid-threshold": "max_removals out of range",
+    MissingDirectoryFile => "rollcall::missing-directory-file": "a directory source whose file does not exist",
+    DirectoryFormat => "rollcall::directory-format": "a directory source with an unknown format or missing keys",
+    CsvRow => "rollcall::csv-row": "a CSV row that does not fit the header",
+    MalformedJson => "rollcall::malformed-json": "a JSON directory export that cannot be read",
+    ExpressionSyntax => "rollcall::expression-syntax": "a mapping expression that does not parse",
+    UnknownFunction => "rollcall::unknown-function": "a mapping expression calls a function rollcall does not have",
+    ArgumentCount => "rollcall::argument-count": "a function called with the wrong number of arguments",
+    UnknownAttribute => "rollcall::unknown-attribute": "an attribute that no directory record has",
+    NullEmail => "rollcall::null-email": "the email mapping yields nothing for a person who must be created",
+    UnknownLicense => "rollcall::unknown-license": "a role names a license the account does not have",
+    AmbiguousMatch => "rollcall::ambiguous-match": "matching found two accounts for one person, or one account for two people",
+    RemovalThreshold => "rollcall::removal-threshold": "the plan removes more accounts than policy allows",
+    LastSuperUser => "rollcall::last-super-user": "the plan removes the last SUPER_USER",
+    SeatsExceeded => "rollcall::seats-exceeded": "the plan puts more users on a license than it has seats",
+    StalePlan => "rollcall::stale-plan": "the manifests or the account changed since the plan was made",
+    PlanFile => "rollcall::plan-file": "a plan file that cannot be read",
+    Snapshot => "rollcall::snapshot": "a file-target snapshot that cannot be read or written",
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One problem, pointing into a file when it can.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub code: Code,
+    pub message: String,
+    pub source: Option<Source>,
+    pub labels: Vec<LabeledSpan>,
+    pub help: Option<String>,
+}
+
+impl Problem {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Problem { code, message: message.into(), source: None, labels: Vec::new(), help: None }
+    }
+
+    /// Points at `span` of `source` with a label.
+    pub fn at(mut self, source: &Source, span: impl Into<SourceSpan>, label: impl Into<String>) -> Self {
+        self.source = Some(source.clone());
+        self.labels.push(LabeledSpan::new_with_span(Some(label.into()), span));
+        self
+    }
+
+    /// A second place in the same file.
+    pub fn also(mut self, span: impl Into<SourceSpan>, label: impl Into<String>) -> Self {
+        self.labels.push(LabeledSpan::new_with_span(Some(label.into()), span));
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Where the problem is, as `file:line:col`, for plain one-line output.
+    pub fn location(&self) -> Option<String> {
+        let src = self.source.as_ref()?;
+        let span = self.labels.first()?.inner();
+        let text: &str = src.inner();
+        let (line, col) = line_col(text, span.offset());
+        Some(format!("{}:{line}:{col}", src.name()))
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// "did you mean `x`?" when a candidate is close enough to be a likely typo.
+pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let lower = wrong.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl Diagnostic for Problem {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code.as_str()))
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s.as_ref() as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() { None } else { Some(Box::new(self.labels.iter().cloned())) }
+    }
+}
+
+/// Many problems, reported together.
+#[derive(Debug, Default)]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    pub fn push(&mut self, p: Problem) {
+        self.0.push(p);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// Ok(value) when nothing was reported.
+    pub fn into_result<T>(self, value: T) -> Result<T, Problems> {
+        if self.0.is_empty() { Ok(value) } else { Err(self) }
+    }
+    /// Renders every problem without colour, as the tests and non-terminals see them.
+    pub fn render_plain(&self) -> String {
+        let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(100)
+            .with_links(false);
+        let mut out = String::new();
+        for p in &self.0 {
+            let _ = handler.render_report(&mut out, p);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl From<Problem> for Problems {
+    fn from(p: Problem) -> Self {
+        Problems(vec![p])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_kebab_case() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "duplicate diagnostic code {s}");
+            let name = s.strip_prefix("rollcall::").expect("codes start with rollcall::");
+            assert!(
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{s} is not kebab-case"
+            );
+            assert!(!code.description().is_empty());
+        }
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        let text = "a: zoë\nrole: x\n";
+        assert_eq!(line_col(text, text.find("role").unwrap()), (2, 1));
+        assert_eq!(line_col(text, text.find('x').unwrap()), (2, 7));
+        assert_eq!(line_col(text, 6), (1, 6));
+    }
+
+    #[test]
+    fn suggestions_only_for_close_names() {
+        assert_eq!(did_you_mean("organiser", ["organizer", "admin"]).as_deref(), Some("did you mean `organizer`?"));
+        assert_eq!(did_you_mean("zzz", ["organizer", "admin"]), None);
+    }
+}

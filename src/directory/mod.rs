@@ -1,0 +1,313 @@
+//! Where people and groups come from: rollcall YAML, Entra JSON exports, CSV.
+//!
+//! Every source is read into one `Directory`; a person is identified by
+//! `userPrincipalName`, else `mail`, case-insensitively.
+
+mod csv;
+mod entra;
+mod yaml;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use miette::SourceSpan;
+
+use crate::diag::{self, Code, Problem, Problems, Source};
+use crate::manifest::load::span;
+use crate::manifest::{DirectoryFormat, RawDirectorySource};
+
+/// A person's source attributes; null attributes are absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes(Vec<(Box<str>, Box<str>)>);
+
+impl Attributes {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| &**k == name).map(|(_, v)| &**v)
+    }
+    /// Sets or replaces an attribute.
+    pub fn set(&mut self, name: &str, value: impl Into<Box<str>>) {
+        match self.0.iter_mut().find(|(k, _)| &**k == name) {
+            Some(slot) => slot.1 = value.into(),
+            None => self.0.push((name.into(), value.into())),
+        }
+    }
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| &**k)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
+    }
+}
+
+/// Where something was written: a file and a span in it.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub source: Source,
+    pub span: SourceSpan,
+}
+
+impl Origin {
+    pub fn new(source: &Source, span: impl Into<SourceSpan>) -> Self {
+        Origin { source: source.clone(), span: span.into() }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Person {
+    /// userPrincipalName, else mail, lower-cased.
+    pub id: String,
+    pub attributes: Attributes,
+    pub origin: Origin,
+}
+
+impl Person {
+    /// A record's identity: `userPrincipalName`, else `mail`.
+    pub fn identity(attributes: &Attributes) -> Option<String> {
+        attributes
+            .get("userPrincipalName")
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| attributes.get("mail").filter(|s| !s.trim().is_empty()))
+            .map(|s| s.trim().to_lowercase())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub name: String,
+    pub members: Vec<(String, Origin)>,
+    pub groups: Vec<(String, Origin)>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Default)]
+pub struct Directory {
+    pub people: Vec<Person>,
+    pub groups: Vec<Group>,
+    /// Every attribute name some record has.
+    pub attribute_names: std::collections::BTreeSet<String>,
+    /// lower-cased userPrincipalName or mail -> index in `people`.
+    index: HashMap<String, usize>,
+    group_index: HashMap<String, usize>,
+}
+
+impl Directory {
+    /// The person a reference (userPrincipalName or mail, any case) names.
+    pub fn person(&self, reference: &str) -> Option<usize> {
+        self.index.get(&reference.trim().to_lowercase()).copied()
+    }
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.group_index.get(name).map(|&i| &self.groups[i])
+    }
+    pub fn group_names(&self) -> impl Iterator<Item = &str> {
+        self.groups.iter().map(|g| g.name.as_str())
+    }
+
+    fn add_person(&mut self, person: Person, problems: &mut Problems) {
+        if let Some(&other) = self.index.get(&person.id) {
+            let first = &self.people[other];
+            let mut p = Problem::new(Code::DuplicateUser, format!("{} is in the directory twice", person.id)).at(
+                &person.origin.source,
+                person.origin.span,
+                "this record",
+            );
+            if Source::ptr_eq(&first.origin.source, &person.origin.source) {
+                p = p.also(first.origin.span, "the same person first here");
+            } else {
+                p.message = format!("{} (first in {})", p.message, first.origin.source.name());
+            }
+            problems.push(
+                p.help("a person must appear in exactly one record; remove one of them or merge their attributes"),
+            );
+            return;
+        }
+        for name in person.attributes.names() {
+            if !self.attribute_names.contains(name) {
+                self.attribute_names.insert(name.to_owned());
+            }
+        }
+        let i = self.people.len();
+        self.index.insert(person.id.clone(), i);
+        for key in ["userPrincipalName", "mail"] {
+            if let Some(v) = person.attributes.get(key) {
+                self.index.entry(v.trim().to_lowercase()).or_insert(i);
+            }
+        }
+        self.people.push(person);
+    }
+
+    fn add_group(&mut self, group: Group, problems: &mut Problems) {
+        if let Some(&other) = self.group_index.get(&group.name) {
+            let first = &self.groups[other].origin;
+            problems.push(
+                Problem::new(Code::DuplicateGroup, format!("group `{}` is defined twice", group.name))
+                    .at(&group.origin.source, group.origin.span, "defined again here")
+                    .help(format!("it is first defined in {}; keep one definition", first.source.name())),
+            );
+            return;
+        }
+        self.group_index.insert(group.name.clone(), self.groups.len());
+        self.groups.push(group);
+    }
+}
+
+/// A record read from some source, before identity checks.
+struct Record {
+    attributes: Attributes,
+    origin: Origin,
+}
+
+/// What one source file contributes.
+#[derive(Default)]
+struct Contribution {
+    records: Vec<Record>,
+    groups: Vec<Group>,
+}
+
+/// An entra-group-members file: the group it names, where, and its members.
+type GroupMembers = (String, Origin, Vec<(String, Origin)>);
+
+/// Reads every directory source of the manifest in `dir`.
+pub fn load(dir: &Path, sources: &[RawDirectorySource], root: &Source, problems: &mut Problems) -> Directory {
+    let mut directory = Directory::default();
+    let mut group_member_files: Vec<GroupMembers> = Vec::new();
+    for entry in sources {
+        let format = match &entry.format {
+            Some(f) => match DirectoryFormat::parse(&f.value) {
+                Some(fmt) => fmt,
+                None => {
+                    let mut p = Problem::new(Code::DirectoryFormat, format!("unknown directory format `{}`", f.value))
+                        .at(root, span(f), "not a format rollcall reads");
+                    p = p.help(
+                        diag::did_you_mean(&f.value, DirectoryFormat::NAMES)
+                            .unwrap_or_else(|| format!("use one of: {}", DirectoryFormat::NAMES.join(", "))),
+                    );
+                    problems.push(p);
+                    continue;
+                }
+            },
+            None => infer_format(&entry.path.value),
+        };
+        if format == DirectoryFormat::EntraGroupMembers && entry.group.is_none() {
+            problems.push(
+                Problem::new(Code::DirectoryFormat, "an entra-group-members source needs `group:`")
+                    .at(root, span(&entry.path), "whose members are these?")
+                    .help("add `group: <name>`, the group this file lists the members of"),
+            );
+            continue;
+        }
+        let files = match expand(dir, &entry.path.value) {
+            Ok(files) if !files.is_empty() => files,
+            Ok(_) => {
+                problems.push(
+                    Problem::new(Code::MissingDirectoryFile, format!("no file matches `{}`", entry.path.value))
+                        .at(root, span(&entry.path), "nothing here")
+                        .help(format!("paths are relative to the manifest directory {}", dir.display())),
+                );
+                continue;
+            }
+            Err(e) => {
+                problems.push(
+                    Problem::new(
+                        Code::MissingDirectoryFile,
+                        format!("invalid path pattern `{}`: {e}", entry.path.value),
+                    )
+                    .at(root, span(&entry.path), "invalid pattern"),
+                );
+                continue;
+            }
+        };
+        for file in files {
+            let shown = display_path(dir, &file);
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    problems.push(
+                        Problem::new(Code::MissingDirectoryFile, format!("cannot read {shown}: {e}"))
+                            .at(root, span(&entry.path), "listed here")
+                            .help("check that the file exists and is readable UTF-8"),
+                    );
+                    continue;
+                }
+            };
+            let source = diag::source(&shown, text);
+            let contribution = match format {
+                DirectoryFormat::Yaml => yaml::read(&source, problems),
+                DirectoryFormat::EntraJson => entra::read_users(&source, problems),
+                DirectoryFormat::Csv => csv::read(&source, problems),
+                DirectoryFormat::EntraGroupMembers => {
+                    let group = entry.group.as_ref().expect("checked above");
+                    let members = entra::read_members(&source, problems);
+                    group_member_files.push((group.value.clone(), Origin::new(root, span(group)), members));
+                    continue;
+                }
+            };
+            let Some(contribution) = contribution else { continue };
+            for record in contribution.records {
+                match Person::identity(&record.attributes) {
+                    Some(id) => directory
+                        .add_person(Person { id, attributes: record.attributes, origin: record.origin }, problems),
+                    None => problems.push(
+                        Problem::new(Code::MissingIdentity, "this record has neither userPrincipalName nor mail")
+                            .at(&record.origin.source, record.origin.span, "who is this?")
+                            .help("rollcall identifies people by userPrincipalName, else mail; add one of them"),
+                    ),
+                }
+            }
+            for group in contribution.groups {
+                directory.add_group(group, problems);
+            }
+        }
+    }
+    // Group-member files name a group and its members; the group may also be defined in YAML
+    // (then the members are added to it).
+    for (name, origin, members) in group_member_files {
+        match directory.group_index.get(&name) {
+            Some(&i) => directory.groups[i].members.extend(members),
+            None => directory.add_group(Group { name, members, groups: Vec::new(), origin }, problems),
+        }
+    }
+    directory
+}
+
+fn infer_format(path: &str) -> DirectoryFormat {
+    let lower = path.to_ascii_lowercase();
+    if lower.ends_with(".json") {
+        DirectoryFormat::EntraJson
+    } else if lower.ends_with(".csv") {
+        DirectoryFormat::Csv
+    } else {
+        DirectoryFormat::Yaml
+    }
+}
+
+/// A path or glob, relative to the manifest directory, to the files it names (sorted).
+fn expand(dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, glob::PatternError> {
+    let full = dir.join(pattern);
+    if !pattern.contains(['*', '?', '[']) {
+        return Ok(if full.is_file() { vec![full] } else { Vec::new() });
+    }
+    let mut files: Vec<PathBuf> =
+        glob::glob(&full.to_string_lossy())?.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    files.sort();
+    Ok(files)
+}
+
+/// How a file is named in diagnostics: as the user would type it from where they are.
+pub fn display_path(dir: &Path, file: &Path) -> String {
+    let _ = dir;
+    file.to_string_lossy().trim_start_matches("./").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_prefers_upn_then_mail() {
+        let mut a = Attributes::default();
+        a.set("mail", "Bob@Acme.Example");
+        assert_eq!(Person::identity(&a).as_deref(), Some("bob@acme.example"));
+        a.set("userPrincipalName", "robert@acme.example");
+        assert_eq!(Person::identity(&a).as_deref(), Some("robert@acme.example"));
+    }
+}

@@ -1,0 +1,11 @@
+//! rollcall: provisions and de-provisions GoToMeeting accounts from YAML kept in git.
+//!
+//! Data flows one way: manifests -> desired state -> plan -> render / apply.
+
+pub mod cli;
+pub mod diag;
+pub mod directory;
+#[path = "expr_stub.rs"]
+pub mod expr;
+pub mod manifest;
+pub mod schema;

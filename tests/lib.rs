@@ -1,0 +1,3 @@
+//! One integration-test binary (as casey/just does): a module per topic.
+
+mod schema;
