@@ -3,9 +3,13 @@
 //! Data flows one way: manifests -> desired state -> plan -> render / apply.
 
 pub mod cli;
+pub mod desired;
 pub mod diag;
 pub mod directory;
 #[path = "expr_stub.rs"]
 pub mod expr;
+pub mod live;
 pub mod manifest;
+pub mod plan;
+pub mod render;
 pub mod schema;

@@ -1,0 +1,236 @@
+//! Manifests + directory -> the accounts that should exist (pure, offline).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use crate::diag::{Code, Problem, Problems};
+use crate::directory::{Attributes, Directory, Origin};
+use crate::expr::Record;
+use crate::live::{Key, domain_of};
+use crate::manifest::validate::{Assignee, Clause, ClauseValue, Manifest, MappingValue, Scope};
+use crate::manifest::{ApplyMode, OnUnassign, ScopingOp, TargetKind};
+
+/// A grant as a role names it, before licenses are resolved against the live account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RoleGrant {
+    /// A license description or key, as written.
+    License(String),
+    AdminRole(String),
+    ScimRole(String),
+}
+
+/// One target attribute of a desired account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredAttribute {
+    pub name: String,
+    /// The value on create (the mapping's value, else its `default:`); None = omitted.
+    pub on_create: Option<String>,
+    /// The value kept in sync on update; None = leave the live value as it is.
+    pub on_update: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredAccount {
+    /// The person (userPrincipalName or mail, lower-cased), for messages.
+    pub person: String,
+    pub attributes: Vec<DesiredAttribute>,
+    /// The GoTo user key, when the directory record carries it (`rollcall import` writes it).
+    pub key: Option<Key>,
+    pub grants: BTreeSet<RoleGrant>,
+    /// Roles the person holds, for display.
+    pub roles: BTreeSet<String>,
+    /// false: `accountEnabled: false` in the directory; desired as disabled.
+    pub enabled: bool,
+}
+
+impl DesiredAccount {
+    pub fn attribute(&self, name: &str) -> Option<&DesiredAttribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+    /// The email the account is created with (and matched by).
+    pub fn email(&self) -> Option<&str> {
+        self.attribute("email").and_then(|a| a.on_create.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SafetyPolicy {
+    pub on_unassign: OnUnassign,
+    pub max_removals_count: u64,
+    pub max_removals_percent: f64,
+    /// Lower-cased emails.
+    pub protect: BTreeSet<String>,
+}
+
+/// Everything the planner needs from the manifests.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub accounts: Vec<DesiredAccount>,
+    /// Every grant some role names: the only grants rollcall adds or removes.
+    pub managed: BTreeSet<RoleGrant>,
+    /// Where each license name is written, for plan-time errors.
+    pub license_origins: BTreeMap<String, Origin>,
+    pub scope: Option<Scope>,
+    pub matching: Vec<String>,
+    pub policy: SafetyPolicy,
+}
+
+impl Record for Attributes {
+    fn get(&self, attribute: &str) -> Option<&str> {
+        Attributes::get(self, attribute)
+    }
+}
+
+/// Builds the desired state from a checked manifest.
+pub fn build(m: &Manifest) -> Result<Desired, Problems> {
+    let mut problems = Problems::default();
+    let roles_of = expand_assignments(m);
+    let email_attribute = if m.target.kind == TargetKind::Scim { "userName" } else { "email" };
+    let mut accounts = Vec::with_capacity(roles_of.len());
+    for (person_index, roles) in roles_of {
+        let person = &m.directory.people[person_index];
+        if !passes_scoping(&m.scoping, &person.attributes) {
+            continue;
+        }
+        let mut grants = BTreeSet::new();
+        for role in &roles {
+            let r = &m.roles[role];
+            grants.extend(r.licenses.iter().map(|(l, _)| RoleGrant::License(l.clone())));
+            grants.extend(r.admin_roles.iter().cloned().map(RoleGrant::AdminRole));
+            grants.extend(r.scim_roles.iter().cloned().map(RoleGrant::ScimRole));
+        }
+        let attributes: Vec<DesiredAttribute> = m
+            .mappings
+            .iter()
+            .map(|mapping| {
+                let value = match &mapping.value {
+                    MappingValue::Expr(e) => e.eval(&person.attributes),
+                    MappingValue::Constant(c) => Some(c.clone()),
+                };
+                DesiredAttribute {
+                    name: mapping.attribute.clone(),
+                    on_update: if mapping.apply == ApplyMode::Always { value.clone() } else { None },
+                    on_create: value.or_else(|| mapping.default.clone()),
+                }
+            })
+            .collect();
+        let account = DesiredAccount {
+            person: person.id.clone(),
+            key: person.attributes.get("key").map(|k| Key(k.to_owned())),
+            enabled: !person.attributes.get("accountEnabled").is_some_and(|v| v.eq_ignore_ascii_case("false")),
+            attributes,
+            grants,
+            roles,
+        };
+        if let (Some(scope), Some(email)) =
+            (&m.scope, account.attribute(email_attribute).and_then(|a| a.on_create.as_deref()))
+        {
+            let domain = domain_of(email);
+            if !scope.exclude.iter().any(|e| e.eq_ignore_ascii_case(email)) && !scope.domains.contains(&domain) {
+                problems.push(
+                    Problem::new(
+                        Code::EmailOutOfScope,
+                        format!("{} would get the email {email}, outside scope.domains", account.person),
+                    )
+                    .at(&person.origin.source, person.origin.span, "this person")
+                    .help(format!(
+                        "add `{domain}` to scope.domains, exclude the person, or fix the email mapping (scope: {})",
+                        scope.domains.join(", ")
+                    )),
+                );
+            }
+        }
+        accounts.push(account);
+    }
+    let mut managed = BTreeSet::new();
+    let mut license_origins = BTreeMap::new();
+    for r in m.roles.values() {
+        for (l, origin) in &r.licenses {
+            managed.insert(RoleGrant::License(l.clone()));
+            license_origins.entry(l.clone()).or_insert_with(|| origin.clone());
+        }
+        managed.extend(r.admin_roles.iter().cloned().map(RoleGrant::AdminRole));
+        managed.extend(r.scim_roles.iter().cloned().map(RoleGrant::ScimRole));
+    }
+    let desired = Desired {
+        accounts,
+        managed,
+        license_origins,
+        scope: m.scope.clone(),
+        matching: m.matching.clone(),
+        policy: SafetyPolicy {
+            on_unassign: m.policy.on_unassign,
+            max_removals_count: m.policy.max_removals_count,
+            max_removals_percent: m.policy.max_removals_percent,
+            protect: m.policy.protect.iter().cloned().collect(),
+        },
+    };
+    problems.into_result(desired)
+}
+
+/// person index -> the roles assigned to them, directly or through (nested) groups.
+fn expand_assignments(m: &Manifest) -> BTreeMap<usize, BTreeSet<String>> {
+    let mut members_cache: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut out: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for a in &m.assignments {
+        match &a.who {
+            Assignee::User(i) => {
+                out.entry(*i).or_default().insert(a.role.clone());
+            }
+            Assignee::Group(g) => {
+                if !members_cache.contains_key(g.as_str()) {
+                    let members = group_members(&m.directory, g);
+                    members_cache.insert(g.as_str(), members);
+                }
+                for &i in &members_cache[g.as_str()] {
+                    out.entry(i).or_default().insert(a.role.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Everyone in `group`, nested groups included (validation has rejected cycles; the
+/// visited set makes this terminate regardless).
+pub fn group_members(directory: &Directory, group: &str) -> Vec<usize> {
+    let mut seen_groups = HashSet::new();
+    let mut people = BTreeSet::new();
+    let mut stack = vec![group];
+    while let Some(name) = stack.pop() {
+        if !seen_groups.insert(name) {
+            continue;
+        }
+        let Some(g) = directory.group(name) else { continue };
+        people.extend(g.members.iter().filter_map(|(m, _)| directory.person(m)));
+        stack.extend(g.groups.iter().map(|(n, _)| n.as_str()));
+    }
+    people.into_iter().collect()
+}
+
+/// Entra's scoping filters: no filters, or any filter whose clauses all hold.
+pub fn passes_scoping(filters: &[Vec<Clause>], attributes: &Attributes) -> bool {
+    filters.is_empty() || filters.iter().any(|clauses| clauses.iter().all(|c| clause_holds(c, attributes)))
+}
+
+fn clause_holds(c: &Clause, attributes: &Attributes) -> bool {
+    let v = attributes.get(&c.attribute);
+    match (c.op, &c.value) {
+        (ScopingOp::IsNull, _) => v.is_none_or(str::is_empty),
+        (ScopingOp::IsNotNull, _) => v.is_some_and(|s| !s.is_empty()),
+        (ScopingOp::IsTrue, _) => v.is_some_and(|s| s.eq_ignore_ascii_case("true")),
+        (ScopingOp::IsFalse, _) => v.is_some_and(|s| s.eq_ignore_ascii_case("false")),
+        // Entra compares case-insensitively in scoping filters; null equals nothing.
+        (ScopingOp::Equals, ClauseValue::One(x)) => v.is_some_and(|s| s.eq_ignore_ascii_case(x)),
+        (ScopingOp::NotEquals, ClauseValue::One(x)) => !v.is_some_and(|s| s.eq_ignore_ascii_case(x)),
+        (ScopingOp::StartsWith, ClauseValue::One(x)) => {
+            v.is_some_and(|s| s.to_lowercase().starts_with(&x.to_lowercase()))
+        }
+        (ScopingOp::EndsWith, ClauseValue::One(x)) => v.is_some_and(|s| s.to_lowercase().ends_with(&x.to_lowercase())),
+        (ScopingOp::Matches, ClauseValue::Regex(re)) => v.is_some_and(|s| re.is_match(s)),
+        (ScopingOp::NotMatches, ClauseValue::Regex(re)) => !v.is_some_and(|s| re.is_match(s)),
+        (ScopingOp::In, ClauseValue::List(xs)) => v.is_some_and(|s| xs.iter().any(|x| s.eq_ignore_ascii_case(x))),
+        (ScopingOp::NotIn, ClauseValue::List(xs)) => !v.is_some_and(|s| xs.iter().any(|x| s.eq_ignore_ascii_case(x))),
+        // Validation pairs every op with the right kind of value.
+        _ => false,
+    }
+}

@@ -1,0 +1,171 @@
+//! A Plan: what apply would do to the live account, as plain data.
+//!
+//! Built by the pure `planner::plan` from desired and live state; rendered by `render`,
+//! executed by `apply`. Actions are ordered by email.
+
+pub mod planner;
+#[cfg(test)]
+mod proptests;
+pub mod safety;
+pub mod simulate;
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+use crate::live::{Grant, Key};
+
+pub use planner::{PlanOptions, plan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Create,
+    Update,
+    Disable,
+    Enable,
+    Delete,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Create => "create",
+            ActionKind::Update => "update",
+            ActionKind::Disable => "disable",
+            ActionKind::Enable => "enable",
+            ActionKind::Delete => "delete",
+        }
+    }
+    pub fn is_removal(self) -> bool {
+        matches!(self, ActionKind::Disable | ActionKind::Delete)
+    }
+}
+
+/// One grant in a plan: what it is and how people know it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GrantChange {
+    pub grant: Grant,
+    /// The license description, or the role name.
+    pub name: String,
+}
+
+/// One change of one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// An attribute set (old is null on create, or when the live account has none).
+    Attribute { attribute: String, old: Option<String>, new: String },
+    /// A grant added.
+    Add(GrantChange),
+    /// A grant removed.
+    Remove(GrantChange),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    pub action: ActionKind,
+    pub email: String,
+    /// The live account's key (absent on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Key>,
+    /// Why, for removals ("no longer assigned", "accountEnabled is false").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub disable: usize,
+    pub enable: usize,
+    pub delete: usize,
+}
+
+impl Summary {
+    pub fn of(actions: &[Action]) -> Self {
+        let mut s = Summary::default();
+        for a in actions {
+            *match a.action {
+                ActionKind::Create => &mut s.create,
+                ActionKind::Update => &mut s.update,
+                ActionKind::Disable => &mut s.disable,
+                ActionKind::Enable => &mut s.enable,
+                ActionKind::Delete => &mut s.delete,
+            } += 1;
+        }
+        s
+    }
+    pub fn total(&self) -> usize {
+        self.create + self.update + self.disable + self.enable + self.delete
+    }
+    pub fn removals(&self) -> usize {
+        self.disable + self.delete
+    }
+}
+
+/// Something the plan will not do and the reviewer should know.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Warning {
+    pub email: String,
+    pub message: String,
+}
+
+/// Why a plan is blocked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    /// A stable diagnostic code (rollcall::removal-threshold, ...).
+    pub code: String,
+    pub message: String,
+}
+
+/// Grants rollcall found and leaves alone because no role names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unmanaged {
+    pub email: String,
+    pub grants: Vec<GrantChange>,
+}
+
+/// What rollcall saw and deliberately left alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftAlone {
+    /// Live accounts outside scope.domains (or, without a scope, not matched).
+    pub outside_scope: usize,
+    /// Live accounts in scope.exclude.
+    pub excluded: usize,
+    /// Protected accounts that would otherwise have been disabled, deleted or stripped.
+    pub protected: usize,
+    /// Unassigned in-scope accounts kept because on_unassign is keep.
+    pub kept: usize,
+    /// Grants no role names, on accounts rollcall manages.
+    pub unmanaged_grants: usize,
+    /// Accounts with changes GoTo will not let an admin make.
+    pub locked: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub warnings: Vec<Warning>,
+    pub blocked: Vec<Block>,
+    pub left_alone: LeftAlone,
+    pub unmanaged: Vec<Unmanaged>,
+    /// No `scope:`: nothing is ever deprovisioned.
+    pub unscoped: bool,
+    /// The `--only` restriction, lower-cased; empty = everything.
+    pub only: Vec<String>,
+    /// Removals and in-scope accounts of the whole plan (before `--only`).
+    pub removals: usize,
+    pub in_scope: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        Summary::of(&self.actions)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+}

@@ -1,0 +1,225 @@
+//! Properties of the planner over generated organisations and accounts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::desired::{Desired, DesiredAccount, DesiredAttribute, RoleGrant, SafetyPolicy};
+use crate::live::{Grant, Key, License, LiveAccount, LiveState, Locks, domain_of};
+use crate::manifest::OnUnassign;
+use crate::manifest::validate::Scope;
+
+const BUSINESS: &str = "100";
+const WEBINAR: &str = "200";
+const NAMES: [&str; 4] = ["Ann", "Bob", "Cy", "Di"];
+const DOMAINS: [&str; 3] = ["acme.example", "acme.example", "other.example"];
+
+fn managed() -> BTreeSet<RoleGrant> {
+    [RoleGrant::License("GoToMeeting Business".into()), RoleGrant::AdminRole("MANAGE_USERS".into())].into()
+}
+
+fn role_grants() -> impl Strategy<Value = BTreeSet<RoleGrant>> {
+    prop::sample::subsequence(managed().into_iter().collect::<Vec<_>>(), 0..=2).prop_map(|v| v.into_iter().collect())
+}
+
+fn live_grants() -> impl Strategy<Value = BTreeSet<Grant>> {
+    let all = vec![
+        Grant::License(Key(BUSINESS.into())),
+        Grant::License(Key(WEBINAR.into())),
+        Grant::AdminRole("MANAGE_USERS".into()),
+        Grant::AdminRole("SUPER_USER".into()),
+    ];
+    prop::sample::subsequence(all, 0..=4).prop_map(|v| v.into_iter().collect())
+}
+
+fn desired_account() -> impl Strategy<Value = DesiredAccount> {
+    (0..12usize, 0..4usize, 0..4usize, role_grants(), prop::bool::weighted(0.85), any::<bool>(), any::<bool>())
+        .prop_map(|(i, first, last, grants, enabled, last_on_create, null_last)| {
+            let email = format!("u{i}@acme.example");
+            let last_value = (!null_last).then(|| NAMES[last].to_owned());
+            DesiredAccount {
+                person: email.clone(),
+                attributes: vec![
+                    DesiredAttribute { name: "email".into(), on_create: Some(email.clone()), on_update: Some(email) },
+                    DesiredAttribute {
+                        name: "firstName".into(),
+                        on_create: Some(NAMES[first].into()),
+                        on_update: Some(NAMES[first].into()),
+                    },
+                    DesiredAttribute {
+                        name: "lastName".into(),
+                        on_create: last_value.clone(),
+                        on_update: if last_on_create { None } else { last_value },
+                    },
+                ],
+                key: None,
+                grants,
+                roles: BTreeSet::new(),
+                enabled,
+            }
+        })
+}
+
+fn live_account() -> impl Strategy<Value = LiveAccount> {
+    (0..12usize, 0..3usize, 0..4usize, 0..4usize, live_grants(), prop::bool::weighted(0.2)).prop_map(
+        |(i, domain, first, last, grants, name_locked)| {
+            let mut attributes = BTreeMap::new();
+            attributes.insert("email".to_owned(), format!("u{i}@{}", DOMAINS[domain]));
+            attributes.insert("firstName".to_owned(), NAMES[first].to_owned());
+            attributes.insert("lastName".to_owned(), NAMES[last].to_owned());
+            LiveAccount {
+                key: Key::default(),
+                attributes,
+                grants,
+                locks: Locks { name: name_locked, ..Locks::default() },
+            }
+        },
+    )
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    desired: Desired,
+    live: LiveState,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        prop::collection::vec(desired_account(), 0..12),
+        prop::collection::vec(live_account(), 0..14),
+        prop::sample::select(vec![OnUnassign::Disable, OnUnassign::Delete, OnUnassign::Keep]),
+        prop::collection::btree_set(0..12usize, 0..3),
+        prop::collection::btree_set(0..12usize, 0..3),
+        prop::option::of(0..12usize),
+        any::<bool>(),
+    )
+        .prop_map(|(mut people, mut accounts, on_unassign, protect, exclude, me, scoped)| {
+            // People and accounts are unique by email, as in a directory and in GoTo.
+            let mut seen = BTreeSet::new();
+            people.retain(|p| seen.insert(p.person.clone()));
+            let mut seen = BTreeSet::new();
+            accounts.retain(|a| seen.insert(a.email().to_owned()));
+            for (n, a) in accounts.iter_mut().enumerate() {
+                a.key = Key(format!("{}", 1000 + n));
+            }
+            let desired = Desired {
+                accounts: people,
+                managed: managed(),
+                license_origins: BTreeMap::new(),
+                scope: scoped.then(|| Scope {
+                    domains: vec!["acme.example".into()],
+                    exclude: exclude.iter().map(|i| format!("u{i}@acme.example")).collect(),
+                }),
+                matching: vec!["email".into()],
+                policy: SafetyPolicy {
+                    on_unassign,
+                    max_removals_count: 25,
+                    max_removals_percent: 20.0,
+                    protect: protect.iter().map(|i| format!("u{i}@acme.example")).collect(),
+                },
+            };
+            let live = LiveState {
+                account_key: Key("1".into()),
+                account_name: "Acme".into(),
+                licenses: vec![
+                    License {
+                        key: Key(BUSINESS.into()),
+                        description: "GoToMeeting Business".into(),
+                        seats: Some(1000),
+                    },
+                    License { key: Key(WEBINAR.into()), description: "GoToWebinar".into(), seats: None },
+                ],
+                accounts,
+                me: me.map(|i| format!("u{i}@acme.example")),
+            };
+            Case { desired, live }
+        })
+}
+
+fn shuffled<T: Clone>(v: &[T], seed: u64) -> Vec<T> {
+    let mut out = v.to_vec();
+    let mut s = seed | 1;
+    for i in (1..out.len()).rev() {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        out.swap(i, (s % (i as u64 + 1)) as usize);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_plan_right_after_apply_is_empty(c in case()) {
+        let first = plan(&c.desired, &c.live, &PlanOptions::default()).expect("generated cases are unambiguous");
+        let mut after = c.live.clone();
+        simulate::apply_all(&mut after, &first.actions);
+        let second = plan(&c.desired, &after, &PlanOptions::default()).expect("still unambiguous");
+        prop_assert!(second.actions.is_empty(), "second plan: {:#?}", second.actions);
+    }
+
+    #[test]
+    fn input_order_never_changes_the_plan(c in case(), seed in any::<u64>()) {
+        let p = plan(&c.desired, &c.live, &PlanOptions::default()).unwrap();
+        let mut d = c.desired.clone();
+        d.accounts = shuffled(&d.accounts, seed);
+        let mut l = c.live.clone();
+        l.accounts = shuffled(&l.accounts, seed.rotate_left(17));
+        l.licenses = shuffled(&l.licenses, seed.rotate_left(33));
+        prop_assert_eq!(p, plan(&d, &l, &PlanOptions::default()).unwrap());
+    }
+
+    #[test]
+    fn safety_invariants_hold(c in case()) {
+        let p = plan(&c.desired, &c.live, &PlanOptions::default()).unwrap();
+        let excluded: BTreeSet<String> = c.desired.scope.iter().flat_map(|s| s.exclude.clone()).collect();
+        let desired_emails: BTreeSet<String> = c.desired.accounts.iter().map(|d| d.person.clone()).collect();
+        for a in &p.actions {
+            let email = a.email.to_lowercase();
+            // excluded accounts are invisible
+            prop_assert!(!excluded.contains(&email), "touched excluded {}", email);
+            if a.action.is_removal() {
+                // never protected, never the credential's own account
+                prop_assert!(!c.desired.policy.protect.contains(&email), "removed protected {}", email);
+                prop_assert!(c.live.me.as_deref() != Some(email.as_str()), "removed own account {}", email);
+                // never outside scope, and without a scope only people desired as disabled
+                match &c.desired.scope {
+                    Some(s) => prop_assert!(s.domains.contains(&domain_of(&email)), "removed out-of-scope {}", email),
+                    None => prop_assert!(desired_emails.contains(&email) && a.action == ActionKind::Disable),
+                }
+            }
+            let protected = c.desired.policy.protect.contains(&email) || c.live.me.as_deref() == Some(email.as_str());
+            for ch in &a.changes {
+                if let Change::Add(g) | Change::Remove(g) = ch {
+                    // unmanaged grants are never changed
+                    prop_assert!(
+                        matches!(&g.grant, Grant::License(k) if k.as_str() == BUSINESS)
+                            || g.grant == Grant::AdminRole("MANAGE_USERS".into()),
+                        "changed unmanaged grant {:?}", g.grant
+                    );
+                    if protected {
+                        prop_assert!(matches!(ch, Change::Add(_)), "stripped protected {}", email);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_restricts_to_a_subset_with_the_same_blocks(c in case(), pick in prop::collection::btree_set(0..12usize, 0..3)) {
+        let whole = plan(&c.desired, &c.live, &PlanOptions::default()).unwrap();
+        let only: Vec<String> = pick.iter().map(|i| format!("U{i}@acme.example")).collect();
+        prop_assume!(!only.is_empty());
+        let part = plan(&c.desired, &c.live, &PlanOptions { only: only.clone() }).unwrap();
+        prop_assert_eq!(&whole.blocked, &part.blocked);
+        for a in &part.actions {
+            prop_assert!(only.iter().any(|o| o.eq_ignore_ascii_case(&a.email)));
+            prop_assert!(whole.actions.contains(a));
+        }
+        let expected: Vec<_> = whole.actions.iter().filter(|a| only.iter().any(|o| o.eq_ignore_ascii_case(&a.email))).collect();
+        prop_assert_eq!(expected.len(), part.actions.len());
+    }
+}

@@ -1,0 +1,81 @@
+//! The one place that turns a Plan (or an apply report) into words: text, markdown, JSON.
+
+pub mod markdown;
+pub mod text;
+
+use crate::live::Grant;
+use crate::plan::{Change, LeftAlone, Summary};
+
+/// What the plan is about: shown in every header.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TargetInfo {
+    pub kind: String,
+    pub account: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+impl TargetInfo {
+    pub fn describe(&self) -> String {
+        let what = match self.kind.as_str() {
+            "scim" => "SCIM service",
+            _ => "GoTo account",
+        };
+        if self.name.is_empty() {
+            format!("{what} {}", self.account)
+        } else {
+            format!("{what} {} ({})", self.account, self.name)
+        }
+    }
+}
+
+pub fn summary_line(s: &Summary) -> String {
+    format!(
+        "Plan: {} to create, {} to update, {} to disable, {} to enable, {} to delete.",
+        s.create, s.update, s.disable, s.enable, s.delete
+    )
+}
+
+/// "Left alone: ..." or None when rollcall left nothing alone.
+pub fn left_alone_line(l: &LeftAlone) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut add = |n: usize, one: &str, many: &str| {
+        if n > 0 {
+            parts.push(format!("{n} {}", if n == 1 { one } else { many }));
+        }
+    };
+    add(l.outside_scope, "account outside scope", "accounts outside scope");
+    add(l.excluded, "excluded account", "excluded accounts");
+    add(l.protected, "protected account", "protected accounts");
+    add(l.kept, "unassigned account kept (on_unassign: keep)", "unassigned accounts kept (on_unassign: keep)");
+    add(l.unmanaged_grants, "unmanaged grant", "unmanaged grants");
+    add(l.locked, "account GoTo will not let rollcall change", "accounts GoTo will not let rollcall change");
+    (!parts.is_empty()).then(|| format!("Left alone: {}.", parts.join(", ")))
+}
+
+/// (label, text) of one change line, e.g. ("lastName", "\"Smth\" -> \"Smith\"").
+pub fn change_parts(c: &Change) -> (&'static str, String, Option<String>, char) {
+    match c {
+        Change::Attribute { attribute, old, new } => {
+            let text = match old {
+                Some(o) => format!("{} -> {}", quote(o), quote(new)),
+                None => quote(new),
+            };
+            ("", text, Some(attribute.clone()), '~')
+        }
+        Change::Add(g) => (grant_label(&g.grant), g.name.clone(), None, '+'),
+        Change::Remove(g) => (grant_label(&g.grant), g.name.clone(), None, '-'),
+    }
+}
+
+fn grant_label(g: &Grant) -> &'static str {
+    match g {
+        Grant::License(_) => "licenses",
+        Grant::AdminRole(_) => "admin roles",
+        Grant::ScimRole(_) => "roles",
+    }
+}
+
+pub fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+}
