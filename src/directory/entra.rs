@@ -7,18 +7,12 @@ use serde_json::Value;
 use super::{Attributes, Contribution, Origin, Record};
 use crate::diag::{Code, Problem, Problems, Source};
 
-fn parse_array(source: &Source, problems: &mut Problems) -> Option<Vec<(Value, SourceSpan)>> {
+fn parse_array(source: &Source, export: &str, problems: &mut Problems) -> Option<Vec<(Value, SourceSpan)>> {
     let text: &str = source.inner();
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
-            let offset = miette::SourceOffset::from_location(text, e.line(), e.column()).offset();
-            let len = text[offset.min(text.len())..].chars().next().map_or(0, char::len_utf8);
-            problems.push(
-                Problem::new(Code::MalformedJson, format!("{} is not valid JSON", source.name()))
-                    .at(source, (offset, len), e.to_string())
-                    .help("export it again with `az ad user list --output json` (or the Graph /users endpoint)"),
-            );
+            problems.push(json_problem(source, &e).help(format!("export it again with `{export}`")));
             return None;
         }
     };
@@ -35,7 +29,7 @@ fn parse_array(source: &Source, problems: &mut Problems) -> Option<Vec<(Value, S
                     format!("{} is neither a JSON array nor a {{\"value\": [...]}} page", source.name()),
                 )
                 .at(source, (0, text.len().min(1)), "expected `[` or `{\"value\": [`")
-                .help("rollcall reads the array `az ad user list --output json` prints, or a Microsoft Graph page"),
+                .help(format!("rollcall reads the array `{export}` prints, or a Microsoft Graph page")),
             );
             return None;
         }
@@ -51,6 +45,25 @@ fn parse_array(source: &Source, problems: &mut Problems) -> Option<Vec<(Value, S
             })
             .collect(),
     )
+}
+
+/// A JSON syntax error, pointing where the mistake most likely is.
+fn json_problem(source: &Source, e: &serde_json::Error) -> Problem {
+    let text: &str = source.inner();
+    let full = e.to_string();
+    let message = full.rfind(" at line ").map_or(full.as_str(), |i| &full[..i]);
+    let offset = miette::SourceOffset::from_location(text, e.line(), e.column()).offset().min(text.len());
+    let problem = Problem::new(Code::MalformedJson, format!("{} is not valid JSON", source.name()));
+    // serde_json notices a missing comma at the next token; the comma belongs after the previous one.
+    if message.starts_with("expected `,`") {
+        let before = text[..offset].trim_end();
+        if let Some(last) = before.chars().next_back() {
+            let at = before.len() - last.len_utf8();
+            return problem.at(source, (at, last.len_utf8()), format!("{message} after this"));
+        }
+    }
+    let len = text[offset..].chars().next().map_or(0, char::len_utf8);
+    problem.at(source, (offset, len), message.to_owned())
 }
 
 /// Where a record stands in the text: its identity string, searched from the previous record on.
@@ -85,7 +98,7 @@ fn attributes_of(item: &Value) -> Option<Attributes> {
 }
 
 pub(super) fn read_users(source: &Source, problems: &mut Problems) -> Option<Contribution> {
-    let items = parse_array(source, problems)?;
+    let items = parse_array(source, "az ad user list --output json", problems)?;
     let mut records = Vec::with_capacity(items.len());
     for (item, sp) in items {
         match attributes_of(&item) {
@@ -102,7 +115,9 @@ pub(super) fn read_users(source: &Source, problems: &mut Problems) -> Option<Con
 
 /// The members a group-member export names: (userPrincipalName or mail, where).
 pub(super) fn read_members(source: &Source, problems: &mut Problems) -> Vec<(String, Origin)> {
-    let Some(items) = parse_array(source, problems) else { return Vec::new() };
+    let Some(items) = parse_array(source, "az ad group member list --group <name> --output json", problems) else {
+        return Vec::new();
+    };
     let mut members = Vec::with_capacity(items.len());
     for (item, sp) in items {
         let name = ["userPrincipalName", "mail"].iter().find_map(|k| item.get(*k).and_then(Value::as_str));

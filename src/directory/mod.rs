@@ -113,7 +113,8 @@ impl Directory {
             if Source::ptr_eq(&first.origin.source, &person.origin.source) {
                 p = p.also(first.origin.span, "the same person first here");
             } else {
-                p.message = format!("{} (first in {})", p.message, first.origin.source.name());
+                let (line, col) = diag::line_col(first.origin.source.inner(), first.origin.span.offset());
+                p.message = format!("{} (first in {}:{line}:{col})", p.message, first.origin.source.name());
             }
             problems.push(
                 p.help("a person must appear in exactly one record; remove one of them or merge their attributes"),

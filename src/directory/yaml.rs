@@ -1,5 +1,7 @@
 //! rollcall's own directory YAML: `users:` and `groups:`.
 
+use miette::SourceSpan;
+
 use super::{Attributes, Contribution, Group, Origin, Record};
 use crate::diag::{Problems, Source};
 use crate::manifest::RawDirectoryFile;
@@ -17,13 +19,14 @@ pub(super) fn read(source: &Source, problems: &mut Problems) -> Option<Contribut
         .users
         .into_iter()
         .map(|user| {
-            let origin = Origin::new(source, span(&user));
+            let record = span(&user);
             let mut attributes = Attributes(Vec::with_capacity(user.value.0.len()));
             for (k, v) in user.value.0 {
                 if let Some(v) = v.0 {
                     attributes.0.push((k.into(), v.into()));
                 }
             }
+            let origin = Origin::new(source, identity_span(source.inner(), record, &attributes));
             Record { attributes, origin }
         })
         .collect();
@@ -39,4 +42,22 @@ pub(super) fn read(source: &Source, problems: &mut Problems) -> Option<Contribut
         })
         .collect();
     Some(Contribution { records, groups })
+}
+
+/// What diagnostics about a record underline: its identity as written, else the record's
+/// first line (a flow mapping's own span is just its `{`).
+fn identity_span(text: &str, record: SourceSpan, attributes: &Attributes) -> SourceSpan {
+    let start = record.offset().min(text.len());
+    let identity =
+        ["userPrincipalName", "mail"].iter().find_map(|k| attributes.get(k).filter(|v| !v.trim().is_empty()));
+    // Records are short: look no further than a few lines ahead.
+    let mut end = (start + 4096).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if let Some(at) = identity.and_then(|id| text[start..end].find(id)) {
+        return (start + at, identity.map_or(0, str::len)).into();
+    }
+    let line = text[start..].find(['\n', '\r']).unwrap_or(text.len() - start);
+    (start, line.max(record.len())).into()
 }

@@ -40,19 +40,85 @@ pub fn parse<T: DeserializeOwned>(source: &Source) -> Result<T, Problem> {
 }
 
 fn yaml_problem(err: &serde_saphyr::Error, source: &Source) -> Problem {
+    use serde_saphyr::{Error as E, MessageFormatter, UserMessageFormatter};
     let text: &str = source.inner();
-    let message = bare_message(err);
-    let (code, headline, help) = classify(&message);
-    let span = err
-        .location()
-        .map(|loc| location_span(&loc))
-        .filter(|sp| sp.offset() > 0 || !sp.is_empty() || err.location().is_some_and(|l| l.line() == 1))
-        .map(|sp| widen_to_token(text, sp));
+    let inner = err.without_snippet();
+    let message = UserMessageFormatter.format_message(inner).into_owned();
+    let at = err.location().and_then(|loc| error_span(text, &loc)).map(|sp| widen_to_token(text, sp));
+    let found = at.map_or("", |sp| &text[sp.offset()..sp.offset() + sp.len()]);
+    let mut first = None;
+    let (code, headline, label, help) = match inner {
+        E::SerdeUnknownField { field, expected, .. } => match credential_variable(field) {
+            Some(var) => (
+                Code::CredentialInManifest,
+                format!("`{field}` is a credential and must not be written into a manifest"),
+                "credentials come from the environment, never from a file".to_owned(),
+                Some(format!(
+                    "remove it from the file (and rotate it if it was committed); rollcall reads it from the environment variable {var}"
+                )),
+            ),
+            None => (
+                Code::UnknownKey,
+                format!("unknown key `{field}`"),
+                "not a key here".to_owned(),
+                did_you_mean(field, expected.iter().copied())
+                    .or_else(|| (!expected.is_empty()).then(|| format!("expected one of: {}", expected.join(", ")))),
+            ),
+        },
+        E::DuplicateMappingKey { key, .. } => {
+            let key = key.clone().unwrap_or_else(|| found.trim_end_matches(':').to_owned());
+            first = at.and_then(|sp| earlier_key(text, sp.offset(), &key));
+            (
+                Code::DuplicateKey,
+                format!("duplicate key `{key}`"),
+                "repeated here".to_owned(),
+                Some("each key may appear once in a mapping; remove or merge the repeated one".to_owned()),
+            )
+        }
+        E::SerdeMissingField { field, .. } => (
+            Code::MissingKey,
+            format!("missing key `{field}`"),
+            format!("`{field}` is required in this mapping"),
+            Some(format!("add `{field}:` here")),
+        ),
+        E::InvalidScalar { ty, .. } => {
+            let wanted = friendly_type(ty);
+            (
+                Code::WrongType,
+                format!("`{found}` is not {wanted}"),
+                format!("expected {wanted}"),
+                Some(format!("write {wanted} here, without quotes")),
+            )
+        }
+        E::SerdeInvalidType { unexpected, expected, .. } | E::SerdeInvalidValue { unexpected, expected, .. } => (
+            Code::WrongType,
+            format!("expected {expected}, found {unexpected}"),
+            format!("expected {expected}"),
+            Some(SCHEMA_HELP.to_owned()),
+        ),
+        E::SerdeUnknownVariant { variant, expected, .. } => (
+            Code::WrongType,
+            format!("`{variant}` is not allowed here"),
+            "not one of the allowed values".to_owned(),
+            Some(
+                did_you_mean(variant, expected.iter().copied())
+                    .unwrap_or_else(|| format!("use one of: {}", expected.join(", "))),
+            ),
+        ),
+        _ => (Code::YamlSyntax, format!("invalid YAML: {message}"), message.clone(), Some(syntax_help(&message))),
+    };
     let mut p = Problem::new(code, headline);
-    if let Some(sp) = span {
-        p = p.at(source, sp, message);
+    // The snippet around a credential would print it into CI logs: mask every secret first.
+    let shown = if code == Code::CredentialInManifest {
+        crate::diag::source(source.name(), redact_credentials(text))
     } else {
-        p.message = format!("{}: {message}", p.message);
+        source.clone()
+    };
+    if let Some(sp) = at {
+        p = p.at(&shown, sp, label);
+        if let Some(first) = first {
+            p = p.also(first, "first here");
+        }
     }
     if let Some(h) = help {
         p = p.help(h);
@@ -60,54 +126,83 @@ fn yaml_problem(err: &serde_saphyr::Error, source: &Source) -> Problem {
     p
 }
 
-/// The parser's message without the location it appends.
-fn bare_message(err: &serde_saphyr::Error) -> String {
-    let full = err.to_string();
-    let first = full.lines().next().unwrap_or(&full).trim();
-    match first.rfind(" at line ") {
-        Some(i) => first[..i].to_owned(),
-        None => first.to_owned(),
+/// The byte span of an error location: the parser's byte span when it has one, else the
+/// line and column.
+fn error_span(text: &str, loc: &serde_saphyr::Location) -> Option<SourceSpan> {
+    if loc.line() == 0 {
+        return None;
+    }
+    let sp = loc.span();
+    if let (Some(o), Some(l)) = (sp.byte_offset(), sp.byte_len())
+        && (o > 0 || loc.line() == 1)
+    {
+        return Some((o as usize, l as usize).into());
+    }
+    let offset = miette::SourceOffset::from_location(text, loc.line() as usize, loc.column() as usize).offset();
+    Some((offset.min(text.len()), 0).into())
+}
+
+const SCHEMA_HELP: &str = "what each key takes is in schema/ (editors that read the `# yaml-language-server: $schema=` line show it as you type)";
+
+/// What a Rust type means to someone writing YAML.
+fn friendly_type(ty: &str) -> &'static str {
+    match ty {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => {
+            "a whole number"
+        }
+        "f32" | "f64" => "a number",
+        "bool" => "true or false",
+        _ => "a value of the expected type",
     }
 }
 
-fn classify(message: &str) -> (Code, String, Option<String>) {
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let field = rest.split('`').next().unwrap_or("");
-        if let Some(var) = credential_variable(field) {
-            return (
-                Code::CredentialInManifest,
-                format!("`{field}` is a credential and must not be written into a manifest"),
-                Some(format!(
-                    "remove it from the file (and rotate it if it was committed); rollcall reads it from the environment variable {var}"
-                )),
-            );
+fn syntax_help(message: &str) -> String {
+    if message.contains("unclosed") {
+        "a `{` or `[` opened here is never closed: close it on the same line, or write the mapping in block style"
+            .into()
+    } else if message.contains("tab") {
+        "YAML indents with spaces; replace the tab".into()
+    } else if message.contains("indent") {
+        "the keys of one mapping must start in the same column".into()
+    } else {
+        "fix the YAML syntax at the marked place; quote values that contain `: `, ` #`, `{` or `[`".into()
+    }
+}
+
+/// Where `key` first appears in the block mapping holding the duplicate at byte `dup`: a key
+/// in the same column with no less-indented line in between. Flow mappings get no second label.
+fn earlier_key(text: &str, dup: usize, key: &str) -> Option<SourceSpan> {
+    let line_start = text[..dup].rfind('\n').map_or(0, |i| i + 1);
+    let column = dup - line_start;
+    let mut end = line_start;
+    while end > 0 {
+        let start = text[..end - 1].rfind('\n').map_or(0, |i| i + 1);
+        let line = &text[start..end - 1];
+        end = start;
+        let content = line.trim_start();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
         }
-        let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
-        let help = did_you_mean(field, expected.iter().copied())
-            .or_else(|| (!expected.is_empty()).then(|| format!("expected one of: {}", expected.join(", "))));
-        return (Code::UnknownKey, format!("unknown key `{field}`"), help);
+        // A key after `- ` is in the same column as the keys below it.
+        let mut at = line.len() - content.len();
+        let mut rest = content;
+        while let Some(item) = rest.strip_prefix("- ") {
+            let item = item.trim_start();
+            at += rest.len() - item.len();
+            rest = item;
+        }
+        if at < column {
+            return None;
+        }
+        if at == column {
+            for written in [key.to_owned(), format!("\"{key}\""), format!("'{key}'")] {
+                if rest.strip_prefix(written.as_str()).is_some_and(|after| after.trim_start().starts_with(':')) {
+                    return Some((start + at, written.len()).into());
+                }
+            }
+        }
     }
-    if message.contains("duplicate") && message.contains("key") {
-        return (
-            Code::DuplicateKey,
-            "duplicate key".into(),
-            Some("each key may appear once in a mapping; remove or merge the repeated one".into()),
-        );
-    }
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        let field = rest.split('`').next().unwrap_or("");
-        return (Code::MissingKey, format!("missing key `{field}`"), Some(format!("add `{field}:` here")));
-    }
-    if message.starts_with("invalid type")
-        || message.starts_with("invalid value")
-        || message.contains("expected") && !message.contains("while parsing")
-    {
-        return (Code::WrongType, "value of the wrong type".into(), None);
-    }
-    if message.contains("unknown variant") {
-        return (Code::WrongType, "value not allowed here".into(), None);
-    }
-    (Code::YamlSyntax, "invalid YAML".into(), Some("fix the YAML syntax at the marked place".into()))
+    None
 }
 
 /// Which environment variable holds a credential that someone tried to put into `target:`.
@@ -122,6 +217,23 @@ pub fn credential_variable(key: &str) -> Option<&'static str> {
         "password" => "GOTO_PAT (a personal access token; rollcall never uses passwords)",
         _ => return None,
     })
+}
+
+/// `text` with the value of every credential key replaced by `*` (byte offsets unchanged).
+fn redact_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_start().trim_start_matches("- ").trim_start_matches(['{', ' ']);
+        let key = content.split(':').next().unwrap_or("").trim().trim_matches(['"', '\'']);
+        match (credential_variable(key), line.find(':')) {
+            (Some(_), Some(colon)) => {
+                out.push_str(&line[..=colon]);
+                out.extend(line[colon + 1..].bytes().map(|b| if b.is_ascii_whitespace() { b as char } else { '*' }));
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
 }
 
 /// Zero-length spans are hard to see: underline the token that starts there.

@@ -213,11 +213,22 @@ impl Checker<'_> {
     fn version(&mut self, raw: &RawManifest) {
         match &raw.version {
             None => {
-                let first_line = self.root.inner().find('\n').unwrap_or(self.root.inner().len());
+                // Point at the first key: the comment lines above it are not the manifest.
+                let text: &str = self.root.inner();
+                let mut offset = 0;
+                let mut first_key = (0, 0);
+                for line in text.split_inclusive('\n') {
+                    let content = line.trim_end();
+                    if !content.is_empty() && !content.trim_start().starts_with('#') && content != "---" {
+                        first_key = (offset, content.find(':').unwrap_or(content.len()));
+                        break;
+                    }
+                    offset += line.len();
+                }
                 self.problems.push(
                     Problem::new(Code::MissingKey, "missing key `version`")
-                        .at(self.root, (0, first_line), "the manifest starts here")
-                        .help("add `version: 1` at the top of rollcall.yaml"),
+                        .at(self.root, first_key, "`version: 1` belongs above this")
+                        .help("add `version: 1` as the first key of rollcall.yaml"),
                 );
             }
             Some(v) if v.value != 1 => {
@@ -414,7 +425,8 @@ impl Checker<'_> {
                                 Ok(re) => ClauseValue::Regex(re),
                                 Err(e) => {
                                     let msg = e.to_string();
-                                    let last = msg.lines().last().unwrap_or("").trim().to_owned();
+                                    let last = msg.lines().last().unwrap_or("").trim();
+                                    let last = last.strip_prefix("error: ").unwrap_or(last).to_owned();
                                     self.at(Code::InvalidRegex, format!("invalid regular expression: {last}"), v, "does not compile")
                                         .help = Some("the syntax is Rust's regex crate (like .NET's without look-around); escape literal characters with \\".into());
                                     continue;
