@@ -6,10 +6,11 @@ pub mod cli;
 pub mod desired;
 pub mod diag;
 pub mod directory;
-#[path = "expr_stub.rs"]
 pub mod expr;
 pub mod live;
 pub mod manifest;
 pub mod plan;
 pub mod render;
 pub mod schema;
+pub mod target;
+pub mod planfile;

@@ -246,6 +246,12 @@ fn widen_to_token(text: &str, sp: SourceSpan) -> SourceSpan {
     (sp.offset(), len.max(1).min(rest.len())).into()
 }
 
+/// The document as plain JSON, for digests that must not change when only formatting,
+/// comments or key order change.
+pub fn to_json(source: &Source) -> Result<serde_json::Value, Problem> {
+    parse::<serde_json::Value>(source)
+}
+
 /// Maps byte offsets inside the decoded value of a YAML scalar back to byte offsets in the
 /// file, so that a diagnostic about an expression underlines the right characters even when
 /// the expression sits in a quoted, escaped or folded string.

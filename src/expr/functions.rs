@@ -1,0 +1,215 @@
+//! The function table: names as Entra spells them, argument counts, and the
+//! Entra functions rollcall deliberately leaves out.
+
+/// A supported function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Func {
+    Append,
+    CBool,
+    Coalesce,
+    ConvertToBase64,
+    ConvertToUtf8Hex,
+    CStr,
+    IgnoreFlowIfNullOrEmpty,
+    Iif,
+    IsNull,
+    IsNullOrEmpty,
+    IsPresent,
+    IsString,
+    Join,
+    Left,
+    Len,
+    Mid,
+    NormalizeDiacritics,
+    Not,
+    PCase,
+    Replace,
+    Split,
+    StripSpaces,
+    Switch,
+    ToLower,
+    ToUpper,
+    Trim,
+    Word,
+}
+
+/// How many arguments a function takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Arity {
+    /// Between `min` and `max` arguments.
+    Range(usize, usize),
+    /// At least `min` arguments.
+    AtLeast(usize),
+    /// An even number of arguments, at least `min` (Switch).
+    EvenAtLeast(usize),
+}
+
+impl Arity {
+    pub(super) fn accepts(self, n: usize) -> bool {
+        match self {
+            Arity::Range(min, max) => (min..=max).contains(&n),
+            Arity::AtLeast(min) => n >= min,
+            Arity::EvenAtLeast(min) => n >= min && n.is_multiple_of(2),
+        }
+    }
+
+    /// "1 argument", "1 or 2 arguments", "3 to 7 arguments", "at least 2 arguments",
+    /// "an even number of arguments, at least 4".
+    pub(super) fn describe(self) -> String {
+        fn args(n: usize) -> &'static str {
+            if n == 1 { "argument" } else { "arguments" }
+        }
+        match self {
+            Arity::Range(min, max) if min == max => format!("{min} {}", args(min)),
+            Arity::Range(min, max) if max == min + 1 => format!("{min} or {max} arguments"),
+            Arity::Range(min, max) => format!("{min} to {max} arguments"),
+            Arity::AtLeast(min) => format!("at least {min} {}", args(min)),
+            Arity::EvenAtLeast(min) => format!("an even number of arguments, at least {min}"),
+        }
+    }
+}
+
+/// Every supported function, sorted by name.
+pub(super) const FUNCS: &[(&str, Func)] = &[
+    ("Append", Func::Append),
+    ("CBool", Func::CBool),
+    ("CStr", Func::CStr),
+    ("Coalesce", Func::Coalesce),
+    ("ConvertToBase64", Func::ConvertToBase64),
+    ("ConvertToUTF8Hex", Func::ConvertToUtf8Hex),
+    ("IIF", Func::Iif),
+    ("IgnoreFlowIfNullOrEmpty", Func::IgnoreFlowIfNullOrEmpty),
+    ("IsNull", Func::IsNull),
+    ("IsNullOrEmpty", Func::IsNullOrEmpty),
+    ("IsPresent", Func::IsPresent),
+    ("IsString", Func::IsString),
+    ("Join", Func::Join),
+    ("Left", Func::Left),
+    ("Len", Func::Len),
+    ("Mid", Func::Mid),
+    ("NormalizeDiacritics", Func::NormalizeDiacritics),
+    ("Not", Func::Not),
+    ("PCase", Func::PCase),
+    ("Replace", Func::Replace),
+    ("Split", Func::Split),
+    ("StripSpaces", Func::StripSpaces),
+    ("Switch", Func::Switch),
+    ("ToLower", Func::ToLower),
+    ("ToUpper", Func::ToUpper),
+    ("Trim", Func::Trim),
+    ("Word", Func::Word),
+];
+
+/// The names of [`FUNCS`], in the same order.
+pub(super) const NAMES: &[&str] = &[
+    "Append",
+    "CBool",
+    "CStr",
+    "Coalesce",
+    "ConvertToBase64",
+    "ConvertToUTF8Hex",
+    "IIF",
+    "IgnoreFlowIfNullOrEmpty",
+    "IsNull",
+    "IsNullOrEmpty",
+    "IsPresent",
+    "IsString",
+    "Join",
+    "Left",
+    "Len",
+    "Mid",
+    "NormalizeDiacritics",
+    "Not",
+    "PCase",
+    "Replace",
+    "Split",
+    "StripSpaces",
+    "Switch",
+    "ToLower",
+    "ToUpper",
+    "Trim",
+    "Word",
+];
+
+impl Func {
+    pub(super) fn lookup(name: &str) -> Option<Func> {
+        FUNCS.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
+    }
+
+    pub(super) fn name(self) -> &'static str {
+        FUNCS.iter().find(|(_, f)| *f == self).map(|&(n, _)| n).expect("every Func is in FUNCS")
+    }
+
+    pub(super) fn arity(self) -> Arity {
+        use Func::*;
+        match self {
+            Append | Left | Split => Arity::Range(2, 2),
+            CBool
+            | ConvertToBase64
+            | ConvertToUtf8Hex
+            | CStr
+            | IgnoreFlowIfNullOrEmpty
+            | IsNull
+            | IsNullOrEmpty
+            | IsPresent
+            | IsString
+            | Len
+            | NormalizeDiacritics
+            | Not
+            | StripSpaces
+            | Trim => Arity::Range(1, 1),
+            Coalesce => Arity::AtLeast(1),
+            Iif | Mid | Word => Arity::Range(3, 3),
+            Join => Arity::AtLeast(2),
+            PCase | ToLower | ToUpper => Arity::Range(1, 2),
+            Replace => Arity::Range(3, 7),
+            Switch => Arity::EvenAtLeast(4),
+        }
+    }
+
+    /// Whether argument `index` (0-based) may be left empty, as in
+    /// `Replace([mail], "@contoso.com", , , "", , )`.
+    pub(super) fn may_omit(self, index: usize) -> bool {
+        match self {
+            Func::Replace => index >= 1,
+            Func::Switch => index == 1,
+            Func::Coalesce => true,
+            Func::Join => index >= 1,
+            _ => false,
+        }
+    }
+}
+
+/// Entra functions rollcall does not support, with the reason given as help.
+pub(super) fn unsupported_help(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "Guid" => {
+            "`Guid` is not supported: it gives a new value on every run, and the same manifests must always give the same plan"
+        }
+        "Now" => {
+            "`Now` is not supported: it depends on the time of the run, and the same manifests must always give the same plan"
+        }
+        "RandomString" => {
+            "`RandomString` is not supported: it gives a new value on every run, and the same manifests must always give the same plan"
+        }
+        "SelectUniqueValue" => {
+            "`SelectUniqueValue` is not supported: it looks values up in the target while provisioning; rollcall computes the plan from the manifests alone"
+        }
+        "AppRoleAssignmentsComplex" | "SingleAppRoleAssignment" => {
+            "not supported: licenses and admin roles come from `roles:` in the manifests, not from expressions"
+        }
+        "Count" | "Item" | "RemoveDuplicates" => {
+            "not supported: rollcall attributes have a single value (use `Split` inside `Join`, or `Word`, to pick pieces of a string)"
+        }
+        "CDate" | "DateAdd" | "DateDiff" | "DateFromNum" | "FormatDateTime" | "NumFromDate" => {
+            "not supported: rollcall has no date values (GoTo user attributes are plain strings); format dates in the directory export"
+        }
+        "BitAnd" => "`BitAnd` is not supported: rollcall has no numeric attributes",
+        "InStr" => {
+            "`InStr` is not supported: a position is only useful with arithmetic, which the language has not; use `Word`, `Split` or `Replace`"
+        }
+        "Redact" => "`Redact` is not supported: it only hides values in Entra's provisioning logs",
+        "DefaultDomain" => "`DefaultDomain` is not supported: it reads the Entra tenant; write the domain as a string",
+        _ => return None,
+    })
+}

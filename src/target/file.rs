@@ -1,0 +1,261 @@
+//! The `file` target: a JSON snapshot of an account in the GoTo Admin API's own shapes,
+//! `{"account": {...}, "licenses": [...], "users": [...]}`. Apply rewrites it atomically.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{Outcome, Target, interrupted};
+use crate::diag::{Code, Problem};
+use crate::live::{Grant, Key, License, LiveAccount, LiveState, Locks};
+use crate::plan::{Action, ActionKind, Change};
+use crate::render::TargetInfo;
+
+/// Target attributes and the user fields that carry them.
+pub const ATTRIBUTES: [&str; 5] = ["email", "firstName", "lastName", "locale", "timeZone"];
+
+pub struct FileTarget {
+    path: PathBuf,
+    snapshot: Option<Value>,
+}
+
+impl FileTarget {
+    pub fn new(path: PathBuf) -> Self {
+        FileTarget { path, snapshot: None }
+    }
+
+    fn problem(&self, message: impl std::fmt::Display) -> Problem {
+        Problem::new(Code::Snapshot, format!("{}: {message}", self.path.display()))
+    }
+}
+
+fn key_of(v: &Value) -> Option<Key> {
+    serde_json::from_value(v.clone()).ok()
+}
+
+fn keys_of(v: Option<&Value>) -> Vec<Key> {
+    v.and_then(Value::as_array).map(|a| a.iter().filter_map(key_of).collect()).unwrap_or_default()
+}
+
+/// The live model of a snapshot (also used for GoTo responses of the same shapes).
+pub fn live_state(snapshot: &Value) -> Result<LiveState, String> {
+    let account = snapshot.get("account").ok_or("no \"account\" object")?;
+    let account_key = account.get("key").and_then(key_of).ok_or("account.key is missing or not a key")?;
+    let mut licenses = Vec::new();
+    let mut holders: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
+    for l in snapshot.get("licenses").and_then(Value::as_array).into_iter().flatten() {
+        let key = l.get("key").and_then(key_of).ok_or("a license without a key")?;
+        for user in keys_of(l.get("userKeys")) {
+            holders.entry(user).or_default().push(key.clone());
+        }
+        licenses.push(License {
+            key,
+            description: l.get("description").and_then(Value::as_str).unwrap_or("").to_owned(),
+            seats: l.get("seats").and_then(Value::as_u64),
+        });
+    }
+    let mut accounts = Vec::new();
+    for u in snapshot.get("users").and_then(Value::as_array).into_iter().flatten() {
+        let key = u.get("key").and_then(key_of).ok_or("a user without a key")?;
+        let mut attributes = BTreeMap::new();
+        for a in ATTRIBUTES {
+            if let Some(v) = u.get(a).and_then(Value::as_str) {
+                attributes.insert(a.to_owned(), v.to_owned());
+            }
+        }
+        let mut grants: BTreeSet<Grant> = keys_of(u.get("licenseKeys")).into_iter().map(Grant::License).collect();
+        grants.extend(holders.get(&key).into_iter().flatten().cloned().map(Grant::License));
+        grants.extend(
+            u.get("adminRoles").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(|r| Grant::AdminRole(r.to_owned())),
+        );
+        let flag = |name: &str| u.get(name).and_then(Value::as_bool).unwrap_or(false);
+        accounts.push(LiveAccount {
+            key,
+            attributes,
+            grants,
+            locks: Locks { name: flag("nameLocked"), email: flag("emailLocked"), identity: flag("identityReadOnly") },
+        });
+    }
+    Ok(LiveState {
+        account_key,
+        account_name: account.get("name").and_then(Value::as_str).unwrap_or("").to_owned(),
+        licenses,
+        accounts,
+        me: None,
+    })
+}
+
+/// A deterministic 19-digit key for an account created in a snapshot.
+fn new_key(email: &str) -> String {
+    let digest = Sha256::digest(email.to_lowercase().as_bytes());
+    let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) % 1_000_000_000_000_000_000;
+    format!("9{n:018}")
+}
+
+/// Applies one action to the snapshot's JSON.
+fn apply_to_snapshot(snapshot: &mut Value, action: &Action) -> Result<(), String> {
+    let users = snapshot.get_mut("users").and_then(Value::as_array_mut).ok_or("no \"users\" array")?;
+    let position = |users: &Vec<Value>| match &action.key {
+        Some(k) => users.iter().position(|u| u.get("key").and_then(key_of).as_ref() == Some(k)),
+        None => users.iter().position(|u| u.get("email").and_then(Value::as_str).is_some_and(|e| e.eq_ignore_ascii_case(&action.email))),
+    };
+    let found = position(users);
+    let (user_key, deleted) = match (action.action, found) {
+        (ActionKind::Delete, Some(i)) => {
+            let removed = users.remove(i);
+            (removed.get("key").and_then(key_of), true)
+        }
+        (ActionKind::Delete, None) => return Err(format!("user {} not found", action.email)),
+        (ActionKind::Create, None) => {
+            let mut u = Map::new();
+            u.insert("key".into(), Value::String(new_key(&action.email)));
+            u.insert("email".into(), Value::String(action.email.clone()));
+            u.insert("licenseKeys".into(), json!([]));
+            u.insert("adminRoles".into(), json!([]));
+            u.insert("nameLocked".into(), Value::Bool(false));
+            u.insert("emailLocked".into(), Value::Bool(false));
+            u.insert("identityReadOnly".into(), Value::Bool(false));
+            u.insert("status".into(), Value::String("ACTIVE".into()));
+            users.push(Value::Object(u));
+            (None, false)
+        }
+        (_, Some(_)) => (None, false),
+        (_, None) => return Err(format!("user {} not found", action.email)),
+    };
+    if deleted {
+        if let (Some(k), Some(licenses)) = (user_key, snapshot.get_mut("licenses").and_then(Value::as_array_mut)) {
+            for l in licenses {
+                remove_holder(l, &k);
+            }
+        }
+        return Ok(());
+    }
+    let i = position(users).expect("present or just created");
+    let user = users[i].as_object_mut().ok_or("a user that is not an object")?;
+    let key = user.get("key").and_then(key_of);
+    let mut license_changes = Vec::new();
+    for c in &action.changes {
+        match c {
+            Change::Attribute { attribute, new, .. } => {
+                user.insert(attribute.clone(), Value::String(new.clone()));
+            }
+            Change::Add(g) | Change::Remove(g) => {
+                let add = matches!(c, Change::Add(_));
+                let (field, id) = match &g.grant {
+                    Grant::License(k) => {
+                        license_changes.push((k.clone(), add));
+                        ("licenseKeys", k.as_str())
+                    }
+                    Grant::AdminRole(r) => ("adminRoles", r.as_str()),
+                    Grant::ScimRole(r) => ("roles", r.as_str()),
+                };
+                let list = user.entry(field).or_insert_with(|| json!([])).as_array_mut().ok_or("not an array")?;
+                list.retain(|v| key_of(v).is_none_or(|k| k.as_str() != id));
+                if add {
+                    list.push(Value::String(id.to_owned()));
+                }
+            }
+        }
+    }
+    if let (Some(key), Some(licenses)) = (key, snapshot.get_mut("licenses").and_then(Value::as_array_mut)) {
+        for (license, add) in license_changes {
+            if let Some(l) = licenses.iter_mut().find(|l| l.get("key").and_then(key_of).as_ref() == Some(&license)) {
+                remove_holder(l, &key);
+                if add && let Some(holders) = l.get_mut("userKeys").and_then(Value::as_array_mut) {
+                    holders.push(Value::String(key.0.clone()));
+                    let n = holders.len();
+                    l["userCount"] = json!(n);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove_holder(license: &mut Value, user: &Key) {
+    if let Some(holders) = license.get_mut("userKeys").and_then(Value::as_array_mut) {
+        holders.retain(|v| key_of(v).as_ref() != Some(user));
+        let n = holders.len();
+        license["userCount"] = json!(n);
+    }
+}
+
+impl FileTarget {
+    fn load(&mut self) -> Result<&mut Value, Problem> {
+        if self.snapshot.is_none() {
+            let text = std::fs::read_to_string(&self.path).map_err(|e| {
+                self.problem(e).help("the file target's `path:` names a snapshot; create one with `rollcall import --snapshot FILE`")
+            })?;
+            let v: Value = serde_json::from_str(&text).map_err(|e| self.problem(format!("not valid JSON: {e}")))?;
+            self.snapshot = Some(v);
+        }
+        Ok(self.snapshot.as_mut().expect("just loaded"))
+    }
+
+    /// Replaces the file in one rename: readers see the old or the new snapshot, never a mix.
+    fn save(&self) -> Result<(), Problem> {
+        let snapshot = self.snapshot.as_ref().expect("loaded before apply");
+        let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let write = || -> std::io::Result<()> {
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+            let mut text = serde_json::to_string_pretty(snapshot).map_err(std::io::Error::other)?;
+            text.push('\n');
+            tmp.write_all(text.as_bytes())?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(&self.path).map_err(|e| e.error)?;
+            Ok(())
+        };
+        write().map_err(|e| self.problem(format!("cannot write: {e}")))
+    }
+}
+
+impl Target for FileTarget {
+    fn info(&self) -> TargetInfo {
+        let account = self.snapshot.as_ref().and_then(|s| s.get("account"));
+        TargetInfo {
+            kind: "file".into(),
+            account: account.and_then(|a| a.get("key")).and_then(key_of).map(|k| k.0).unwrap_or_default(),
+            name: account.and_then(|a| a.get("name")).and_then(Value::as_str).unwrap_or("").to_owned(),
+        }
+    }
+
+    fn read(&mut self) -> Result<LiveState, Problem> {
+        let snapshot = self.load()?.clone();
+        live_state(&snapshot).map_err(|e| self.problem(e))
+    }
+
+    fn apply(&mut self, actions: &[Action], _live: &LiveState, report: &mut dyn FnMut(usize, Outcome)) -> Result<(), Problem> {
+        self.load()?;
+        let mut outcomes = Vec::with_capacity(actions.len());
+        for action in actions {
+            if interrupted() {
+                outcomes.push(Outcome::Skipped { reason: "interrupted".into() });
+                continue;
+            }
+            outcomes.push(match apply_to_snapshot(self.snapshot.as_mut().expect("loaded"), action) {
+                Ok(()) => Outcome::Done,
+                Err(message) => Outcome::Failed { message, status: None, incident: None },
+            });
+        }
+        // Nothing counts as done until the new snapshot is in place.
+        if outcomes.contains(&Outcome::Done)
+            && let Err(p) = self.save()
+        {
+            self.snapshot = None;
+            for (i, o) in outcomes.iter_mut().enumerate() {
+                if *o == Outcome::Done {
+                    *o = Outcome::Failed { message: p.message.clone(), status: None, incident: None };
+                }
+                report(i, o.clone());
+            }
+            return Ok(());
+        }
+        for (i, o) in outcomes.into_iter().enumerate() {
+            report(i, o);
+        }
+        Ok(())
+    }
+}
