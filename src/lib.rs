@@ -2,7 +2,9 @@
 //!
 //! Data flows one way: manifests -> desired state -> plan -> render / apply.
 
+pub mod apply;
 pub mod cli;
+pub mod commands;
 pub mod desired;
 pub mod diag;
 pub mod directory;
@@ -10,7 +12,7 @@ pub mod expr;
 pub mod live;
 pub mod manifest;
 pub mod plan;
+pub mod planfile;
 pub mod render;
 pub mod schema;
 pub mod target;
-pub mod planfile;

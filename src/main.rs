@@ -4,43 +4,44 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use rollcall::cli::{Cli, ColorChoice, Command, SchemaFor};
+use rollcall::commands::{self, INTERRUPTED, Output};
 use rollcall::diag::Problems;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let color = match cli.color {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color_for = |terminal: bool| match cli.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
-        }
+        ColorChoice::Auto => !no_color && terminal,
     };
-    match run(&cli, color) {
-        Ok(code) => code,
-        Err(problems) => {
-            report(&problems, color);
-            ExitCode::from(1)
+    let out = Output { color: color_for(std::io::stdout().is_terminal()), quiet: cli.quiet };
+    // First Ctrl-C: finish the action in flight, skip the rest, report, exit 130.
+    // Second: leave at once (every target write is atomic, so nothing is half-written).
+    let _ = ctrlc::set_handler(|| {
+        if rollcall::target::interrupted() {
+            std::process::exit(i32::from(INTERRUPTED));
         }
-    }
-}
-
-fn run(cli: &Cli, color: bool) -> Result<ExitCode, Problems> {
-    match &cli.command {
-        Command::Validate { dir } => {
-            let manifest = rollcall::manifest::validate::load(dir)?;
+        rollcall::target::interrupt();
+        eprintln!("\nInterrupted: finishing the action in flight, then stopping.");
+    });
+    let result = match &cli.command {
+        Command::Validate { dir } => rollcall::manifest::validate::load(dir).map(|m| {
             if !cli.quiet {
                 eprintln!(
                     "{}: ok ({} people, {} groups, {} roles, {} assignments)",
-                    manifest.root.name(),
-                    manifest.directory.people.len(),
-                    manifest.directory.groups.len(),
-                    manifest.roles.len(),
-                    manifest.assignments.len()
+                    m.root.name(),
+                    m.directory.people.len(),
+                    m.directory.groups.len(),
+                    m.roles.len(),
+                    m.assignments.len()
                 );
             }
-            let _ = color;
-            Ok(ExitCode::SUCCESS)
-        }
+            ExitCode::SUCCESS
+        }),
+        Command::Plan(args) => commands::plan(args, out),
+        Command::Apply(args) => commands::apply(args, out),
+        Command::Show { plan, format } => commands::show(plan, *format, out),
         Command::Schema { schema_for } => {
             print!(
                 "{}",
@@ -51,7 +52,13 @@ fn run(cli: &Cli, color: bool) -> Result<ExitCode, Problems> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        _ => unreachable!(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(problems) => {
+            report(&problems, color_for(std::io::stderr().is_terminal()));
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The one place that turns a Plan (or an apply report) into words: text, markdown, JSON.
 
 pub mod markdown;
+pub mod report;
 pub mod text;
 
 use crate::live::Grant;

@@ -1,0 +1,268 @@
+//! What each command does, between the CLI and the library: load, plan, render, apply.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::apply::{self, AuditLog};
+use crate::cli::{ApplyArgs, Format, PlanArgs};
+use crate::desired;
+use crate::diag::{Code, Problem, Problems};
+use crate::live::LiveState;
+use crate::manifest::validate::{self, Manifest};
+use crate::plan::planner::Grants;
+use crate::plan::{self, Action, PlanOptions};
+use crate::planfile::{self, PlanDoc};
+use crate::render::{self, markdown, text};
+use crate::target::{self, Target, interrupted};
+
+/// How output should look.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// Colour on stdout.
+    pub color: bool,
+    pub quiet: bool,
+}
+
+/// Exit code 130: interrupted.
+pub const INTERRUPTED: u8 = 130;
+
+struct Prepared {
+    target: Box<dyn Target>,
+    live: LiveState,
+    doc: PlanDoc,
+}
+
+fn prepare(dir: &Path, only: &[String]) -> Result<(Manifest, Prepared), Problems> {
+    let manifest = validate::load(dir)?;
+    let desired = desired::build(&manifest)?;
+    let manifest_digest = planfile::manifest_digest(&manifest, &desired)?;
+    let mut target = target::open(&manifest)?;
+    let live = target.read()?;
+    let grants = Grants::resolve(&desired, &live)?;
+    let plan = plan::plan(&desired, &live, &PlanOptions { only: only.to_vec() })?;
+    let live_digest = planfile::live_digest(&live, &desired, &grants.managed);
+    let doc = PlanDoc::new(plan, target.info(), planfile::provenance(dir), manifest_digest, live_digest);
+    Ok((manifest, Prepared { target, live, doc }))
+}
+
+fn render_plan(doc: &PlanDoc, format: Format, out: Output) -> String {
+    let plan = doc.plan();
+    match format {
+        Format::Text => text::render(&plan, &doc.target, out.color),
+        Format::Markdown => markdown::render(&plan, &doc.target, doc.git.as_ref().map(|g| g.commit.as_str())),
+        Format::Json => doc.to_json(),
+    }
+}
+
+fn print(s: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(s.as_bytes());
+    let _ = stdout.flush();
+}
+
+fn note(out: Output, s: &str) {
+    if !out.quiet {
+        eprintln!("{s}");
+    }
+}
+
+pub fn plan(args: &PlanArgs, out: Output) -> Result<ExitCode, Problems> {
+    let (_, prepared) = prepare(&args.dir, &args.only)?;
+    if interrupted() {
+        eprintln!("Interrupted: nothing was changed.");
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
+    let doc = prepared.doc;
+    print(&render_plan(&doc, args.format, out));
+    if let Some(path) = &args.out {
+        std::fs::write(path, doc.to_json())
+            .map_err(|e| Problem::new(Code::Io, format!("cannot write the plan to {}: {e}", path.display())))?;
+        note(out, &format!("Saved the plan to {}; apply it with `rollcall apply {}`.", path.display(), path.display()));
+    }
+    if !doc.blocks.is_empty() {
+        eprintln!("error: the plan is blocked: {}", doc.blocked.as_deref().unwrap_or(""));
+        return Ok(ExitCode::from(1));
+    }
+    Ok(if args.detailed_exitcode && !doc.actions.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+pub fn show(path: &Path, format: Format, out: Output) -> Result<ExitCode, Problems> {
+    let doc = PlanDoc::read(path)?;
+    if let Some(git) = &doc.git {
+        note(
+            out,
+            &format!(
+                "Plan made from commit {}{}.",
+                git.commit,
+                if git.dirty { " (with uncommitted changes)" } else { "" }
+            ),
+        );
+    }
+    print(&render_plan(&doc, format, out));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Is `recomputed` (what still has to happen) contained in `saved` (what was reviewed)?
+/// An action partly applied by an interrupted run counts as contained when its remaining
+/// changes are a subset of the reviewed ones.
+fn contained(recomputed: &Action, saved: &Action) -> bool {
+    recomputed.email.eq_ignore_ascii_case(&saved.email)
+        && recomputed.key == saved.key
+        && (recomputed.action == saved.action
+            || saved.action == crate::plan::ActionKind::Enable && recomputed.action == crate::plan::ActionKind::Update)
+        && recomputed.changes.iter().all(|c| saved.changes.contains(c))
+}
+
+/// What differs between the reviewed plan and what would happen now: None when the
+/// recomputed plan is the reviewed one or what is left of it.
+fn staleness(saved: &PlanDoc, now: &PlanDoc) -> Vec<String> {
+    let mut changed = Vec::new();
+    if saved.manifest_digest != now.manifest_digest {
+        changed.push(format!(
+            "the manifests changed since the plan was made (manifest digest {} is now {})",
+            short(&saved.manifest_digest),
+            short(&now.manifest_digest)
+        ));
+    }
+    if saved.target.kind != now.target.kind || saved.target.account != now.target.account {
+        changed.push(format!(
+            "the plan is for {}, the manifests now point at {}",
+            saved.target.describe(),
+            now.target.describe()
+        ));
+    }
+    for a in &now.actions {
+        match saved.actions.iter().find(|s| s.email.eq_ignore_ascii_case(&a.email) && s.key == a.key) {
+            None => changed.push(format!("{} {}: not in the reviewed plan", a.action.as_str(), a.email)),
+            Some(s) if !contained(a, s) => changed.push(format!(
+                "{} {}: differs from the reviewed {} (the account changed)",
+                a.action.as_str(),
+                a.email,
+                s.action.as_str()
+            )),
+            Some(_) => {}
+        }
+    }
+    changed
+}
+
+fn short(digest: &str) -> &str {
+    let d = digest.trim_start_matches("sha256:");
+    &d[..d.len().min(12)]
+}
+
+fn confirm(args: &ApplyArgs, n: usize, doc: &PlanDoc) -> Result<bool, Problems> {
+    if args.auto_approve {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Problem::new(Code::PlanFile, "refusing to apply without confirmation: stdin is not a terminal")
+            .help("review the plan, then pass --auto-approve (CI applies the reviewed plan file this way)")
+            .into());
+    }
+    eprint!(
+        "\nApply {n} change{} to {}? Only 'yes' will be accepted: ",
+        if n == 1 { "" } else { "s" },
+        doc.target.describe()
+    );
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    Ok(answer.trim() == "yes")
+}
+
+pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
+    let saved = if args.path.is_file() { Some(PlanDoc::read(&args.path)?) } else { None };
+    let dir = match (&saved, &args.dir) {
+        (_, Some(d)) => d.clone(),
+        (Some(doc), None) => planfile::resolve_manifest_dir(doc),
+        (None, None) => args.path.clone(),
+    };
+    let only = saved.as_ref().map_or_else(|| args.only.clone(), |d| d.only.clone());
+    let (_, mut prepared) = prepare(&dir, &only)?;
+    let doc = &prepared.doc;
+    if let Some(saved) = &saved {
+        if let Some(g) = &saved.git {
+            note(
+                out,
+                &format!(
+                    "Applying the plan made from commit {}{}.",
+                    g.commit,
+                    if g.dirty { " (with uncommitted changes)" } else { "" }
+                ),
+            );
+        }
+        let changed = staleness(saved, doc);
+        if !changed.is_empty() {
+            let mut p = Problem::new(
+                Code::StalePlan,
+                "the plan is stale: the live account or the manifests changed since it was reviewed",
+            )
+            .help("nothing was applied; make and review a new plan with `rollcall plan --out FILE`");
+            for c in &changed {
+                p.message.push_str(&format!("\n  - {c}"));
+            }
+            return Err(p.into());
+        }
+        if !doc.actions.is_empty() && doc.actions.len() < saved.actions.len() {
+            note(
+                out,
+                &format!(
+                    "Resuming: {} of the plan's {} actions are already applied; applying the remaining {}.",
+                    saved.actions.len() - doc.actions.len(),
+                    saved.actions.len(),
+                    doc.actions.len()
+                ),
+            );
+        }
+    } else {
+        print(&render_plan(doc, args.format, out));
+    }
+    if !doc.blocks.is_empty() && !args.allow_removals {
+        return Err(Problem::new(
+            Code::RemovalThreshold,
+            format!("the plan is blocked: {}", doc.blocked.as_deref().unwrap_or("")),
+        )
+        .help("nothing was applied; if these removals are intended, apply again with --allow-removals")
+        .into());
+    }
+    if doc.actions.is_empty() {
+        if let Some(saved) = &saved {
+            print(if saved.actions.is_empty() {
+                "No changes. The account matches the manifests.\n"
+            } else {
+                "Nothing to do: every action of this plan is already applied.\n"
+            });
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if interrupted() {
+        eprintln!("Interrupted: nothing was changed.");
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
+    if !confirm(args, doc.actions.len(), doc)? {
+        eprintln!("Apply cancelled: nothing was changed.");
+        return Ok(ExitCode::from(1));
+    }
+    let mut audit = args.audit_log.as_deref().map(AuditLog::open).transpose()?;
+    let total = doc.actions.len();
+    let mut done = 0usize;
+    let report =
+        apply::execute(prepared.target.as_mut(), &doc.actions, &prepared.live, audit.as_mut(), &mut |a, o| {
+            done += 1;
+            if !out.quiet && total > 1 && (done % 1000 == 0 || done == total) {
+                eprintln!("[{done}/{total}] {}", render::report::line(a, o).trim());
+            }
+        })?;
+    let _ = &mut prepared;
+    print(&match args.format {
+        Format::Text => render::report::text(&report),
+        Format::Markdown => render::report::markdown(&report),
+        Format::Json => render::report::json(&report),
+    });
+    let s = report.summary();
+    if s.skipped > 0 && interrupted() {
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
+    Ok(if s.failed > 0 || s.skipped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
