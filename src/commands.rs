@@ -250,7 +250,7 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
     let report =
         apply::execute(prepared.target.as_mut(), &doc.actions, &prepared.live, audit.as_mut(), &mut |a, o| {
             done += 1;
-            if !out.quiet && total > 1 && (done % 1000 == 0 || done == total) {
+            if !out.quiet && total > 1 && (done.is_multiple_of(1000) || done == total) {
                 eprintln!("[{done}/{total}] {}", render::report::line(a, o).trim());
             }
         })?;

@@ -50,7 +50,13 @@ pub struct PlanDoc {
 }
 
 impl PlanDoc {
-    pub fn new(plan: Plan, target: TargetInfo, provenance: Provenance, manifest_digest: String, live_digest: String) -> Self {
+    pub fn new(
+        plan: Plan,
+        target: TargetInfo,
+        provenance: Provenance,
+        manifest_digest: String,
+        live_digest: String,
+    ) -> Self {
         PlanDoc {
             format_version: FORMAT_VERSION,
             rollcall_version: env!("CARGO_PKG_VERSION").into(),
@@ -61,7 +67,8 @@ impl PlanDoc {
             manifest_digest,
             live_digest,
             summary: plan.summary(),
-            blocked: (!plan.blocked.is_empty()).then(|| plan.blocked.iter().map(|b| b.message.as_str()).collect::<Vec<_>>().join("; ")),
+            blocked: (!plan.blocked.is_empty())
+                .then(|| plan.blocked.iter().map(|b| b.message.as_str()).collect::<Vec<_>>().join("; ")),
             blocks: plan.blocked,
             actions: plan.actions,
             warnings: plan.warnings,
@@ -104,11 +111,16 @@ impl PlanDoc {
         if version != Some(u64::from(FORMAT_VERSION)) {
             return Err(Problem::new(
                 Code::PlanFile,
-                format!("{} has format_version {}, this rollcall reads {FORMAT_VERSION}", path.display(), version.map_or("none".into(), |v| v.to_string())),
+                format!(
+                    "{} has format_version {}, this rollcall reads {FORMAT_VERSION}",
+                    path.display(),
+                    version.map_or("none".into(), |v| v.to_string())
+                ),
             )
             .help("make the plan again with this version of rollcall"));
         }
-        serde_json::from_value(v).map_err(|e| Problem::new(Code::PlanFile, format!("{} is not a valid plan file: {e}", path.display())))
+        serde_json::from_value(v)
+            .map_err(|e| Problem::new(Code::PlanFile, format!("{} is not a valid plan file: {e}", path.display())))
     }
 }
 
@@ -170,9 +182,15 @@ pub fn manifest_digest(manifest: &Manifest, desired: &Desired) -> Result<String,
     let mut accounts: Vec<_> = desired.accounts.iter().collect();
     accounts.sort_by(|a, b| a.person.cmp(&b.person));
     for a in accounts {
-        feed(&mut h, &["person", &a.person, a.key.as_ref().map_or("", |k| k.as_str()), if a.enabled { "1" } else { "0" }]);
+        feed(
+            &mut h,
+            &["person", &a.person, a.key.as_ref().map_or("", |k| k.as_str()), if a.enabled { "1" } else { "0" }],
+        );
         for attr in &a.attributes {
-            feed(&mut h, &[&attr.name, attr.on_create.as_deref().unwrap_or("\0"), attr.on_update.as_deref().unwrap_or("\0")]);
+            feed(
+                &mut h,
+                &[&attr.name, attr.on_create.as_deref().unwrap_or("\0"), attr.on_update.as_deref().unwrap_or("\0")],
+            );
         }
         for g in &a.grants {
             feed(&mut h, &[&format!("{g:?}")]);

@@ -34,6 +34,8 @@ pub fn parse<T: DeserializeOwned>(source: &Source) -> Result<T, Problem> {
             max_reader_input_bytes: Some(256 * 1024 * 1024),
             max_events: 50_000_000,
             max_depth: 64,
+            max_nodes: 50_000_000,
+            max_total_scalar_bytes: 256 * 1024 * 1024,
         },
     };
     serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| yaml_problem(&e, source))

@@ -111,3 +111,66 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::{Grant, Key};
+    use crate::plan::{Action, ActionKind, Block, Change, GrantChange, LeftAlone};
+
+    fn big_plan(n: usize) -> Plan {
+        let grant = GrantChange { grant: Grant::License(Key("1".into())), name: "GoToMeeting Business".into() };
+        let actions = (0..n)
+            .map(|i| {
+                let (action, changes) = match i % 4 {
+                    0 => (ActionKind::Disable, vec![Change::Remove(grant.clone())]),
+                    1 => (ActionKind::Create, vec![Change::Add(grant.clone())]),
+                    _ => (
+                        ActionKind::Update,
+                        vec![Change::Attribute {
+                            attribute: "lastName".into(),
+                            old: Some("Old".into()),
+                            new: "New".into(),
+                        }],
+                    ),
+                };
+                Action { action, email: format!("person{i:06}@acme.example"), key: None, reason: None, changes }
+            })
+            .collect();
+        Plan {
+            actions,
+            warnings: vec![],
+            blocked: vec![Block { code: "rollcall::removal-threshold".into(), message: "too many".into() }],
+            left_alone: LeftAlone::default(),
+            unmanaged: vec![],
+            unscoped: false,
+            only: vec![],
+            removals: n / 4,
+            in_scope: n,
+        }
+    }
+
+    fn target() -> TargetInfo {
+        TargetInfo { kind: "goto".into(), account: "1".into(), name: "Acme".into() }
+    }
+
+    #[test]
+    fn a_20000_change_plan_stays_under_the_limit_and_says_where_it_truncates() {
+        let md = render(&big_plan(20_000), &target(), Some("abc123"));
+        assert!(md.chars().count() < LIMIT, "{} characters", md.chars().count());
+        assert!(md.contains("**Plan: 5000 to create, 10000 to update, 5000 to disable, 0 to enable, 0 to delete.**"));
+        assert!(md.contains("**Blocked:** too many"));
+        assert!(md.contains("**Removals (5000):**"));
+        assert!(md.contains("more removals are not listed here"), "truncation is announced");
+        assert!(md.trim_end().ends_with("</details>") || !md.contains("<details>"));
+    }
+
+    #[test]
+    fn a_small_plan_shows_every_removal_and_the_whole_plan() {
+        let md = render(&big_plan(40), &target(), None);
+        assert_eq!(md.matches("- **disable**").count(), 10);
+        assert!(md.contains("<details><summary>Full plan</summary>"));
+        assert!(md.contains("~ update person000039@acme.example"));
+        assert!(!md.contains("truncated"));
+    }
+}

@@ -69,7 +69,12 @@ pub fn live_state(snapshot: &Value) -> Result<LiveState, String> {
         let mut grants: BTreeSet<Grant> = keys_of(u.get("licenseKeys")).into_iter().map(Grant::License).collect();
         grants.extend(holders.get(&key).into_iter().flatten().cloned().map(Grant::License));
         grants.extend(
-            u.get("adminRoles").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(|r| Grant::AdminRole(r.to_owned())),
+            u.get("adminRoles")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|r| Grant::AdminRole(r.to_owned())),
         );
         let flag = |name: &str| u.get(name).and_then(Value::as_bool).unwrap_or(false);
         accounts.push(LiveAccount {
@@ -100,7 +105,9 @@ fn apply_to_snapshot(snapshot: &mut Value, action: &Action) -> Result<(), String
     let users = snapshot.get_mut("users").and_then(Value::as_array_mut).ok_or("no \"users\" array")?;
     let position = |users: &Vec<Value>| match &action.key {
         Some(k) => users.iter().position(|u| u.get("key").and_then(key_of).as_ref() == Some(k)),
-        None => users.iter().position(|u| u.get("email").and_then(Value::as_str).is_some_and(|e| e.eq_ignore_ascii_case(&action.email))),
+        None => users.iter().position(|u| {
+            u.get("email").and_then(Value::as_str).is_some_and(|e| e.eq_ignore_ascii_case(&action.email))
+        }),
     };
     let found = position(users);
     let (user_key, deleted) = match (action.action, found) {
@@ -187,7 +194,9 @@ impl FileTarget {
     fn load(&mut self) -> Result<&mut Value, Problem> {
         if self.snapshot.is_none() {
             let text = std::fs::read_to_string(&self.path).map_err(|e| {
-                self.problem(e).help("the file target's `path:` names a snapshot; create one with `rollcall import --snapshot FILE`")
+                self.problem(e).help(
+                    "the file target's `path:` names a snapshot; create one with `rollcall import --snapshot FILE`",
+                )
             })?;
             let v: Value = serde_json::from_str(&text).map_err(|e| self.problem(format!("not valid JSON: {e}")))?;
             self.snapshot = Some(v);
@@ -227,7 +236,12 @@ impl Target for FileTarget {
         live_state(&snapshot).map_err(|e| self.problem(e))
     }
 
-    fn apply(&mut self, actions: &[Action], _live: &LiveState, report: &mut dyn FnMut(usize, Outcome)) -> Result<(), Problem> {
+    fn apply(
+        &mut self,
+        actions: &[Action],
+        _live: &LiveState,
+        report: &mut dyn FnMut(usize, Outcome),
+    ) -> Result<(), Problem> {
         self.load()?;
         let mut outcomes = Vec::with_capacity(actions.len());
         for action in actions {

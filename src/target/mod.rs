@@ -27,7 +27,12 @@ pub trait Target {
     /// Executes `actions` (planned against `live`), reporting each outcome by index, in any
     /// order, exactly once. Stops starting new actions once `interrupted()` is true and
     /// reports the rest as skipped. Never leaves the target half-written.
-    fn apply(&mut self, actions: &[Action], live: &LiveState, report: &mut dyn FnMut(usize, Outcome)) -> Result<(), Problem>;
+    fn apply(
+        &mut self,
+        actions: &[Action],
+        live: &LiveState,
+        report: &mut dyn FnMut(usize, Outcome),
+    ) -> Result<(), Problem>;
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -48,7 +53,10 @@ pub fn open(manifest: &Manifest) -> Result<Box<dyn Target>, Problem> {
             let path = manifest.target.path.as_deref().unwrap_or("live.json");
             Ok(Box::new(file::FileTarget::new(manifest.dir.join(path))))
         }
-        kind => Err(Problem::new(Code::TargetKey, format!("the {} target is not available in this build of rollcall yet", kind.as_str()))
-            .help("use a `file` target (a snapshot of the account) until the GoTo and SCIM targets land")),
+        kind => Err(Problem::new(
+            Code::TargetKey,
+            format!("the {} target is not available in this build of rollcall yet", kind.as_str()),
+        )
+        .help("use a `file` target (a snapshot of the account) until the GoTo and SCIM targets land")),
     }
 }
