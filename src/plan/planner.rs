@@ -388,7 +388,7 @@ pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Resul
         });
     }
 
-    actions.sort_by(|a, b| a.email.to_lowercase().cmp(&b.email.to_lowercase()).then(a.action.cmp(&b.action)));
+    actions.sort_by_cached_key(|a| (a.email.to_lowercase(), a.action));
     warnings.sort();
     unmanaged.sort_by(|a, b| a.email.cmp(&b.email));
     let removals = actions.iter().filter(|a| a.action.is_removal()).count();

@@ -62,6 +62,7 @@ pub fn check(actions: &[Action], live: &LiveState, desired: &Desired, in_scope: 
 
     // Seats: users on each license after the plan, against the license's seats.
     let mut delta: BTreeMap<&Grant, i64> = BTreeMap::new();
+    let by_key: std::collections::HashMap<_, _> = live.accounts.iter().map(|a| (&a.key, a)).collect();
     for a in actions {
         for c in &a.changes {
             match c {
@@ -71,7 +72,7 @@ pub fn check(actions: &[Action], live: &LiveState, desired: &Desired, in_scope: 
             }
         }
         if a.action == ActionKind::Delete
-            && let Some(account) = live.accounts.iter().find(|l| Some(&l.key) == a.key.as_ref())
+            && let Some(account) = a.key.as_ref().and_then(|k| by_key.get(k))
         {
             // A deleted account frees the unmanaged licenses it held too.
             for g in account.grants.iter().filter(|g| !grants.managed.contains(g)) {
@@ -79,11 +80,15 @@ pub fn check(actions: &[Action], live: &LiveState, desired: &Desired, in_scope: 
             }
         }
     }
+    let mut holders: BTreeMap<&Grant, i64> = BTreeMap::new();
+    for g in live.accounts.iter().flat_map(|a| &a.grants) {
+        *holders.entry(g).or_default() += 1;
+    }
     for license in &live.licenses {
         let Some(seats) = license.seats else { continue };
         let grant = Grant::License(license.key.clone());
         let Some(&d) = delta.get(&grant) else { continue };
-        let now = live.accounts.iter().filter(|a| a.grants.contains(&grant)).count() as i64;
+        let now = holders.get(&grant).copied().unwrap_or(0);
         let then = now + d;
         if d > 0 && then > seats as i64 {
             blocked.push(Block {
