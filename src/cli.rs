@@ -59,6 +59,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Test the connection: credentials, account, permissions, licenses.
+    Check {
+        /// Manifest directory (holds rollcall.yaml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Print a JSON Schema for rollcall.yaml or for directory files.
     Schema {
         #[arg(long = "for", value_enum, default_value_t = SchemaFor::Rollcall)]

@@ -266,3 +266,57 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
     }
     Ok(if s.failed > 0 || s.skipped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
+
+/// `rollcall check`: each step on its own line, ok or what to fix; exit 1 if any fails.
+pub fn check(dir: &Path, out: Output) -> Result<ExitCode, Problems> {
+    let manifest = validate::load(dir)?;
+    let lines: Vec<(String, Result<String, String>)> = match manifest.target.kind {
+        crate::manifest::TargetKind::Goto => {
+            let settings = target::goto_settings(&manifest)?;
+            match target::goto_grant() {
+                Ok(grant) => target::goto::check(settings, grant),
+                Err(p) => vec![("credentials".into(), Err(format!("{}; {}", p.message, p.help.unwrap_or_default())))],
+            }
+        }
+        _ => {
+            let mut t = target::open(&manifest)?;
+            match t.read() {
+                Ok(live) => vec![
+                    ("account".into(), Ok(t.info().describe())),
+                    ("users".into(), Ok(format!("{} users", live.accounts.len()))),
+                    (
+                        "licenses".into(),
+                        Ok(live
+                            .licenses
+                            .iter()
+                            .map(|l| {
+                                format!(
+                                    "{} ({}): {} seats",
+                                    l.description,
+                                    l.key,
+                                    l.seats.map_or("?".into(), |s| s.to_string())
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ")),
+                    ),
+                ],
+                Err(p) => vec![("read".into(), Err(p.message))],
+            }
+        }
+    };
+    let mut text = String::new();
+    let mut ok = true;
+    for (step, r) in &lines {
+        match r {
+            Ok(s) => text.push_str(&format!("ok    {step}: {s}\n")),
+            Err(e) => {
+                ok = false;
+                text.push_str(&format!("FAIL  {step}: {e}\n"));
+            }
+        }
+    }
+    let _ = out;
+    print(&text);
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::plan(args, out),
         Command::Apply(args) => commands::apply(args, out),
         Command::Show { plan, format } => commands::show(plan, *format, out),
+        Command::Check { dir } => commands::check(dir, out),
         Command::Schema { schema_for } => {
             print!(
                 "{}",

@@ -2,6 +2,8 @@
 //! side that executes plan actions. Nothing else talks to a target.
 
 pub mod file;
+pub mod goto;
+pub mod http;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -46,6 +48,57 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
+/// An environment variable that overrides a manifest key, if set.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A URL from the manifest or the environment, refused when it would send credentials in clear.
+fn checked_url(value: String, from: &str) -> Result<String, Problem> {
+    match crate::manifest::validate::check_url(&value) {
+        Ok(()) => Ok(value),
+        Err(crate::manifest::validate::UrlProblem::Insecure(host)) => {
+            Err(Problem::new(Code::InsecureUrl, format!("refusing plain http:// to {host} ({from})"))
+                .help("use https://; http:// is accepted only for loopback hosts (localhost, 127.0.0.1, ::1)"))
+        }
+        Err(crate::manifest::validate::UrlProblem::Invalid(e)) => {
+            Err(Problem::new(Code::InvalidUrl, format!("{from} is not a URL: {e}")))
+        }
+    }
+}
+
+/// The settings of a goto target: manifest keys, overridden by ROLLCALL_* variables.
+pub fn goto_settings(manifest: &Manifest) -> Result<goto::Settings, Problem> {
+    let t = &manifest.target;
+    let api_url = match env("ROLLCALL_API_URL") {
+        Some(u) => checked_url(u, "ROLLCALL_API_URL")?,
+        None => checked_url(t.api_url.clone().unwrap_or_else(|| goto::DEFAULT_API_URL.into()), "target.api_url")?,
+    };
+    let token_url = match env("ROLLCALL_TOKEN_URL") {
+        Some(u) => checked_url(u, "ROLLCALL_TOKEN_URL")?,
+        None => checked_url(t.token_url.clone().unwrap_or_else(|| goto::DEFAULT_TOKEN_URL.into()), "target.token_url")?,
+    };
+    Ok(goto::Settings {
+        api_url,
+        token_url,
+        account_key: env("ROLLCALL_ACCOUNT_KEY").or_else(|| t.account_key.clone()),
+        requests_per_second: t.requests_per_second,
+        welcome_email: manifest.policy.welcome_email,
+        hints: goto::Hints {
+            admin_roles_matter: manifest.roles.values().any(|r| !r.admin_roles.is_empty()),
+            domains: manifest.scope.as_ref().map(|s| s.domains.clone()).unwrap_or_default(),
+        },
+    })
+}
+
+pub fn goto_grant() -> Result<goto::auth::Grant, Problem> {
+    goto::auth::Grant::from_env().map_err(|e| {
+        Problem::new(Code::Credentials, e).help(
+            "for CI set GOTO_CLIENT_ID, GOTO_CLIENT_SECRET and GOTO_PAT (a personal access token with the identity: scope); locally GOTO_REFRESH_TOKEN or GOTO_ACCESS_TOKEN work too",
+        )
+    })
+}
+
 /// Opens the target a manifest names.
 pub fn open(manifest: &Manifest) -> Result<Box<dyn Target>, Problem> {
     match manifest.target.kind {
@@ -53,10 +106,13 @@ pub fn open(manifest: &Manifest) -> Result<Box<dyn Target>, Problem> {
             let path = manifest.target.path.as_deref().unwrap_or("live.json");
             Ok(Box::new(file::FileTarget::new(manifest.dir.join(path))))
         }
-        kind => Err(Problem::new(
-            Code::TargetKey,
-            format!("the {} target is not available in this build of rollcall yet", kind.as_str()),
-        )
-        .help("use a `file` target (a snapshot of the account) until the GoTo and SCIM targets land")),
+        TargetKind::Goto => {
+            let settings = goto_settings(manifest)?;
+            Ok(Box::new(goto::GotoTarget::new(settings, goto_grant()?)?))
+        }
+        TargetKind::Scim => {
+            Err(Problem::new(Code::TargetKey, "the scim target is not available in this build of rollcall yet")
+                .help("use a goto or file target"))
+        }
     }
 }

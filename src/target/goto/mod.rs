@@ -1,0 +1,729 @@
+//! The `goto` target: the GoTo Admin REST API.
+//!
+//! Reads users page by page (de-duplicated by key, starting over when the total moves),
+//! licenses with their holders, and admin roles from wherever the API shows them. Writes
+//! creates in "Add Users" batches of people with the same grants, everything else
+//! concurrently within the rate limit, then reads back what it cannot be sure of (whether a
+//! PUT of `licenseKeys` replaces or merges, whether "Add Users" granted licenses to users that
+//! already existed) and fixes or reports what did not take.
+
+pub mod auth;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use super::http::{Http, HttpError, Request, Response};
+use super::{Outcome, Target, interrupted};
+use crate::diag::{Code, Problem};
+use crate::live::{Grant, Key, License, LiveAccount, LiveState, Locks, domain_of};
+use crate::plan::{Action, ActionKind, Change};
+use crate::render::TargetInfo;
+use auth::Tokens;
+
+pub const DEFAULT_API_URL: &str = "https://api.getgo.com/admin/rest/v1";
+pub const DEFAULT_TOKEN_URL: &str = "https://authentication.logmeininc.com/oauth/token";
+/// Users per "Add Users" request.
+pub const CREATE_BATCH: usize = 50;
+const PAGE_SIZE: usize = 1000;
+const MAX_LISTING_RESTARTS: usize = 3;
+/// Writes in flight at once (the rate limiter still spaces them).
+const CONCURRENCY: usize = 8;
+const IDENTITY: [&str; 5] = ["email", "firstName", "lastName", "locale", "timeZone"];
+
+/// What the manifest tells the reader, so it fetches only what matters.
+#[derive(Debug, Clone, Default)]
+pub struct Hints {
+    /// Some role names an admin role: admin roles must be known for in-scope users.
+    pub admin_roles_matter: bool,
+    /// scope.domains (lower-cased); empty = unscoped.
+    pub domains: Vec<String>,
+}
+
+pub struct Settings {
+    pub api_url: String,
+    pub token_url: String,
+    pub account_key: Option<String>,
+    pub requests_per_second: f64,
+    pub welcome_email: bool,
+    pub hints: Hints,
+}
+
+struct Client {
+    http: Http,
+    tokens: Tokens,
+    api: String,
+}
+
+fn error(e: HttpError) -> Problem {
+    let mut p = Problem::new(Code::Target, e.message.clone());
+    let mut help = Vec::new();
+    if let Some(i) = &e.incident {
+        help.push(format!("GoTo incident id {i}"));
+    }
+    match e.status {
+        Some(401) => help.push("the credentials were refused: check GOTO_PAT / GOTO_CLIENT_ID / GOTO_CLIENT_SECRET (or GOTO_ACCESS_TOKEN) and that the token has the `identity:` scope".into()),
+        Some(403) => help.push("the credential's user needs the SUPER_USER or MANAGE_USERS admin role in this account".into()),
+        None => help.push("check the network, HTTPS_PROXY and the api_url / token_url".into()),
+        _ => {}
+    }
+    if !help.is_empty() {
+        p = p.help(help.join("; "));
+    }
+    p
+}
+
+impl Client {
+    async fn call(&self, method: Method, path: &str, body: Option<Value>, what: String) -> Result<Response, HttpError> {
+        let mut refreshed = false;
+        loop {
+            let token = self.tokens.token(&self.http).await?;
+            let req = Request {
+                method: method.clone(),
+                url: format!("{}{path}", self.api),
+                bearer: Some(token),
+                basic: None,
+                json: body.clone(),
+                form: None,
+                what: what.clone(),
+            };
+            match self.http.send(&req).await {
+                Err(e) if e.status == Some(401) && !refreshed && self.tokens.can_refresh() => {
+                    self.tokens.invalidate().await;
+                    refreshed = true;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Every item of a paged list; starts over (bounded) when the total moves under it.
+    async fn all(&self, path: &str, what: &str) -> Result<Vec<Value>, HttpError> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        'listing: for _ in 0..MAX_LISTING_RESTARTS {
+            let mut items: Vec<Value> = Vec::new();
+            let mut seen: BTreeSet<Key> = BTreeSet::new();
+            let mut total: Option<u64> = None;
+            let mut offset = 0usize;
+            loop {
+                let page = self
+                    .call(
+                        Method::GET,
+                        &format!("{path}{sep}offset={offset}&pageSize={PAGE_SIZE}"),
+                        None,
+                        format!("{what} (offset {offset})"),
+                    )
+                    .await?;
+                let results = page.body.get("results").and_then(Value::as_array).cloned().unwrap_or_default();
+                let page_total = page.body.get("total").and_then(Value::as_u64);
+                if let (Some(t), Some(p)) = (total, page_total)
+                    && t != p
+                {
+                    continue 'listing;
+                }
+                total = total.or(page_total);
+                let n = results.len();
+                for item in results {
+                    match item.get("key").and_then(key_of) {
+                        Some(k) if !seen.insert(k.clone()) => {}
+                        _ => items.push(item),
+                    }
+                }
+                offset += n;
+                if n == 0 || total.is_none_or(|t| offset as u64 >= t) {
+                    return Ok(items);
+                }
+            }
+        }
+        Err(HttpError {
+            status: None,
+            code: None,
+            incident: None,
+            message: format!(
+                "{what}: the number of entries kept changing while listing ({MAX_LISTING_RESTARTS} attempts); try again when the account is quiet"
+            ),
+        })
+    }
+}
+
+fn key_of(v: &Value) -> Option<Key> {
+    serde_json::from_value(v.clone()).ok()
+}
+
+fn keys_of(v: Option<&Value>) -> Vec<Key> {
+    v.and_then(Value::as_array).map(|a| a.iter().filter_map(key_of).collect()).unwrap_or_default()
+}
+
+/// A key as GoTo's own "Add Users" example sends it: a JSON number when it is one.
+fn key_json(k: &Key) -> Value {
+    if !k.0.is_empty() && k.0.bytes().all(|b| b.is_ascii_digit()) {
+        serde_json::from_str::<serde_json::Number>(&k.0).map_or_else(|_| Value::String(k.0.clone()), Value::Number)
+    } else {
+        Value::String(k.0.clone())
+    }
+}
+
+pub struct GotoTarget {
+    rt: tokio::runtime::Runtime,
+    client: Arc<Client>,
+    settings: Settings,
+    account: Option<(Key, String)>,
+}
+
+impl GotoTarget {
+    pub fn new(settings: Settings, grant: auth::Grant) -> Result<Self, Problem> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Problem::new(Code::Target, format!("cannot start the HTTP runtime: {e}")))?;
+        let http = Http::new(settings.requests_per_second).map_err(|e| Problem::new(Code::Target, e))?;
+        let client = Arc::new(Client {
+            http,
+            tokens: Tokens::new(grant, settings.token_url.clone()),
+            api: settings.api_url.trim_end_matches('/').to_owned(),
+        });
+        Ok(GotoTarget { rt, client, settings, account: None })
+    }
+
+    fn account_key(&self) -> &Key {
+        &self.account.as_ref().expect("read() resolves the account first").0
+    }
+
+    async fn me(&self) -> Result<Value, Problem> {
+        Ok(self.client.call(Method::GET, "/me", None, "read /me".into()).await.map_err(error)?.body)
+    }
+
+    /// The account to manage: the configured one (checked against /me), or /me's only one.
+    fn resolve_account(&self, me: &Value) -> Result<(Key, String), Problem> {
+        let accounts: Vec<(Key, String)> = me
+            .get("accounts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| {
+                Some((a.get("key").and_then(key_of)?, a.get("name").and_then(Value::as_str).unwrap_or("").to_owned()))
+            })
+            .collect();
+        let listed = accounts.iter().map(|(k, n)| format!("{k} ({n})")).collect::<Vec<_>>().join(", ");
+        match &self.settings.account_key {
+            Some(k) => match accounts.iter().find(|(key, _)| key.0 == *k) {
+                Some(found) => Ok(found.clone()),
+                None if accounts.is_empty() => Ok((Key(k.clone()), String::new())),
+                None => Err(Problem::new(Code::Target, format!("the credential has no access to account {k}"))
+                    .help(format!("it can reach: {listed}; fix target.account_key or ROLLCALL_ACCOUNT_KEY"))),
+            },
+            None => match accounts.as_slice() {
+                [one] => Ok(one.clone()),
+                [] => me.get("accountKey").and_then(key_of).map(|k| (k, String::new())).ok_or_else(|| {
+                    Problem::new(Code::Target, "/me names no account")
+                        .help("set target.account_key or ROLLCALL_ACCOUNT_KEY")
+                }),
+                _ => Err(Problem::new(
+                    Code::Target,
+                    format!("the credential can reach {} accounts: {listed}", accounts.len()),
+                )
+                .help("say which one rollcall manages: target.account_key in rollcall.yaml, or ROLLCALL_ACCOUNT_KEY")),
+            },
+        }
+    }
+
+    async fn read_state(&self, key: &Key, name: &str, me_email: Option<String>) -> Result<LiveState, Problem> {
+        let base = format!("/accounts/{key}");
+        let licenses_raw = self.client.all(&format!("{base}/licenses"), "list licenses").await.map_err(error)?;
+        let users_raw = self.client.all(&format!("{base}/users"), "list users").await.map_err(error)?;
+        let mut licenses = Vec::new();
+        let mut holders: HashMap<Key, Vec<Key>> = HashMap::new();
+        for l in &licenses_raw {
+            let Some(k) = l.get("key").and_then(key_of) else { continue };
+            for u in keys_of(l.get("userKeys")) {
+                holders.entry(u).or_default().push(k.clone());
+            }
+            licenses.push(License {
+                key: k,
+                description: l.get("description").and_then(Value::as_str).unwrap_or("").to_owned(),
+                seats: l.get("seats").and_then(Value::as_u64),
+            });
+        }
+        let mut accounts = Vec::with_capacity(users_raw.len());
+        let mut need_roles = Vec::new();
+        for u in &users_raw {
+            let Some(k) = u.get("key").and_then(key_of) else { continue };
+            let mut account = account_of(u, k.clone());
+            account.grants.extend(holders.get(&k).into_iter().flatten().cloned().map(Grant::License));
+            let in_scope = self.settings.hints.domains.is_empty()
+                || self.settings.hints.domains.contains(&domain_of(account.email()));
+            if self.settings.hints.admin_roles_matter && u.get("adminRoles").is_none() && in_scope {
+                need_roles.push(accounts.len());
+            }
+            accounts.push(account);
+        }
+        // Admin roles not shown in the list: read them per user, for the users that matter.
+        let mut set = tokio::task::JoinSet::new();
+        for chunk in need_roles.chunks(CONCURRENCY.max(1)) {
+            for &i in chunk {
+                let client = self.client.clone();
+                let path = format!("{base}/users/{}", accounts[i].key);
+                set.spawn(async move { (i, client.call(Method::GET, &path, None, "read user".into()).await) });
+            }
+            while let Some(joined) = set.join_next().await {
+                let (i, r) = joined.map_err(|e| Problem::new(Code::Target, e.to_string()))?;
+                let body = r.map_err(error)?.body;
+                let detailed = account_of(&body, accounts[i].key.clone());
+                accounts[i].grants.extend(detailed.grants);
+            }
+        }
+        Ok(LiveState { account_key: key.clone(), account_name: name.to_owned(), licenses, accounts, me: me_email })
+    }
+}
+
+/// A user object of the Admin API as the live model sees it.
+fn account_of(u: &Value, key: Key) -> LiveAccount {
+    let mut attributes = BTreeMap::new();
+    for a in IDENTITY {
+        if let Some(v) = u.get(a).and_then(Value::as_str) {
+            attributes.insert(a.to_owned(), v.to_owned());
+        }
+    }
+    let mut grants: BTreeSet<Grant> = keys_of(u.get("licenseKeys")).into_iter().map(Grant::License).collect();
+    grants.extend(
+        u.get("adminRoles")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|r| Grant::AdminRole(r.to_owned())),
+    );
+    let flag = |name: &str| u.get(name).and_then(Value::as_bool).unwrap_or(false);
+    LiveAccount {
+        key,
+        attributes,
+        grants,
+        locks: Locks { name: flag("nameLocked"), email: flag("emailLocked"), identity: flag("identityReadOnly") },
+    }
+}
+
+/// What an account should look like once an action is done.
+#[derive(Debug, Clone)]
+struct Expected {
+    attributes: BTreeMap<String, String>,
+    add: BTreeSet<Grant>,
+    remove: BTreeSet<Grant>,
+}
+
+fn expected(action: &Action) -> Expected {
+    let mut e = Expected { attributes: BTreeMap::new(), add: BTreeSet::new(), remove: BTreeSet::new() };
+    for c in &action.changes {
+        match c {
+            Change::Attribute { attribute, new, .. } => {
+                e.attributes.insert(attribute.clone(), new.clone());
+            }
+            Change::Add(g) => {
+                e.add.insert(g.grant.clone());
+            }
+            Change::Remove(g) => {
+                e.remove.insert(g.grant.clone());
+            }
+        }
+    }
+    e
+}
+
+/// What is still missing on `account` for `e`, in words; empty = done.
+fn shortfall(e: &Expected, account: &LiveAccount) -> Vec<String> {
+    let mut missing = Vec::new();
+    for (a, v) in &e.attributes {
+        let ok = match account.attributes.get(a) {
+            Some(have) if a == "email" => have.eq_ignore_ascii_case(v),
+            Some(have) => have == v,
+            None => false,
+        };
+        if !ok {
+            missing.push(format!("{a} is not {v:?}"));
+        }
+    }
+    for g in e.add.difference(&account.grants) {
+        missing.push(format!("{g:?} was not granted"));
+    }
+    for g in e.remove.intersection(&account.grants) {
+        missing.push(format!("{g:?} was not removed"));
+    }
+    missing
+}
+
+/// The PUT body that makes `account` (currently holding `current`) match `e`.
+fn put_body(e: &Expected, current: &BTreeSet<Grant>, include_attributes: bool) -> Value {
+    let mut body = Map::new();
+    if include_attributes {
+        for (a, v) in &e.attributes {
+            body.insert(a.clone(), Value::String(v.clone()));
+        }
+    }
+    let after: BTreeSet<&Grant> = current.iter().filter(|g| !e.remove.contains(g)).chain(e.add.iter()).collect();
+    let touches = |f: fn(&Grant) -> bool| e.add.iter().chain(e.remove.iter()).any(f);
+    if touches(|g| matches!(g, Grant::License(_))) {
+        // The whole list: right whether GoTo replaces or merges (a merge cannot remove, which
+        // the read-back then reports).
+        let keys: Vec<Value> =
+            after.iter().filter_map(|g| if let Grant::License(k) = g { Some(key_json(k)) } else { None }).collect();
+        body.insert("licenseKeys".into(), Value::Array(keys));
+    }
+    if touches(|g| matches!(g, Grant::AdminRole(_))) {
+        let roles: Vec<Value> = after
+            .iter()
+            .filter_map(|g| if let Grant::AdminRole(r) = g { Some(Value::String(r.clone())) } else { None })
+            .collect();
+        body.insert("adminRoles".into(), Value::Array(roles));
+    }
+    Value::Object(body)
+}
+
+fn failed(e: &HttpError) -> Outcome {
+    Outcome::Failed { message: e.to_string(), status: e.status, incident: e.incident.clone() }
+}
+
+impl Target for GotoTarget {
+    fn info(&self) -> TargetInfo {
+        let (account, name) = self.account.as_ref().map(|(k, n)| (k.0.clone(), n.clone())).unwrap_or_default();
+        TargetInfo { kind: "goto".into(), account, name }
+    }
+
+    fn read(&mut self) -> Result<LiveState, Problem> {
+        let state = self.rt.block_on(async {
+            let me = self.me().await?;
+            let (key, name) = self.resolve_account(&me)?;
+            let email = me.get("email").and_then(Value::as_str).map(str::to_owned);
+            let state = self.read_state(&key, &name, email).await?;
+            Ok::<_, Problem>((key, name, state))
+        })?;
+        self.account = Some((state.0, state.1));
+        Ok(state.2)
+    }
+
+    fn apply(
+        &mut self,
+        actions: &[Action],
+        live: &LiveState,
+        report: &mut dyn FnMut(usize, Outcome),
+    ) -> Result<(), Problem> {
+        if self.account.is_none() {
+            self.read()?;
+        }
+        let base = format!("/accounts/{}", self.account_key());
+        let suppress_email = !self.settings.welcome_email;
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
+        let by_key: HashMap<&Key, &LiveAccount> = live.accounts.iter().map(|a| (&a.key, a)).collect();
+        let client = self.client.clone();
+        let reread = self.rt.block_on(async {
+            // 1. Creates, batched by identical grants ("Add Users" takes one set for the batch).
+            let mut groups: BTreeMap<(Vec<Key>, Vec<String>), Vec<usize>> = BTreeMap::new();
+            for (i, a) in actions.iter().enumerate() {
+                if a.action == ActionKind::Create {
+                    let e = expected(a);
+                    let licenses = e
+                        .add
+                        .iter()
+                        .filter_map(|g| if let Grant::License(k) = g { Some(k.clone()) } else { None })
+                        .collect();
+                    let roles = e
+                        .add
+                        .iter()
+                        .filter_map(|g| if let Grant::AdminRole(r) = g { Some(r.clone()) } else { None })
+                        .collect();
+                    groups.entry((licenses, roles)).or_default().push(i);
+                }
+            }
+            for ((licenses, roles), members) in &groups {
+                for batch in members.chunks(CREATE_BATCH) {
+                    if interrupted() {
+                        for &i in batch {
+                            outcomes[i] = Some(Outcome::Skipped { reason: "interrupted".into() });
+                        }
+                        continue;
+                    }
+                    let users: Vec<Value> = batch
+                        .iter()
+                        .map(|&i| {
+                            let mut u = Map::new();
+                            for (a, v) in expected(&actions[i]).attributes {
+                                u.insert(a, Value::String(v));
+                            }
+                            u.entry("email").or_insert_with(|| Value::String(actions[i].email.clone()));
+                            Value::Object(u)
+                        })
+                        .collect();
+                    let body = json!({
+                        "users": users,
+                        "licenseKeys": licenses.iter().map(key_json).collect::<Vec<_>>(),
+                        "adminRoles": roles,
+                        "suppressEmail": suppress_email,
+                    });
+                    match client
+                        .call(
+                            Method::POST,
+                            &format!("{base}/users"),
+                            Some(body),
+                            format!("create {} users", batch.len()),
+                        )
+                        .await
+                    {
+                        Ok(resp) => {
+                            let returned: BTreeSet<String> = resp
+                                .body
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|u| u.get("email").and_then(Value::as_str).map(str::to_lowercase))
+                                .collect();
+                            for &i in batch {
+                                outcomes[i] = Some(if returned.contains(&actions[i].email.to_lowercase()) {
+                                    Outcome::Done
+                                } else {
+                                    Outcome::Failed {
+                                        message: "GoTo did not return this user from Add Users".into(),
+                                        status: Some(resp.status),
+                                        incident: None,
+                                    }
+                                });
+                            }
+                        }
+                        Err(e) => {
+                            for &i in batch {
+                                outcomes[i] = Some(failed(&e));
+                            }
+                        }
+                    }
+                }
+            }
+            // 2. Everything else, concurrently within the rate limit.
+            let mut set = tokio::task::JoinSet::new();
+            let mut queue = actions.iter().enumerate().filter(|(_, a)| a.action != ActionKind::Create);
+            loop {
+                while set.len() < CONCURRENCY {
+                    let Some((i, a)) = queue.next() else { break };
+                    if interrupted() {
+                        outcomes[i] = Some(Outcome::Skipped { reason: "interrupted".into() });
+                        continue;
+                    }
+                    let Some(key) = a.key.clone() else {
+                        outcomes[i] =
+                            Some(Outcome::Failed { message: "no account key".into(), status: None, incident: None });
+                        continue;
+                    };
+                    let client = client.clone();
+                    let path = format!("{base}/users/{key}");
+                    let (method, body) = if a.action == ActionKind::Delete {
+                        (Method::DELETE, None)
+                    } else {
+                        let current = by_key.get(&key).map(|l| l.grants.clone()).unwrap_or_default();
+                        (Method::PUT, Some(put_body(&expected(a), &current, true)))
+                    };
+                    let what = format!("{} {}", a.action.as_str(), a.email);
+                    let delete = a.action == ActionKind::Delete;
+                    set.spawn(async move {
+                        let r = client.call(method, &path, body, what).await;
+                        (
+                            i,
+                            match r {
+                                Ok(_) => Outcome::Done,
+                                // Already gone: the delete converged (an earlier run, or a retry after a lost response).
+                                Err(e) if delete && e.status == Some(404) => Outcome::Done,
+                                Err(e) => failed(&e),
+                            },
+                        )
+                    });
+                }
+                match set.join_next().await {
+                    Some(Ok((i, o))) => outcomes[i] = Some(o),
+                    Some(Err(e)) => return Err(Problem::new(Code::Target, format!("a write task failed: {e}"))),
+                    None => break,
+                }
+            }
+            Ok(())
+        });
+        reread?;
+
+        // 3. Read back what GoTo's behaviour leaves uncertain, fix what did not take, report the rest.
+        let done: Vec<usize> = (0..actions.len()).filter(|&i| outcomes[i] == Some(Outcome::Done)).collect();
+        if !done.is_empty() {
+            let (key, name) = self.account.clone().expect("resolved");
+            let me = live.me.clone();
+            for round in 0..2 {
+                let state = self.rt.block_on(self.read_state(&key, &name, me.clone()))?;
+                let by_email: HashMap<String, &LiveAccount> =
+                    state.accounts.iter().map(|a| (a.email().to_lowercase(), a)).collect();
+                let by_key: HashMap<&Key, &LiveAccount> = state.accounts.iter().map(|a| (&a.key, a)).collect();
+                let mut fixes = Vec::new();
+                for &i in &done {
+                    if outcomes[i] != Some(Outcome::Done) && round == 0 {
+                        continue;
+                    }
+                    let a = &actions[i];
+                    let found = match &a.key {
+                        Some(k) => by_key.get(k).copied(),
+                        None => by_email.get(&a.email.to_lowercase()).copied(),
+                    };
+                    let problem = match (a.action, found) {
+                        (ActionKind::Delete, None) => None,
+                        (ActionKind::Delete, Some(_)) => Some(vec!["the account still exists".to_owned()]),
+                        (_, None) => Some(vec!["the account is not in the account's user list".to_owned()]),
+                        (_, Some(acc)) => {
+                            let missing = shortfall(&expected(a), acc);
+                            (!missing.is_empty()).then(|| {
+                                fixes.push((i, acc.key.clone(), acc.grants.clone()));
+                                missing
+                            })
+                        }
+                    };
+                    if let Some(missing) = problem {
+                        outcomes[i] = Some(Outcome::Failed {
+                            message: format!("GoTo accepted the request, but {}", missing.join("; ")),
+                            status: None,
+                            incident: None,
+                        });
+                    }
+                }
+                if fixes.is_empty() || round == 1 || interrupted() {
+                    break;
+                }
+                // Adopted accounts (they existed already) and grants a merge did not set: one PUT each.
+                let results = self.rt.block_on(async {
+                    let mut set = tokio::task::JoinSet::new();
+                    let mut out = Vec::new();
+                    for (i, user, current) in fixes {
+                        while set.len() >= CONCURRENCY {
+                            if let Some(Ok(r)) = set.join_next().await {
+                                out.push(r);
+                            }
+                        }
+                        let client = client.clone();
+                        let path = format!("{base}/users/{user}");
+                        let body = put_body(&expected(&actions[i]), &current, true);
+                        let what = format!("complete {} {}", actions[i].action.as_str(), actions[i].email);
+                        set.spawn(async move { (i, client.call(Method::PUT, &path, Some(body), what).await) });
+                    }
+                    while let Some(Ok(r)) = set.join_next().await {
+                        out.push(r);
+                    }
+                    out
+                });
+                for (i, r) in results {
+                    outcomes[i] = Some(match r {
+                        Ok(_) => Outcome::Done,
+                        Err(e) => failed(&e),
+                    });
+                }
+            }
+        }
+        for (i, o) in outcomes.into_iter().enumerate() {
+            report(i, o.unwrap_or(Outcome::Skipped { reason: "interrupted".into() }));
+        }
+        Ok(())
+    }
+}
+
+/// `rollcall check`: each step, ok or what to fix.
+pub fn check(settings: Settings, grant: auth::Grant) -> Vec<(String, Result<String, String>)> {
+    let mut lines = Vec::new();
+    let target = match GotoTarget::new(settings, grant) {
+        Ok(t) => t,
+        Err(p) => {
+            lines.push(("setup".into(), Err(p.message)));
+            return lines;
+        }
+    };
+    target.rt.block_on(async {
+        match target.client.tokens.token(&target.client.http).await {
+            Ok(_) => lines.push(("credentials".into(), Ok("token obtained".into()))),
+            Err(e) => {
+                lines.push(("credentials".into(), Err(e.message)));
+                return;
+            }
+        }
+        let me = match target.me().await {
+            Ok(me) => me,
+            Err(p) => {
+                lines.push((
+                    "/me".into(),
+                    Err(format!("{}{}", p.message, p.help.map(|h| format!(" ({h})")).unwrap_or_default())),
+                ));
+                return;
+            }
+        };
+        let (key, name) = match target.resolve_account(&me) {
+            Ok(a) => a,
+            Err(p) => {
+                lines.push((
+                    "account".into(),
+                    Err(format!("{}{}", p.message, p.help.map(|h| format!(" ({h})")).unwrap_or_default())),
+                ));
+                return;
+            }
+        };
+        lines.push(("account".into(), Ok(format!("{key} ({name})"))));
+        let base = format!("/accounts/{key}");
+        let my_key = me.get("key").and_then(key_of);
+        let roles = match &my_key {
+            Some(k) => match target
+                .client
+                .call(Method::GET, &format!("{base}/users/{k}"), None, "read own user".into())
+                .await
+            {
+                Ok(r) => {
+                    let roles: Vec<String> = r
+                        .body
+                        .get("adminRoles")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect();
+                    if roles.iter().any(|r| r == "SUPER_USER" || r == "MANAGE_USERS") {
+                        Ok(format!("{} ({})", me.get("email").and_then(Value::as_str).unwrap_or("?"), roles.join(", ")))
+                    } else {
+                        Err(format!(
+                            "{} holds {}: rollcall needs SUPER_USER or MANAGE_USERS to change users",
+                            me.get("email").and_then(Value::as_str).unwrap_or("the credential's user"),
+                            if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") }
+                        ))
+                    }
+                }
+                Err(e) => Err(e.message),
+            },
+            None => Err("/me does not name the credential's user".into()),
+        };
+        lines.push(("admin roles".into(), roles));
+        match target
+            .client
+            .call(Method::GET, &format!("{base}/users?offset=0&pageSize=1"), None, "list users".into())
+            .await
+        {
+            Ok(r) => lines.push((
+                "list users".into(),
+                Ok(format!("{} users", r.body.get("total").and_then(Value::as_u64).unwrap_or(0))),
+            )),
+            Err(e) => lines.push(("list users".into(), Err(e.message))),
+        }
+        match target.client.all(&format!("{base}/licenses"), "list licenses").await {
+            Ok(ls) => {
+                let desc: Vec<String> = ls
+                    .iter()
+                    .map(|l| {
+                        format!(
+                            "{} ({}): {}/{} seats",
+                            l.get("description").and_then(Value::as_str).unwrap_or("?"),
+                            l.get("key").and_then(key_of).map(|k| k.0).unwrap_or_default(),
+                            l.get("userCount").and_then(Value::as_u64).unwrap_or(0),
+                            l.get("seats").and_then(Value::as_u64).map_or("?".into(), |s| s.to_string())
+                        )
+                    })
+                    .collect();
+                lines.push(("licenses".into(), Ok(desc.join("; "))));
+            }
+            Err(e) => lines.push(("licenses".into(), Err(e.message))),
+        }
+    });
+    lines
+}

@@ -1,0 +1,259 @@
+//! The one way rollcall talks HTTP: a client-side rate limit, retries with exponential
+//! backoff and jitter for 429, 5xx and transport failures (honouring `Retry-After`), a
+//! bounded number of attempts, and errors that carry the service's code and incident id.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// Spaces requests at most `rate` per second across every task that shares it.
+pub struct RateLimiter {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl RateLimiter {
+    pub fn new(per_second: f64) -> Self {
+        let per_second = if per_second.is_finite() && per_second > 0.0 { per_second } else { 10.0 };
+        RateLimiter { interval: Duration::from_secs_f64(1.0 / per_second), next: Mutex::new(Instant::now()) }
+    }
+
+    pub async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().await;
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+/// A failed request, after retries.
+#[derive(Debug, Clone)]
+pub struct HttpError {
+    pub status: Option<u16>,
+    /// The service's error code (GoTo `errors[0].code`, SCIM `scimType`).
+    pub code: Option<String>,
+    pub incident: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(c) = &self.code {
+            write!(f, " [{c}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl HttpError {
+    fn from_response(status: StatusCode, body: &str, what: &str) -> Self {
+        let json: Option<Value> = serde_json::from_str(body).ok();
+        let code = json.as_ref().and_then(|v| {
+            v.pointer("/errors/0/code").or_else(|| v.get("scimType")).and_then(Value::as_str).map(str::to_owned)
+        });
+        let detail = json.as_ref().and_then(|v| {
+            v.pointer("/errors/0/value")
+                .or_else(|| v.get("detail"))
+                .or_else(|| v.get("message"))
+                .or_else(|| v.get("error_description"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+        let incident = json.as_ref().and_then(|v| v.get("incidentId")).and_then(Value::as_str).map(str::to_owned);
+        let mut message = format!("{what}: HTTP {}", status.as_u16());
+        if let Some(reason) = status.canonical_reason() {
+            message.push(' ');
+            message.push_str(reason);
+        }
+        match detail {
+            Some(d) => {
+                message.push_str(": ");
+                message.push_str(&d);
+            }
+            None if json.is_none() && !body.trim().is_empty() => {
+                let snippet: String = body.trim().chars().take(200).collect();
+                message.push_str(": ");
+                message.push_str(&snippet);
+            }
+            None => {}
+        }
+        HttpError { status: Some(status.as_u16()), code, incident, message }
+    }
+
+    fn transport(e: &reqwest::Error, what: &str) -> Self {
+        // reqwest's messages carry the URL, never headers or bodies: no secret leaks here.
+        let kind = if e.is_timeout() {
+            "timed out"
+        } else if e.is_connect() {
+            "could not connect"
+        } else {
+            "connection failed"
+        };
+        HttpError { status: None, code: None, incident: None, message: format!("{what}: {kind} ({})", without_url(e)) }
+    }
+}
+
+fn without_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(u) = e.url() {
+        s = s.replace(u.as_str(), "URL");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+/// One request to make, rebuilt for every attempt.
+pub struct Request {
+    pub method: Method,
+    pub url: String,
+    pub bearer: Option<secrecy::SecretString>,
+    pub basic: Option<(String, secrecy::SecretString)>,
+    pub json: Option<Value>,
+    pub form: Option<String>,
+    /// For messages: "list users", "create 50 users", ...
+    pub what: String,
+}
+
+pub struct Response {
+    pub status: u16,
+    pub body: Value,
+    pub etag: Option<String>,
+}
+
+pub struct Http {
+    client: reqwest::Client,
+    pub limiter: RateLimiter,
+    pub max_attempts: u32,
+    seed: std::sync::atomic::AtomicU64,
+}
+
+impl Http {
+    pub fn new(requests_per_second: f64) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("rollcall/", env!("CARGO_PKG_VERSION")))
+            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| format!("cannot set up HTTPS: {e}"))?;
+        let seed =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
+        Ok(Http {
+            client,
+            limiter: RateLimiter::new(requests_per_second),
+            max_attempts: 8,
+            seed: std::sync::atomic::AtomicU64::new(seed | 1),
+        })
+    }
+
+    fn jitter(&self) -> f64 {
+        // xorshift: jitter needs no cryptographic randomness.
+        let mut x = self.seed.load(std::sync::atomic::Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.seed.store(x, std::sync::atomic::Ordering::Relaxed);
+        (x % 10_000) as f64 / 10_000.0
+    }
+
+    /// Sends with retries. `Ok` for 2xx; `Err` for anything else after the last attempt.
+    pub async fn send(&self, req: &Request) -> Result<Response, HttpError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.limiter.wait().await;
+            let mut b = self.client.request(req.method.clone(), &req.url).header("Accept", "application/json");
+            if let Some(token) = &req.bearer {
+                let mut v = reqwest::header::HeaderValue::from_str(&format!(
+                    "Bearer {}",
+                    secrecy::ExposeSecret::expose_secret(token)
+                ))
+                .map_err(|_| HttpError {
+                    status: None,
+                    code: None,
+                    incident: None,
+                    message: "the access token is not a valid header value".into(),
+                })?;
+                v.set_sensitive(true);
+                b = b.header(reqwest::header::AUTHORIZATION, v);
+            }
+            if let Some((user, pass)) = &req.basic {
+                b = b.basic_auth(user, Some(secrecy::ExposeSecret::expose_secret(pass)));
+            }
+            if let Some(json) = &req.json {
+                b = b.json(json);
+            }
+            if let Some(form) = &req.form {
+                b = b.header("Content-Type", "application/x-www-form-urlencoded").body(form.clone());
+            }
+            let (retry, err, after) = match b.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    let etag =
+                        resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                    match resp.text().await {
+                        Ok(text) if status.is_success() => {
+                            let body = if text.trim().is_empty() {
+                                Value::Null
+                            } else {
+                                serde_json::from_str(&text).unwrap_or(Value::String(text))
+                            };
+                            return Ok(Response { status: status.as_u16(), body, etag });
+                        }
+                        Ok(text) => {
+                            let retry = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+                            (retry, HttpError::from_response(status, &text, &req.what), retry_after)
+                        }
+                        Err(e) => (true, HttpError::transport(&e, &req.what), None),
+                    }
+                }
+                Err(e) => (true, HttpError::transport(&e, &req.what), None),
+            };
+            if !retry || attempt >= self.max_attempts {
+                let mut err = err;
+                if retry {
+                    err.message.push_str(&format!(" (gave up after {attempt} attempts)"));
+                }
+                return Err(err);
+            }
+            // Exponential backoff with full jitter, at least what Retry-After asks, at most a minute.
+            let base = 0.25 * 2f64.powi(attempt as i32 - 1);
+            let backoff = Duration::from_secs_f64((base * (0.5 + self.jitter())).min(30.0));
+            let wait = after.map_or(backoff, |a| a.min(Duration::from_secs(60)).max(backoff / 4));
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Percent-encodes a query value with `%20` for spaces (GoTo rejects `+`).
+pub fn encode(value: &str) -> String {
+    const SET: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    percent_encoding::utf8_percent_encode(value, SET).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn filters_encode_spaces_as_percent_20() {
+        assert_eq!(super::encode("email eq \"a+b@x.example\""), "email%20eq%20%22a%2Bb%40x.example%22");
+    }
+}
