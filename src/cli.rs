@@ -70,6 +70,53 @@ pub enum Command {
         #[arg(long = "for", value_enum, default_value_t = SchemaFor::Rollcall)]
         schema_for: SchemaFor,
     },
+    /// Offline: how desired accounts differ between two git revisions of the manifests.
+    Diff(DiffArgs),
+    /// Write manifests that describe the live account as it is, or a file-target snapshot of it.
+    Import(ImportArgs),
+    /// Print shell completions (e.g. `rollcall completions bash > /etc/bash_completion.d/rollcall`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (rollcall.1 and one per command) into a directory.
+    Man {
+        #[arg(value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The revision to compare from (a branch, tag or commit, e.g. main or HEAD~1).
+    #[arg(long, value_name = "REV")]
+    pub base: String,
+    /// The revision to compare to [default: the working tree].
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    /// Manifest directory (holds rollcall.yaml).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Read the account of this manifest's target [default: a goto target from the environment].
+    pub dir: Option<PathBuf>,
+    /// Write manifests describing the account into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write a `file`-target snapshot of the account to this file.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// Read the account from a `file`-target snapshot instead.
+    #[arg(long, value_name = "FILE", conflicts_with = "dir")]
+    pub from_snapshot: Option<PathBuf>,
+    /// Overwrite manifests that already exist in --out.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -112,4 +159,11 @@ pub struct ApplyArgs {
     /// With a directory: restrict to these accounts (repeatable).
     #[arg(long = "only", value_name = "EMAIL")]
     pub only: Vec<String>,
+}
+
+/// Writes rollcall.1 and a page per command (rollcall-diff.1, ...) into `dir`, as
+/// `rollcall man DIR` does and `docs/man/` keeps them.
+pub fn man_pages(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    clap_mangen::generate_to(<Cli as clap::CommandFactory>::command(), dir)
 }

@@ -86,6 +86,8 @@ codes! {
     Target => "rollcall::target": "the target could not be reached, or refused a request",
     Credentials => "rollcall::credentials": "credentials missing from the environment",
     Snapshot => "rollcall::snapshot": "a file-target snapshot that cannot be read or written",
+    Git => "rollcall::git": "a git repository or revision that cannot be read",
+    ImportOut => "rollcall::import-out": "import was given nowhere to write, or would overwrite manifests",
 }
 
 impl fmt::Display for Code {

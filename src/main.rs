@@ -1,11 +1,11 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use rollcall::cli::{Cli, ColorChoice, Command, SchemaFor};
 use rollcall::commands::{self, INTERRUPTED, Output};
-use rollcall::diag::Problems;
+use rollcall::diag::{Code, Problem, Problems};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -43,6 +43,15 @@ fn main() -> ExitCode {
         Command::Apply(args) => commands::apply(args, out),
         Command::Show { plan, format } => commands::show(plan, *format, out),
         Command::Check { dir } => commands::check(dir, out),
+        Command::Diff(args) => rollcall::diff::run(&args.base, args.head.as_deref(), &args.dir, args.format, out.color),
+        Command::Import(args) => rollcall::import::run(args, out.quiet),
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "rollcall", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out } => rollcall::cli::man_pages(out).map(|()| ExitCode::SUCCESS).map_err(|e| {
+            Problem::new(Code::Io, format!("cannot write the man pages to {}: {e}", out.display())).into()
+        }),
         Command::Schema { schema_for } => {
             print!(
                 "{}",

@@ -1,6 +1,8 @@
 //! One integration-test binary (as casey/just does): a module per topic.
 
 mod cli;
+mod diff;
 mod goto;
+mod import;
 mod schema;
 mod validate;

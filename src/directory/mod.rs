@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use miette::SourceSpan;
 
 use crate::diag::{self, Code, Problem, Problems, Source};
+use crate::manifest::files::{ManifestFs, WorkTree};
 use crate::manifest::load::span;
 use crate::manifest::{DirectoryFormat, RawDirectorySource};
 
@@ -169,6 +170,17 @@ type GroupMembers = (String, Origin, Vec<(String, Origin)>);
 
 /// Reads every directory source of the manifest in `dir`.
 pub fn load(dir: &Path, sources: &[RawDirectorySource], root: &Source, problems: &mut Problems) -> Directory {
+    load_from(&WorkTree, dir, sources, root, problems)
+}
+
+/// Reads every directory source of the manifest in `dir` of `fs`.
+pub fn load_from(
+    fs: &dyn ManifestFs,
+    dir: &Path,
+    sources: &[RawDirectorySource],
+    root: &Source,
+    problems: &mut Problems,
+) -> Directory {
     let mut directory = Directory::default();
     let mut group_member_files: Vec<GroupMembers> = Vec::new();
     for entry in sources {
@@ -196,7 +208,7 @@ pub fn load(dir: &Path, sources: &[RawDirectorySource], root: &Source, problems:
             );
             continue;
         }
-        let files = match expand(dir, &entry.path.value) {
+        let files = match expand(fs, dir, &entry.path.value) {
             Ok(files) if !files.is_empty() => files,
             Ok(_) => {
                 problems.push(
@@ -218,8 +230,8 @@ pub fn load(dir: &Path, sources: &[RawDirectorySource], root: &Source, problems:
             }
         };
         for file in files {
-            let shown = display_path(dir, &file);
-            let text = match std::fs::read_to_string(&file) {
+            let shown = fs.display(&file);
+            let text = match fs.read(&file) {
                 Ok(t) => t,
                 Err(e) => {
                     problems.push(
@@ -282,15 +294,12 @@ fn infer_format(path: &str) -> DirectoryFormat {
 }
 
 /// A path or glob, relative to the manifest directory, to the files it names (sorted).
-fn expand(dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, glob::PatternError> {
+fn expand(fs: &dyn ManifestFs, dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, glob::PatternError> {
     let full = dir.join(pattern);
     if !pattern.contains(['*', '?', '[']) {
-        return Ok(if full.is_file() { vec![full] } else { Vec::new() });
+        return Ok(if fs.is_file(&full) { vec![full] } else { Vec::new() });
     }
-    let mut files: Vec<PathBuf> =
-        glob::glob(&full.to_string_lossy())?.filter_map(Result::ok).filter(|p| p.is_file()).collect();
-    files.sort();
-    Ok(files)
+    fs.glob(&full.to_string_lossy())
 }
 
 /// How a file is named in diagnostics: as the user would type it from where they are.

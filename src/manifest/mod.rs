@@ -4,6 +4,7 @@
 //! point at are `Spanned`, so a diagnostic can underline them. `validate` turns them
 //! into the plain model the rest of rollcall works with.
 
+pub mod files;
 pub mod load;
 pub mod validate;
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
+use super::files::{ManifestFs, WorkTree};
 use super::load::{self, Spanned, has_span, scalar_offsets, span};
 use super::{ApplyMode, OnUnassign, RawManifest, ScalarOrList, ScopingOp, TargetKind};
 use crate::diag::{self, Code, Problem, Problems, Source, did_you_mean};
@@ -136,13 +137,18 @@ pub const DEFAULT_MAX_REMOVALS_PERCENT: f64 = 20.0;
 
 /// Reads and checks the manifest directory `dir`.
 pub fn load(dir: &Path) -> Result<Manifest, Problems> {
+    load_from(&WorkTree, dir)
+}
+
+/// Reads and checks the manifest directory `dir` of `fs` (the work tree, or a git revision).
+pub fn load_from(fs: &dyn ManifestFs, dir: &Path) -> Result<Manifest, Problems> {
     let file = dir.join(MANIFEST_FILE);
-    let shown = directory::display_path(dir, &file);
-    let text = match std::fs::read_to_string(&file) {
+    let shown = fs.display(&file);
+    let text = match fs.read(&file) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let what = if dir.is_dir() { "has no rollcall.yaml" } else { "does not exist" };
-            return Err(Problem::new(Code::NoManifest, format!("{} {what}", dir.display()))
+            let what = if fs.is_dir(dir) { "has no rollcall.yaml" } else { "does not exist" };
+            return Err(Problem::new(Code::NoManifest, format!("{} {what}", fs.display(dir)))
                 .help("point rollcall at a manifest directory (one with a rollcall.yaml), or bootstrap one with `rollcall import --out DIR`")
                 .into());
         }
@@ -150,7 +156,7 @@ pub fn load(dir: &Path) -> Result<Manifest, Problems> {
     };
     let root = diag::source(&shown, text);
     let raw: RawManifest = load::parse(&root).map_err(Problems::from)?;
-    Checker { root: &root, problems: Problems::default() }.check(dir, raw)
+    Checker { root: &root, problems: Problems::default() }.check(fs, dir, raw)
 }
 
 struct Checker<'a> {
@@ -174,11 +180,11 @@ impl Checker<'_> {
         self.problems.0.last_mut().expect("just pushed")
     }
 
-    fn check(mut self, dir: &Path, raw: RawManifest) -> Result<Manifest, Problems> {
+    fn check(mut self, fs: &dyn ManifestFs, dir: &Path, raw: RawManifest) -> Result<Manifest, Problems> {
         self.version(&raw);
         let target = self.target(&raw.target);
         let scope = raw.scope.as_ref().map(|s| self.scope(s));
-        let directory = directory::load(dir, &raw.directory, self.root, &mut self.problems);
+        let directory = directory::load_from(fs, dir, &raw.directory, self.root, &mut self.problems);
         let scoping = self.scoping(&raw, &directory);
         let roles = self.roles(&raw, target.as_ref().map(|t| t.kind));
         let mappings = self.mappings(&raw, &directory, target.as_ref().map(|t| t.kind));

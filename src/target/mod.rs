@@ -116,3 +116,27 @@ pub fn open(manifest: &Manifest) -> Result<Box<dyn Target>, Problem> {
         }
     }
 }
+
+/// A goto target that reads the whole account, admin roles included (`rollcall import`):
+/// the manifest's target settings when given, else the environment's and the defaults.
+pub fn open_for_import(manifest: Option<&Manifest>) -> Result<Box<dyn Target>, Problem> {
+    let mut settings = match manifest {
+        Some(m) => goto_settings(m)?,
+        None => goto::Settings {
+            api_url: checked_url(
+                env("ROLLCALL_API_URL").unwrap_or_else(|| goto::DEFAULT_API_URL.into()),
+                "ROLLCALL_API_URL",
+            )?,
+            token_url: checked_url(
+                env("ROLLCALL_TOKEN_URL").unwrap_or_else(|| goto::DEFAULT_TOKEN_URL.into()),
+                "ROLLCALL_TOKEN_URL",
+            )?,
+            account_key: env("ROLLCALL_ACCOUNT_KEY"),
+            requests_per_second: 10.0,
+            welcome_email: false,
+            hints: goto::Hints::default(),
+        },
+    };
+    settings.hints = goto::Hints { admin_roles_matter: true, domains: Vec::new() };
+    Ok(Box::new(goto::GotoTarget::new(settings, goto_grant()?)?))
+}
