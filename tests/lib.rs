@@ -6,3 +6,4 @@ mod goto;
 mod import;
 mod schema;
 mod validate;
+mod workflows;
