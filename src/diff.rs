@@ -377,9 +377,14 @@ pub fn compare(base: &Side, head: &Side, manifest_dir: &str) -> DesiredDiff {
     }
 }
 
+/// A file as the diff headers name it: `REV:path`, or the plain path in the work tree.
 fn shown(side: &Side, dir: &str, path: &Path) -> String {
     let p = if dir == "." || dir.is_empty() { path.to_path_buf() } else { Path::new(dir).join(path) };
-    format!("{}:{}", side.label, p.to_string_lossy())
+    if side.label == WORK_TREE {
+        p.to_string_lossy().into_owned()
+    } else {
+        format!("{}:{}", side.label, p.to_string_lossy())
+    }
 }
 
 fn unified(old: &str, new: &str, a: &str, b: &str) -> String {

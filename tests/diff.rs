@@ -323,3 +323,21 @@ fn plans_name_the_commit_they_were_made_from() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn settings_changes_are_listed() {
+    let (_t, repo) = history();
+    edit(
+        &repo,
+        "acme/rollcall.yaml",
+        "scope: { domains: [example.com] }",
+        "scope: { domains: [example.com], exclude: [bob@example.com] }\npolicy: { on_unassign: delete }",
+    );
+    let out = diff(&repo, &["--base", "HEAD", "acme"]);
+    assert!(
+        out.contains(
+            "  Settings:\n  ~ policy.on_unassign: disable -> delete\n  ~ scope.exclude: (none) -> bob@example.com\n"
+        ),
+        "{out}"
+    );
+}
