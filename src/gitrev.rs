@@ -54,7 +54,7 @@ impl Repo {
     }
 
     /// The manifest directory `dir` as it is at revision `rev` (anything `git rev-parse` takes).
-    pub fn tree(&self, rev: &str, dir: &Path) -> Result<RevisionTree, Problem> {
+    pub fn tree(&self, rev: &str, dir: &Path) -> Result<RevisionTree<'_>, Problem> {
         let object = self.repo.revparse_single(rev).map_err(|e| {
             git_problem(format!("unknown revision `{rev}`"), &e)
                 .help("name a branch, a tag or a commit, e.g. `--base main` or `--base HEAD~1`")
@@ -62,28 +62,28 @@ impl Repo {
         let tree = object.peel_to_tree().map_err(|e| git_problem(format!("`{rev}` does not name a tree"), &e))?;
         let mut files = BTreeMap::new();
         let mut dirs = BTreeSet::from([PathBuf::new()]);
-        let mut failed = None;
         tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
             let path = Path::new(parent).join(entry.name().unwrap_or(""));
             match entry.kind() {
                 Some(git2::ObjectType::Tree) => {
                     dirs.insert(path);
                 }
-                Some(git2::ObjectType::Blob) => match self.repo.find_blob(entry.id()) {
-                    Ok(blob) => {
-                        files.insert(path, blob.content().to_vec());
-                    }
-                    Err(e) => {
-                        failed = Some(git_problem(format!("cannot read {rev}:{}", path.display()), &e));
-                        return git2::TreeWalkResult::Abort;
-                    }
-                },
+                Some(git2::ObjectType::Blob) => {
+                    files.insert(path, entry.id());
+                }
                 _ => {}
             }
             git2::TreeWalkResult::Ok
         })
-        .map_err(|e| failed.take().unwrap_or_else(|| git_problem(format!("cannot read the tree of `{rev}`"), &e)))?;
-        Ok(RevisionTree { rev: rev.to_owned(), dir: dir.to_path_buf(), prefix: self.relative(dir)?, files, dirs })
+        .map_err(|e| git_problem(format!("cannot read the tree of `{rev}`"), &e))?;
+        Ok(RevisionTree {
+            repo: &self.repo,
+            rev: rev.to_owned(),
+            dir: dir.to_path_buf(),
+            prefix: self.relative(dir)?,
+            files,
+            dirs,
+        })
     }
 }
 
@@ -113,18 +113,19 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// The files of one revision (all blobs, read once: manifest repositories are small).
-pub struct RevisionTree {
+/// The files of one revision; blobs are read when the loader asks for them.
+pub struct RevisionTree<'r> {
+    repo: &'r git2::Repository,
     rev: String,
     /// The manifest directory as the user wrote it: loader paths start with it.
     dir: PathBuf,
     /// The manifest directory inside the repository.
     prefix: PathBuf,
-    files: BTreeMap<PathBuf, Vec<u8>>,
+    files: BTreeMap<PathBuf, git2::Oid>,
     dirs: BTreeSet<PathBuf>,
 }
 
-impl RevisionTree {
+impl RevisionTree<'_> {
     pub fn rev(&self) -> &str {
         &self.rev
     }
@@ -136,13 +137,14 @@ impl RevisionTree {
     }
 }
 
-impl ManifestFs for RevisionTree {
+impl ManifestFs for RevisionTree<'_> {
     fn read(&self, path: &Path) -> io::Result<String> {
-        let bytes = self
+        let id = self
             .files
             .get(&self.in_repo(path))
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("not in revision {}", self.rev)))?;
-        String::from_utf8(bytes.clone()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        let blob = self.repo.find_blob(*id).map_err(|e| io::Error::other(e.message().to_owned()))?;
+        String::from_utf8(blob.content().to_vec()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
     fn is_file(&self, path: &Path) -> bool {
