@@ -114,7 +114,6 @@ pub fn execute(
     actions: &[Action],
     live: &LiveState,
     mut audit: Option<&mut AuditLog>,
-    progress: &mut dyn FnMut(&Action, &Outcome),
 ) -> Result<Report, Problem> {
     let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
     let mut audit_error = None;
@@ -124,7 +123,6 @@ pub fn execute(
         {
             audit_error.get_or_insert(e);
         }
-        progress(&actions[i], &outcome);
         outcomes[i] = Some(outcome);
     })?;
     if let Some(e) = audit_error {

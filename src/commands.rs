@@ -245,16 +245,7 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
         return Ok(ExitCode::from(1));
     }
     let mut audit = args.audit_log.as_deref().map(AuditLog::open).transpose()?;
-    let total = doc.actions.len();
-    let mut done = 0usize;
-    let report =
-        apply::execute(prepared.target.as_mut(), &doc.actions, &prepared.live, audit.as_mut(), &mut |a, o| {
-            done += 1;
-            if !out.quiet && total > 1 && (done.is_multiple_of(1000) || done == total) {
-                eprintln!("[{done}/{total}] {}", render::report::line(a, o).trim());
-            }
-        })?;
-    let _ = &mut prepared;
+    let report = apply::execute(prepared.target.as_mut(), &doc.actions, &prepared.live, audit.as_mut())?;
     print(&match args.format {
         Format::Text => render::report::text(&report),
         Format::Markdown => render::report::markdown(&report),

@@ -16,6 +16,7 @@ pub mod live;
 pub mod manifest;
 pub mod plan;
 pub mod planfile;
+pub mod progress;
 pub mod render;
 pub mod schema;
 pub mod target;

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         ColorChoice::Never => false,
         ColorChoice::Auto => !no_color && terminal,
     };
+    rollcall::progress::set_quiet(cli.quiet);
     let out = Output { color: color_for(std::io::stdout().is_terminal()), quiet: cli.quiet };
     // First Ctrl-C: finish the action in flight, skip the rest, report, exit 130.
     // Second: leave at once (every target write is atomic, so nothing is half-written).

@@ -243,8 +243,10 @@ impl Target for FileTarget {
         report: &mut dyn FnMut(usize, Outcome),
     ) -> Result<(), Problem> {
         self.load()?;
+        let progress = crate::progress::Progress::new("applying", actions.len() as u64);
         let mut outcomes = Vec::with_capacity(actions.len());
         for action in actions {
+            progress.inc(1);
             if interrupted() {
                 outcomes.push(Outcome::Skipped { reason: "interrupted".into() });
                 continue;

@@ -415,6 +415,7 @@ impl Target for GotoTarget {
         let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
         let by_key: HashMap<&Key, &LiveAccount> = live.accounts.iter().map(|a| (&a.key, a)).collect();
         let client = self.client.clone();
+        let progress = crate::progress::Progress::new("applying", actions.len() as u64);
         let reread = self.rt.block_on(async {
             // 1. Creates, batched by identical grants ("Add Users" takes one set for the batch).
             let mut groups: BTreeMap<(Vec<Key>, Vec<String>), Vec<usize>> = BTreeMap::new();
@@ -476,6 +477,7 @@ impl Target for GotoTarget {
                                 .flatten()
                                 .filter_map(|u| u.get("email").and_then(Value::as_str).map(str::to_lowercase))
                                 .collect();
+                            progress.inc(batch.len() as u64);
                             for &i in batch {
                                 outcomes[i] = Some(if returned.contains(&actions[i].email.to_lowercase()) {
                                     Outcome::Done
@@ -489,6 +491,7 @@ impl Target for GotoTarget {
                             }
                         }
                         Err(e) => {
+                            progress.inc(batch.len() as u64);
                             for &i in batch {
                                 outcomes[i] = Some(failed(&e));
                             }
@@ -535,7 +538,10 @@ impl Target for GotoTarget {
                     });
                 }
                 match set.join_next().await {
-                    Some(Ok((i, o))) => outcomes[i] = Some(o),
+                    Some(Ok((i, o))) => {
+                        progress.inc(1);
+                        outcomes[i] = Some(o);
+                    }
                     Some(Err(e)) => return Err(Problem::new(Code::Target, format!("a write task failed: {e}"))),
                     None => break,
                 }
@@ -543,6 +549,7 @@ impl Target for GotoTarget {
             Ok(())
         });
         reread?;
+        progress.finish();
 
         // 3. Read back what GoTo's behaviour leaves uncertain, fix what did not take, report the rest.
         let done: Vec<usize> = (0..actions.len()).filter(|&i| outcomes[i] == Some(Outcome::Done)).collect();
