@@ -1,6 +1,7 @@
 //! One integration-test binary (as casey/just does): a module per topic.
 
 mod cli;
+mod desired;
 mod diff;
 mod goto;
 mod import;
