@@ -157,9 +157,12 @@ fn confirm(args: &ApplyArgs, n: usize, doc: &PlanDoc) -> Result<bool, Problems> 
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Problem::new(Code::PlanFile, "refusing to apply without confirmation: stdin is not a terminal")
-            .help("review the plan, then pass --auto-approve (CI applies the reviewed plan file this way)")
-            .into());
+        return Err(Problem::new(
+            Code::Confirmation,
+            "refusing to apply without confirmation: stdin is not a terminal",
+        )
+        .help("review the plan, then pass --auto-approve (CI applies the reviewed plan file this way)")
+        .into());
     }
     eprint!(
         "\nApply {n} change{} to {}? Only 'yes' will be accepted: ",
@@ -215,7 +218,8 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
                 ),
             );
         }
-    } else {
+    } else if args.format != Format::Json {
+        // With --format json stdout carries one document: the report.
         print(&render_plan(doc, args.format, out));
     }
     if !doc.blocks.is_empty() && !args.allow_removals {

@@ -83,6 +83,7 @@ codes! {
     SeatsExceeded => "rollcall::seats-exceeded": "the plan puts more users on a license than it has seats",
     StalePlan => "rollcall::stale-plan": "the manifests or the account changed since the plan was made",
     PlanFile => "rollcall::plan-file": "a plan file that cannot be read",
+    Confirmation => "rollcall::confirmation-required": "apply needs a yes on a terminal, or --auto-approve",
     Target => "rollcall::target": "the target could not be reached, or refused a request",
     Credentials => "rollcall::credentials": "credentials missing from the environment",
     Snapshot => "rollcall::snapshot": "a file-target snapshot that cannot be read or written",
