@@ -1,47 +1,162 @@
 //! Entra ID exports: `az ad user list --output json` (or a Graph `{"value": [...]}` page)
 //! and `az ad group member list --group G`.
 
+use std::fmt;
+
 use miette::SourceSpan;
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{Attributes, Contribution, Origin, Record};
 use crate::diag::{Code, Problem, Problems, Source};
 
-fn parse_array(source: &Source, export: &str, problems: &mut Problems) -> Option<Vec<(Value, SourceSpan)>> {
+/// One element of an export: a user's scalar attributes, or `None` when it is not an object.
+/// Read straight from the text (no `serde_json::Value` tree: exports run to 100,000 users).
+struct Item(Option<Attributes>);
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Item;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a user object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+                let mut attributes = Attributes(Vec::with_capacity(map.size_hint().unwrap_or(16)));
+                while let Some(key) = map.next_key::<String>()? {
+                    // Null, multi-valued and complex attributes (businessPhones, ...) map onto nothing in GoTo.
+                    if let JsonScalar(Some(value)) = map.next_value()? {
+                        attributes.0.push((key.into_boxed_str(), value));
+                    }
+                }
+                Ok(Item(Some(attributes)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Item, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Item(None))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Item, E> {
+                Ok(Item(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Item, E> {
+                Ok(Item(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Item, E> {
+                Ok(Item(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Item, E> {
+                Ok(Item(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Item, E> {
+                Ok(Item(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Item, E> {
+                Ok(Item(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An attribute value as text; `None` for null, arrays and objects.
+struct JsonScalar(Option<Box<str>>);
+
+impl<'de> Deserialize<'de> for JsonScalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = JsonScalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<JsonScalar, E> {
+                Ok(JsonScalar(Some(v.into())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<JsonScalar, E> {
+                Ok(JsonScalar(Some(v.into_boxed_str())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<JsonScalar, E> {
+                Ok(JsonScalar(Some(if v { "true" } else { "false" }.into())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<JsonScalar, E> {
+                Ok(JsonScalar(Some(v.to_string().into_boxed_str())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<JsonScalar, E> {
+                Ok(JsonScalar(Some(v.to_string().into_boxed_str())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<JsonScalar, E> {
+                Ok(JsonScalar(Some(
+                    serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string()).into_boxed_str(),
+                )))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<JsonScalar, E> {
+                Ok(JsonScalar(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<JsonScalar, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(JsonScalar(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonScalar, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(JsonScalar(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A Microsoft Graph page: `{"@odata.context": ..., "value": [...]}`.
+#[derive(Deserialize)]
+struct Page {
+    value: Option<Vec<Item>>,
+}
+
+fn parse_array(
+    source: &Source,
+    export: &str,
+    problems: &mut Problems,
+) -> Option<Vec<(Option<Attributes>, SourceSpan)>> {
     let text: &str = source.inner();
-    let value: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
+    let not_an_array = || {
+        Problem::new(
+            Code::MalformedJson,
+            format!("{} is neither a JSON array nor a {{\"value\": [...]}} page", source.name()),
+        )
+        .at(source, (0, text.len().min(1)), "expected `[` or `{\"value\": [`")
+        .help(format!("rollcall reads the array `{export}` prints, or a Microsoft Graph page"))
+    };
+    let parsed = match text.trim_start().as_bytes().first() {
+        Some(b'[') => serde_json::from_str::<Vec<Item>>(text),
+        Some(b'{') => match serde_json::from_str::<Page>(text) {
+            Ok(Page { value: Some(items) }) => Ok(items),
+            Ok(Page { value: None }) => {
+                problems.push(not_an_array());
+                return None;
+            }
+            Err(e) => Err(e),
+        },
+        _ if serde_json::from_str::<IgnoredAny>(text).is_ok() => {
+            problems.push(not_an_array());
+            return None;
+        }
+        _ => serde_json::from_str::<Vec<Item>>(text),
+    };
+    let items = match parsed {
+        Ok(items) => items,
         Err(e) => {
             problems.push(json_problem(source, &e).help(format!("export it again with `{export}`")));
             return None;
         }
     };
-    let items = match value {
-        Value::Array(items) => items,
-        Value::Object(mut map) if map.get("value").is_some_and(Value::is_array) => match map.remove("value") {
-            Some(Value::Array(items)) => items,
-            _ => unreachable!("checked to be an array"),
-        },
-        _ => {
-            problems.push(
-                Problem::new(
-                    Code::MalformedJson,
-                    format!("{} is neither a JSON array nor a {{\"value\": [...]}} page", source.name()),
-                )
-                .at(source, (0, text.len().min(1)), "expected `[` or `{\"value\": [`")
-                .help(format!("rollcall reads the array `{export}` prints, or a Microsoft Graph page")),
-            );
-            return None;
-        }
-    };
-    // serde_json keeps no positions; find each record's identity in the text for diagnostics.
+    // Nothing above keeps positions; find each record's identity in the text for diagnostics.
     let mut cursor = 0;
     Some(
         items
             .into_iter()
-            .map(|item| {
-                let sp = locate(text, &item, &mut cursor);
-                (item, sp)
+            .map(|Item(attributes)| {
+                let sp = locate(text, attributes.as_ref(), &mut cursor);
+                (attributes, sp)
             })
             .collect(),
     )
@@ -67,10 +182,9 @@ fn json_problem(source: &Source, e: &serde_json::Error) -> Problem {
 }
 
 /// Where a record stands in the text: its identity string, searched from the previous record on.
-fn locate(text: &str, item: &Value, cursor: &mut usize) -> SourceSpan {
-    let needle = ["userPrincipalName", "mail", "id"]
-        .iter()
-        .find_map(|k| item.get(*k).and_then(Value::as_str))
+fn locate(text: &str, attributes: Option<&Attributes>, cursor: &mut usize) -> SourceSpan {
+    let needle = attributes
+        .and_then(|a| ["userPrincipalName", "mail", "id"].iter().find_map(|k| a.get(k)))
         .map(|s| serde_json::to_string(s).unwrap_or_default());
     match needle.and_then(|n| text[*cursor..].find(&n).map(|i| (*cursor + i, n.len()))) {
         Some((at, len)) => {
@@ -81,27 +195,11 @@ fn locate(text: &str, item: &Value, cursor: &mut usize) -> SourceSpan {
     }
 }
 
-fn attributes_of(item: &Value) -> Option<Attributes> {
-    let obj = item.as_object()?;
-    let mut attributes = Attributes(Vec::with_capacity(obj.len()));
-    for (k, v) in obj {
-        let text = match v {
-            Value::String(s) => s.clone(),
-            Value::Bool(b) => b.to_string(),
-            Value::Number(n) => n.to_string(),
-            // Multi-valued and complex attributes (businessPhones, ...) do not map onto GoTo's.
-            Value::Null | Value::Array(_) | Value::Object(_) => continue,
-        };
-        attributes.0.push((k.as_str().into(), text.into()));
-    }
-    Some(attributes)
-}
-
 pub(super) fn read_users(source: &Source, problems: &mut Problems) -> Option<Contribution> {
     let items = parse_array(source, "az ad user list --output json", problems)?;
     let mut records = Vec::with_capacity(items.len());
     for (item, sp) in items {
-        match attributes_of(&item) {
+        match item {
             Some(attributes) => records.push(Record { attributes, origin: Origin::new(source, sp) }),
             None => problems.push(Problem::new(Code::MalformedJson, "a user record that is not a JSON object").at(
                 source,
@@ -120,7 +218,7 @@ pub(super) fn read_members(source: &Source, problems: &mut Problems) -> Vec<(Str
     };
     let mut members = Vec::with_capacity(items.len());
     for (item, sp) in items {
-        let name = ["userPrincipalName", "mail"].iter().find_map(|k| item.get(*k).and_then(Value::as_str));
+        let name = item.as_ref().and_then(|a| ["userPrincipalName", "mail"].iter().find_map(|k| a.get(k)));
         match name {
             Some(n) => members.push((n.to_owned(), Origin::new(source, sp))),
             None => problems.push(

@@ -183,6 +183,7 @@ pub fn load_from(
 ) -> Directory {
     let mut directory = Directory::default();
     let mut group_member_files: Vec<GroupMembers> = Vec::new();
+    let mut steps = Vec::new();
     for entry in sources {
         let format = match &entry.format {
             Some(f) => match DirectoryFormat::parse(&f.value) {
@@ -194,80 +195,86 @@ pub fn load_from(
                         diag::did_you_mean(&f.value, DirectoryFormat::NAMES)
                             .unwrap_or_else(|| format!("use one of: {}", DirectoryFormat::NAMES.join(", "))),
                     );
-                    problems.push(p);
+                    steps.push(Step::Report(p));
                     continue;
                 }
             },
             None => infer_format(&entry.path.value),
         };
         if format == DirectoryFormat::EntraGroupMembers && entry.group.is_none() {
-            problems.push(
+            steps.push(Step::Report(
                 Problem::new(Code::DirectoryFormat, "an entra-group-members source needs `group:`")
                     .at(root, span(&entry.path), "whose members are these?")
                     .help("add `group: <name>`, the group this file lists the members of"),
-            );
+            ));
             continue;
         }
         let files = match expand(fs, dir, &entry.path.value) {
             Ok(files) if !files.is_empty() => files,
             Ok(_) => {
-                problems.push(
+                steps.push(Step::Report(
                     Problem::new(Code::MissingDirectoryFile, format!("no file matches `{}`", entry.path.value))
                         .at(root, span(&entry.path), "nothing here")
                         .help(format!("paths are relative to the manifest directory {}", dir.display())),
-                );
+                ));
                 continue;
             }
             Err(e) => {
-                problems.push(
+                steps.push(Step::Report(
                     Problem::new(
                         Code::MissingDirectoryFile,
                         format!("invalid path pattern `{}`: {e}", entry.path.value),
                     )
                     .at(root, span(&entry.path), "invalid pattern"),
-                );
+                ));
                 continue;
             }
         };
         for file in files {
             let shown = fs.display(&file);
-            let text = match fs.read(&file) {
-                Ok(t) => t,
-                Err(e) => {
-                    problems.push(
-                        Problem::new(Code::MissingDirectoryFile, format!("cannot read {shown}: {e}"))
-                            .at(root, span(&entry.path), "listed here")
-                            .help("check that the file exists and is readable UTF-8"),
-                    );
-                    continue;
+            match fs.read(&file) {
+                Ok(text) => {
+                    let group = entry.group.as_ref().map(|g| (g.value.clone(), Origin::new(root, span(g))));
+                    steps.push(Step::Parse(Parse { format, source: diag::source(&shown, text), group }));
                 }
-            };
-            let source = diag::source(&shown, text);
-            let contribution = match format {
-                DirectoryFormat::Yaml => yaml::read(&source, problems),
-                DirectoryFormat::EntraJson => entra::read_users(&source, problems),
-                DirectoryFormat::Csv => csv::read(&source, problems),
-                DirectoryFormat::EntraGroupMembers => {
-                    let group = entry.group.as_ref().expect("checked above");
-                    let members = entra::read_members(&source, problems);
-                    group_member_files.push((group.value.clone(), Origin::new(root, span(group)), members));
-                    continue;
-                }
-            };
-            let Some(contribution) = contribution else { continue };
-            for record in contribution.records {
-                match Person::identity(&record.attributes) {
-                    Some(id) => directory
-                        .add_person(Person { id, attributes: record.attributes, origin: record.origin }, problems),
-                    None => problems.push(
-                        Problem::new(Code::MissingIdentity, "this record has neither userPrincipalName nor mail")
-                            .at(&record.origin.source, record.origin.span, "who is this?")
-                            .help("rollcall identifies people by userPrincipalName, else mail; add one of them"),
-                    ),
-                }
+                Err(e) => steps.push(Step::Report(
+                    Problem::new(Code::MissingDirectoryFile, format!("cannot read {shown}: {e}"))
+                        .at(root, span(&entry.path), "listed here")
+                        .help("check that the file exists and is readable UTF-8"),
+                )),
             }
-            for group in contribution.groups {
-                directory.add_group(group, problems);
+        }
+    }
+    // Files are parsed concurrently (they are independent) and merged in manifest order, so
+    // that people, groups and problems come out exactly as a sequential read would give them.
+    let outcomes = parse_all(&steps);
+    for (step, outcome) in steps.into_iter().zip(outcomes) {
+        let (contribution, file_problems) = match (step, outcome) {
+            (Step::Report(p), _) => {
+                problems.push(p);
+                continue;
+            }
+            (Step::Parse(_), outcome) => outcome.expect("every parse step has an outcome"),
+        };
+        problems.0.extend(file_problems.0);
+        match contribution {
+            Parsed::Members(group, origin, members) => group_member_files.push((group, origin, members)),
+            Parsed::Contribution(None) => {}
+            Parsed::Contribution(Some(contribution)) => {
+                for record in contribution.records {
+                    match Person::identity(&record.attributes) {
+                        Some(id) => directory
+                            .add_person(Person { id, attributes: record.attributes, origin: record.origin }, problems),
+                        None => problems.push(
+                            Problem::new(Code::MissingIdentity, "this record has neither userPrincipalName nor mail")
+                                .at(&record.origin.source, record.origin.span, "who is this?")
+                                .help("rollcall identifies people by userPrincipalName, else mail; add one of them"),
+                        ),
+                    }
+                }
+                for group in contribution.groups {
+                    directory.add_group(group, problems);
+                }
             }
         }
     }
@@ -280,6 +287,71 @@ pub fn load_from(
         }
     }
     directory
+}
+
+/// What reading the directory sources does, in manifest order.
+enum Step {
+    /// A problem found while resolving the sources.
+    Report(Problem),
+    Parse(Parse),
+}
+
+struct Parse {
+    format: DirectoryFormat,
+    source: Source,
+    /// entra-group-members: the group the file lists, and where the manifest names it.
+    group: Option<(String, Origin)>,
+}
+
+enum Parsed {
+    Contribution(Option<Contribution>),
+    Members(String, Origin, Vec<(String, Origin)>),
+}
+
+impl Parse {
+    fn run(&self) -> (Parsed, Problems) {
+        let mut problems = Problems::default();
+        let parsed = match self.format {
+            DirectoryFormat::Yaml => Parsed::Contribution(yaml::read(&self.source, &mut problems)),
+            DirectoryFormat::EntraJson => Parsed::Contribution(entra::read_users(&self.source, &mut problems)),
+            DirectoryFormat::Csv => Parsed::Contribution(csv::read(&self.source, &mut problems)),
+            DirectoryFormat::EntraGroupMembers => {
+                let (group, origin) = self.group.clone().expect("checked when the source was resolved");
+                Parsed::Members(group, origin, entra::read_members(&self.source, &mut problems))
+            }
+        };
+        (parsed, problems)
+    }
+}
+
+/// Runs the parse steps on up to `available_parallelism` threads; the outcome of step `i`
+/// is at `i` (`None` for the other steps).
+fn parse_all(steps: &[Step]) -> Vec<Option<(Parsed, Problems)>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Mutex, PoisonError};
+
+    let jobs = steps.iter().filter(|s| matches!(s, Step::Parse(_))).count();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs);
+    if threads <= 1 {
+        return steps.iter().map(|s| if let Step::Parse(p) = s { Some(p.run()) } else { None }).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let outcomes = Mutex::new((0..steps.len()).map(|_| None).collect::<Vec<_>>());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(step) = steps.get(i) else { break };
+                    if let Step::Parse(p) = step {
+                        let outcome = p.run();
+                        outcomes.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(outcome);
+                    }
+                }
+            });
+        }
+    });
+    outcomes.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn infer_format(path: &str) -> DirectoryFormat {
