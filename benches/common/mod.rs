@@ -1,0 +1,5 @@
+//! Shared by the benchmarks: each bench target includes this as `mod common;`.
+
+// `gen` is a reserved word in edition 2024.
+#[path = "gen.rs"]
+pub mod generate;
