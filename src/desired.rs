@@ -46,9 +46,10 @@ impl DesiredAccount {
     pub fn attribute(&self, name: &str) -> Option<&DesiredAttribute> {
         self.attributes.iter().find(|a| a.name == name)
     }
-    /// The email the account is created with (and matched by).
+    /// The email the account is created with (and matched by): GoTo's `email`, else SCIM's
+    /// `userName` (a scim manifest maps `userName` where a goto one maps `email`).
     pub fn email(&self) -> Option<&str> {
-        self.attribute("email").and_then(|a| a.on_create.as_deref())
+        self.attribute("email").or_else(|| self.attribute("userName")).and_then(|a| a.on_create.as_deref())
     }
 }
 

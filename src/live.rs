@@ -121,10 +121,20 @@ pub struct LiveAccount {
 }
 
 impl LiveAccount {
+    /// The account's identity: GoTo's `email`, else SCIM's `userName`.
     pub fn email(&self) -> &str {
-        self.attributes.get("email").map_or("", String::as_str)
+        self.attributes.get("email").or_else(|| self.attributes.get("userName")).map_or("", String::as_str)
+    }
+
+    /// The target's own disabled flag (SCIM `active`), when it has one; None for GoTo,
+    /// which has no such flag (there, an account holding no managed grant counts as disabled).
+    pub fn active(&self) -> Option<bool> {
+        self.attributes.get(ACTIVE).map(|v| !v.eq_ignore_ascii_case("false"))
     }
 }
+
+/// The live attribute that carries a target's disabled flag ("true" / "false").
+pub const ACTIVE: &str = "active";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct License {
@@ -168,6 +178,24 @@ mod tests {
         assert_eq!(k[1].as_str(), "78888886011013972886849029");
         assert_eq!(k[2].as_str(), "7902142105473202120");
         assert_eq!(serde_json::to_string(&k[1]).unwrap(), r#""78888886011013972886849029""#);
+    }
+
+    #[test]
+    fn identity_is_email_else_user_name_and_active_is_optional() {
+        let mut a = LiveAccount {
+            key: Key::from("1"),
+            attributes: BTreeMap::from([("userName".to_owned(), "Ann@x.example".to_owned())]),
+            grants: BTreeSet::new(),
+            locks: Locks::default(),
+        };
+        assert_eq!(a.email(), "Ann@x.example");
+        assert_eq!(a.active(), None);
+        a.attributes.insert(ACTIVE.into(), "false".into());
+        assert_eq!(a.active(), Some(false));
+        a.attributes.insert(ACTIVE.into(), "true".into());
+        assert_eq!(a.active(), Some(true));
+        a.attributes.insert("email".into(), "goto@x.example".into());
+        assert_eq!(a.email(), "goto@x.example");
     }
 
     #[test]

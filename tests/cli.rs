@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use crate::support::copy_dir;
+
 fn rollcall() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_rollcall"));
     c.env_remove("NO_COLOR").env("ROLLCALL_TEST", "1");
@@ -30,18 +32,6 @@ fn acme() -> (tempfile::TempDir, PathBuf) {
     let dest = tmp.path().join("acme");
     copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme"), &dest);
     (tmp, dest)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 fn snapshot(dir: &Path) -> Value {

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 use goto_emulator::{Config, Emulator, GrantsVisibility, KeysAsNumbers, PutGrants};
 use serde_json::Value;
 
+use crate::support::copy_dir;
+
 const PAT: &str = "pat-123-very-secret";
 const CLIENT_SECRET: &str = "s3cret-client-very-secret";
 const STATIC_TOKEN: &str = "at-static-very-secret";
@@ -30,18 +32,6 @@ struct Site {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
     emu: Emulator,
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 impl Site {

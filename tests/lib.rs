@@ -6,5 +6,6 @@ mod diff;
 mod goto;
 mod import;
 mod schema;
+mod support;
 mod validate;
 mod workflows;

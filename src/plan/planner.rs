@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use super::{Action, ActionKind, Change, GrantChange, LeftAlone, Plan, Unmanaged, Warning, safety};
 use crate::desired::{Desired, DesiredAccount, RoleGrant};
 use crate::diag::{Code, Problem, Problems};
-use crate::live::{Grant, Key, LiveAccount, LiveState, domain_of};
+use crate::live::{ACTIVE, Grant, Key, LiveAccount, LiveState, domain_of};
 use crate::manifest::OnUnassign;
 
 #[derive(Debug, Clone, Default)]
@@ -228,7 +228,13 @@ pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Resul
                 let have = managed_of(live_account);
                 let email = live_account.email().to_owned();
                 if !account.enabled {
-                    if have.is_empty() {
+                    // A target with a disabled flag (SCIM `active`) is disabled by the flag,
+                    // roles kept; without one (GoTo), by stripping the managed grants.
+                    let already = match live_account.active() {
+                        Some(active) => !active,
+                        None => have.is_empty(),
+                    };
+                    if already {
                         continue;
                     }
                     if protected(&email) {
@@ -243,12 +249,20 @@ pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Resul
                         action: ActionKind::Disable,
                         key: Some(live_account.key.clone()),
                         reason: Some("accountEnabled is false".into()),
-                        changes: have.iter().map(|g| Change::Remove(grants.change(g))).collect(),
+                        changes: disable_changes(live_account, &have, &grants),
                         email,
                     });
                     continue;
                 }
                 let mut changes = Vec::new();
+                let reactivate = live_account.active() == Some(false);
+                if reactivate {
+                    changes.push(Change::Attribute {
+                        attribute: ACTIVE.into(),
+                        old: Some("false".into()),
+                        new: "true".into(),
+                    });
+                }
                 let mut locked = Vec::new();
                 for attr in &account.attributes {
                     let Some(new) = &attr.on_update else { continue };
@@ -292,7 +306,12 @@ pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Resul
                 if changes.is_empty() {
                     continue;
                 }
-                let kind = if have.is_empty() && !want.is_empty() { ActionKind::Enable } else { ActionKind::Update };
+                let kind = match live_account.active() {
+                    Some(_) if reactivate => ActionKind::Enable,
+                    Some(_) => ActionKind::Update,
+                    None if have.is_empty() && !want.is_empty() => ActionKind::Enable,
+                    None => ActionKind::Update,
+                };
                 actions.push(Action {
                     action: kind,
                     key: Some(live_account.key.clone()),
@@ -367,7 +386,7 @@ pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Resul
                 left_alone.kept += 1;
                 continue;
             }
-            OnUnassign::Disable if have.is_empty() => continue,
+            OnUnassign::Disable if account.active().map_or(have.is_empty(), |active| !active) => continue,
             OnUnassign::Disable => ActionKind::Disable,
             OnUnassign::Delete => ActionKind::Delete,
         };
@@ -384,7 +403,11 @@ pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Resul
             email: email.to_owned(),
             key: Some(account.key.clone()),
             reason: Some("no longer assigned".into()),
-            changes: have.iter().map(|g| Change::Remove(grants.change(g))).collect(),
+            changes: if remove == ActionKind::Disable {
+                disable_changes(account, &have, &grants)
+            } else {
+                have.iter().map(|g| Change::Remove(grants.change(g))).collect()
+            },
         });
     }
 
@@ -410,6 +433,15 @@ pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Resul
         removals,
         in_scope: in_scope_count,
     })
+}
+
+/// What disabling `account` changes: its `active` flag when the target has one (SCIM: the
+/// roles stay, so enabling restores the account as it was), else every managed grant (GoTo).
+fn disable_changes(account: &LiveAccount, have: &BTreeSet<Grant>, grants: &Grants) -> Vec<Change> {
+    match account.active() {
+        Some(_) => vec![Change::Attribute { attribute: ACTIVE.into(), old: Some("true".into()), new: "false".into() }],
+        None => have.iter().map(|g| Change::Remove(grants.change(g))).collect(),
+    }
 }
 
 /// Grants per account after the plan, for the safety checks: key -> grants (None = deleted).

@@ -223,3 +223,132 @@ proptest! {
         prop_assert_eq!(expected.len(), part.actions.len());
     }
 }
+
+// SCIM: identity `userName`, a real disabled flag (`active`), roles as grants.
+
+fn scim_managed() -> BTreeSet<RoleGrant> {
+    [RoleGrant::ScimRole("member".into()), RoleGrant::ScimRole("organizer".into())].into()
+}
+
+fn scim_case() -> impl Strategy<Value = Case> {
+    let person = (
+        0..12usize,
+        0..4usize,
+        prop::sample::subsequence(vec!["member", "organizer"], 0..=2),
+        prop::bool::weighted(0.85),
+    )
+        .prop_map(|(i, first, roles, enabled)| {
+            let user_name = format!("u{i}@acme.example");
+            DesiredAccount {
+                person: user_name.clone(),
+                attributes: vec![
+                    DesiredAttribute {
+                        name: "userName".into(),
+                        on_create: Some(user_name.clone()),
+                        on_update: Some(user_name),
+                    },
+                    DesiredAttribute {
+                        name: "name.givenName".into(),
+                        on_create: Some(NAMES[first].into()),
+                        on_update: Some(NAMES[first].into()),
+                    },
+                ],
+                key: None,
+                grants: roles.into_iter().map(|r| RoleGrant::ScimRole(r.into())).collect(),
+                roles: BTreeSet::new(),
+                enabled,
+            }
+        });
+    let account = (
+        0..12usize,
+        0..3usize,
+        0..4usize,
+        any::<bool>(),
+        prop::sample::subsequence(vec!["member", "organizer", "auditor"], 0..=3),
+    )
+        .prop_map(|(i, domain, first, active, roles)| LiveAccount {
+            key: Key::default(),
+            attributes: BTreeMap::from([
+                ("userName".to_owned(), format!("U{i}@{}", DOMAINS[domain])),
+                ("name.givenName".to_owned(), NAMES[first].to_owned()),
+                ("active".to_owned(), active.to_string()),
+            ]),
+            grants: roles.into_iter().map(|r| Grant::ScimRole(r.into())).collect(),
+            locks: Locks::default(),
+        });
+    (
+        prop::collection::vec(person, 0..12),
+        prop::collection::vec(account, 0..14),
+        prop::sample::select(vec![OnUnassign::Disable, OnUnassign::Delete, OnUnassign::Keep]),
+        prop::collection::btree_set(0..12usize, 0..3),
+        any::<bool>(),
+    )
+        .prop_map(|(mut people, mut accounts, on_unassign, protect, scoped)| {
+            let mut seen = BTreeSet::new();
+            people.retain(|p| seen.insert(p.person.clone()));
+            let mut seen = BTreeSet::new();
+            accounts.retain(|a| seen.insert(a.email().to_lowercase()));
+            for (n, a) in accounts.iter_mut().enumerate() {
+                a.key = Key(format!("{}", 1000 + n));
+            }
+            let desired = Desired {
+                accounts: people,
+                managed: scim_managed(),
+                license_origins: BTreeMap::new(),
+                scope: scoped.then(|| Scope { domains: vec!["acme.example".into()], exclude: Vec::new() }),
+                matching: vec!["userName".into()],
+                policy: SafetyPolicy {
+                    on_unassign,
+                    max_removals_count: 25,
+                    max_removals_percent: 20.0,
+                    protect: protect.iter().map(|i| format!("u{i}@acme.example")).collect(),
+                },
+            };
+            let live =
+                LiveState { account_key: Key("https://scim.example/v2".into()), accounts, ..LiveState::default() };
+            Case { desired, live }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn scim_a_plan_right_after_apply_is_empty(c in scim_case()) {
+        let first = plan(&c.desired, &c.live, &PlanOptions::default()).expect("generated cases are unambiguous");
+        let mut after = c.live.clone();
+        simulate::apply_all(&mut after, &first.actions);
+        let second = plan(&c.desired, &after, &PlanOptions::default()).expect("still unambiguous");
+        prop_assert!(second.actions.is_empty(), "second plan: {:#?}", second.actions);
+    }
+
+    #[test]
+    fn scim_disable_and_enable_flip_active_and_never_strip_roles(c in scim_case()) {
+        let p = plan(&c.desired, &c.live, &PlanOptions::default()).unwrap();
+        let flip = |old: &str, new: &str| Change::Attribute { attribute: "active".into(), old: Some(old.into()), new: new.into() };
+        for a in &p.actions {
+            let live = c.live.accounts.iter().find(|l| Some(&l.key) == a.key.as_ref());
+            match a.action {
+                ActionKind::Disable => {
+                    prop_assert_eq!(&a.changes, &vec![flip("true", "false")]);
+                    prop_assert_eq!(live.and_then(LiveAccount::active), Some(true));
+                }
+                ActionKind::Enable => {
+                    prop_assert!(a.changes.contains(&flip("false", "true")), "{:?}", a);
+                    prop_assert_eq!(live.and_then(LiveAccount::active), Some(false));
+                }
+                ActionKind::Update => {
+                    prop_assert_eq!(live.and_then(LiveAccount::active), Some(true));
+                    let flips = a.changes.iter().any(|ch| matches!(ch, Change::Attribute { attribute, .. } if attribute == "active"));
+                    prop_assert!(!flips, "an update flipped active: {:?}", a);
+                }
+                ActionKind::Create | ActionKind::Delete => {}
+            }
+            for ch in &a.changes {
+                if let Change::Add(g) | Change::Remove(g) = ch {
+                    prop_assert!(g.grant != Grant::ScimRole("auditor".into()), "changed an unmanaged role");
+                }
+            }
+        }
+    }
+}

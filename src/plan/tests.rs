@@ -586,3 +586,122 @@ fn without_scope_nothing_is_deprovisioned_and_the_plan_says_so() {
     No scope: only matched accounts are managed, and nothing is ever deprovisioned.
     "#);
 }
+
+// SCIM: a target with a real disabled flag (`active`), identity `userName`, roles as grants.
+
+fn scim_world() -> World {
+    let mut w = world();
+    w.desired.managed = [RoleGrant::ScimRole("member".into()), RoleGrant::ScimRole("organizer".into())].into();
+    w.desired.matching = vec!["userName".into()];
+    w.live.licenses.clear();
+    w
+}
+
+fn scim_person(user_name: &str, given: &str, roles: &[&str]) -> DesiredAccount {
+    DesiredAccount {
+        person: user_name.to_lowercase(),
+        attributes: vec![attr("userName", user_name), attr("name.givenName", given)],
+        key: None,
+        grants: roles.iter().map(|r| RoleGrant::ScimRole((*r).into())).collect(),
+        roles: ["member".into()].into(),
+        enabled: true,
+    }
+}
+
+fn scim_account(key: &str, user_name: &str, given: &str, active: bool, roles: &[&str]) -> LiveAccount {
+    let attributes = BTreeMap::from([
+        ("userName".to_owned(), user_name.to_owned()),
+        ("name.givenName".to_owned(), given.to_owned()),
+        ("active".to_owned(), active.to_string()),
+    ]);
+    LiveAccount {
+        key: Key(key.into()),
+        attributes,
+        grants: roles.iter().map(|r| Grant::ScimRole((*r).into())).collect(),
+        locks: Locks::default(),
+    }
+}
+
+impl World {
+    fn scim_text(&self) -> String {
+        let target =
+            TargetInfo { kind: "scim".into(), account: "https://scim.acme.example/v2".into(), name: String::new() };
+        match self.plan() {
+            Ok(p) => text::render(&p, &target, false),
+            Err(e) => e,
+        }
+    }
+}
+
+#[test]
+fn scim_disables_with_active_false_and_keeps_the_roles() {
+    let mut w = scim_world()
+        // new: create (identity = userName)
+        .want(scim_person("Ann@acme.example", "Ann", &["member"]))
+        // drift and a role: update, never enable, although it holds no managed role
+        .want(scim_person("bob@acme.example", "Bob", &["member", "organizer"]))
+        .has(scim_account("2", "bob@acme.example", "Rob", true, &["auditor"]))
+        // inactive and wanted: enable, with its drift in the same action
+        .want(scim_person("dave@acme.example", "Dave", &["member"]))
+        .has(scim_account("4", "Dave@acme.example", "Davey", false, &["member"]))
+        // active, no longer assigned: disable by the flag, roles untouched
+        .has(scim_account("3", "carol@acme.example", "Carol", true, &["member", "auditor"]))
+        // already inactive, no longer assigned: nothing to do
+        .has(scim_account("5", "erin@acme.example", "Erin", false, &["member"]))
+        // active, holding no managed role, no longer assigned: still an active account
+        .has(scim_account("6", "finn@acme.example", "Finn", true, &[]));
+    insta::assert_snapshot!(w.scim_text(), @r#"
+    rollcall will change SCIM service https://scim.acme.example/v2:
+
+      + create Ann@acme.example
+          userName:       "Ann@acme.example"
+          name.givenName: "Ann"
+          roles:          + member
+      ~ update bob@acme.example
+          name.givenName: "Rob" -> "Bob"
+          roles:          + member
+          roles:          + organizer
+      - disable carol@acme.example   (no longer assigned)
+          active: "true" -> "false"
+      + enable Dave@acme.example
+          active:         "false" -> "true"
+          name.givenName: "Davey" -> "Dave"
+      - disable finn@acme.example   (no longer assigned)
+          active: "true" -> "false"
+
+    Plan: 1 to create, 1 to update, 2 to disable, 1 to enable, 0 to delete.
+    Left alone: 2 unmanaged grants.
+    "#);
+    // Delete mode deletes the inactive account too.
+    w.desired.policy.on_unassign = OnUnassign::Delete;
+    let p = w.plan().unwrap();
+    let deleted: Vec<_> =
+        p.actions.iter().filter(|a| a.action == ActionKind::Delete).map(|a| a.email.as_str()).collect();
+    assert_eq!(deleted, ["carol@acme.example", "erin@acme.example", "finn@acme.example"]);
+}
+
+#[test]
+fn scim_account_enabled_false_sets_active_false_once() {
+    let mut off = scim_person("bob@acme.example", "Bob", &["member"]);
+    off.enabled = false;
+    let w = scim_world().want(off.clone()).has(scim_account("2", "bob@acme.example", "Bob", true, &["member"]));
+    insta::assert_snapshot!(w.scim_text(), @r#"
+    rollcall will change SCIM service https://scim.acme.example/v2:
+
+      - disable bob@acme.example   (accountEnabled is false)
+          active: "true" -> "false"
+
+    Plan: 0 to create, 0 to update, 1 to disable, 0 to enable, 0 to delete.
+    "#);
+    // Applied: nothing more to do, although the account still holds its role.
+    let mut after = w.live.clone();
+    simulate::apply_all(&mut after, &w.plan().unwrap().actions);
+    assert_eq!(after.accounts[0].active(), Some(false));
+    assert!(plan(&w.desired, &after, &PlanOptions::default()).unwrap().actions.is_empty());
+    // Protected: warned about, not disabled.
+    let mut w = scim_world().want(off).has(scim_account("2", "bob@acme.example", "Bob", true, &["member"]));
+    w.desired.policy.protect.insert("bob@acme.example".into());
+    let p = w.plan().unwrap();
+    assert!(p.actions.is_empty());
+    assert_eq!(p.warnings[0].message, "protected: kept although accountEnabled is false");
+}

@@ -1,21 +1,18 @@
 //! The `file` target: a JSON snapshot of an account in the GoTo Admin API's own shapes,
 //! `{"account": {...}, "licenses": [...], "users": [...]}`. Apply rewrites it atomically.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use super::shapes::{accounts_of, key_of, licenses_of};
 use super::{Outcome, Target, interrupted};
 use crate::diag::{Code, Problem};
-use crate::live::{Grant, Key, License, LiveAccount, LiveState, Locks};
+use crate::live::{Grant, Key, LiveState};
 use crate::plan::{Action, ActionKind, Change};
 use crate::render::TargetInfo;
-
-/// Target attributes and the user fields that carry them.
-pub const ATTRIBUTES: [&str; 5] = ["email", "firstName", "lastName", "locale", "timeZone"];
 
 pub struct FileTarget {
     path: PathBuf,
@@ -32,58 +29,16 @@ impl FileTarget {
     }
 }
 
-fn key_of(v: &Value) -> Option<Key> {
-    serde_json::from_value(v.clone()).ok()
-}
-
-fn keys_of(v: Option<&Value>) -> Vec<Key> {
-    v.and_then(Value::as_array).map(|a| a.iter().filter_map(key_of).collect()).unwrap_or_default()
-}
-
 /// The live model of a snapshot (also used for GoTo responses of the same shapes).
 pub fn live_state(snapshot: &Value) -> Result<LiveState, String> {
     let account = snapshot.get("account").ok_or("no \"account\" object")?;
     let account_key = account.get("key").and_then(key_of).ok_or("account.key is missing or not a key")?;
-    let mut licenses = Vec::new();
-    let mut holders: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
-    for l in snapshot.get("licenses").and_then(Value::as_array).into_iter().flatten() {
-        let key = l.get("key").and_then(key_of).ok_or("a license without a key")?;
-        for user in keys_of(l.get("userKeys")) {
-            holders.entry(user).or_default().push(key.clone());
-        }
-        licenses.push(License {
-            key,
-            description: l.get("description").and_then(Value::as_str).unwrap_or("").to_owned(),
-            seats: l.get("seats").and_then(Value::as_u64),
-        });
+    let (licenses, holders) = licenses_of(snapshot.get("licenses").and_then(Value::as_array).into_iter().flatten());
+    let users: Vec<&Value> = snapshot.get("users").and_then(Value::as_array).into_iter().flatten().collect();
+    if users.iter().any(|u| u.get("key").and_then(key_of).is_none()) {
+        return Err("a user without a key".into());
     }
-    let mut accounts = Vec::new();
-    for u in snapshot.get("users").and_then(Value::as_array).into_iter().flatten() {
-        let key = u.get("key").and_then(key_of).ok_or("a user without a key")?;
-        let mut attributes = BTreeMap::new();
-        for a in ATTRIBUTES {
-            if let Some(v) = u.get(a).and_then(Value::as_str) {
-                attributes.insert(a.to_owned(), v.to_owned());
-            }
-        }
-        let mut grants: BTreeSet<Grant> = keys_of(u.get("licenseKeys")).into_iter().map(Grant::License).collect();
-        grants.extend(holders.get(&key).into_iter().flatten().cloned().map(Grant::License));
-        grants.extend(
-            u.get("adminRoles")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(|r| Grant::AdminRole(r.to_owned())),
-        );
-        let flag = |name: &str| u.get(name).and_then(Value::as_bool).unwrap_or(false);
-        accounts.push(LiveAccount {
-            key,
-            attributes,
-            grants,
-            locks: Locks { name: flag("nameLocked"), email: flag("emailLocked"), identity: flag("identityReadOnly") },
-        });
-    }
+    let accounts = accounts_of(users, &holders);
     Ok(LiveState {
         account_key,
         account_name: account.get("name").and_then(Value::as_str).unwrap_or("").to_owned(),

@@ -170,11 +170,24 @@ impl Http {
 
     /// Sends with retries. `Ok` for 2xx; `Err` for anything else after the last attempt.
     pub async fn send(&self, req: &Request) -> Result<Response, HttpError> {
+        self.send_with(req, &[]).await
+    }
+
+    /// `send` with extra headers (SCIM's `If-Match`, `Content-Type: application/scim+json`);
+    /// an `Accept` among them replaces the default one.
+    pub async fn send_with(&self, req: &Request, headers: &[(&str, &str)]) -> Result<Response, HttpError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.limiter.wait().await;
-            let mut b = self.client.request(req.method.clone(), &req.url).header("Accept", "application/json");
+            let mut b = self.client.request(req.method.clone(), &req.url);
+            if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept")) {
+                b = b.header("Accept", "application/json");
+            }
+            // Before the body, so that `.json()` keeps a Content-Type given here.
+            for (name, value) in headers {
+                b = b.header(*name, *value);
+            }
             if let Some(token) = &req.bearer {
                 let mut v = reqwest::header::HeaderValue::from_str(&format!(
                     "Bearer {}",

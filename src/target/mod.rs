@@ -4,6 +4,7 @@
 pub mod file;
 pub mod goto;
 pub mod http;
+pub mod shapes;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -16,9 +16,10 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use super::http::{Http, HttpError, Request, Response};
+use super::shapes::{account_of, key_json, key_of, licenses_of};
 use super::{Outcome, Target, interrupted};
 use crate::diag::{Code, Problem};
-use crate::live::{Grant, Key, License, LiveAccount, LiveState, Locks, domain_of};
+use crate::live::{Grant, Key, LiveAccount, LiveState, domain_of};
 use crate::plan::{Action, ActionKind, Change};
 use crate::render::TargetInfo;
 use auth::Tokens;
@@ -31,7 +32,6 @@ const PAGE_SIZE: usize = 1000;
 const MAX_LISTING_RESTARTS: usize = 3;
 /// Writes in flight at once (the rate limiter still spaces them).
 const CONCURRENCY: usize = 8;
-const IDENTITY: [&str; 5] = ["email", "firstName", "lastName", "locale", "timeZone"];
 
 /// What the manifest tells the reader, so it fetches only what matters.
 #[derive(Debug, Clone, Default)]
@@ -148,23 +148,6 @@ impl Client {
     }
 }
 
-fn key_of(v: &Value) -> Option<Key> {
-    serde_json::from_value(v.clone()).ok()
-}
-
-fn keys_of(v: Option<&Value>) -> Vec<Key> {
-    v.and_then(Value::as_array).map(|a| a.iter().filter_map(key_of).collect()).unwrap_or_default()
-}
-
-/// A key as GoTo's own "Add Users" example sends it: a JSON number when it is one.
-fn key_json(k: &Key) -> Value {
-    if !k.0.is_empty() && k.0.bytes().all(|b| b.is_ascii_digit()) {
-        serde_json::from_str::<serde_json::Number>(&k.0).map_or_else(|_| Value::String(k.0.clone()), Value::Number)
-    } else {
-        Value::String(k.0.clone())
-    }
-}
-
 pub struct GotoTarget {
     rt: tokio::runtime::Runtime,
     client: Arc<Client>,
@@ -233,19 +216,7 @@ impl GotoTarget {
         let base = format!("/accounts/{key}");
         let licenses_raw = self.client.all(&format!("{base}/licenses"), "list licenses").await.map_err(error)?;
         let users_raw = self.client.all(&format!("{base}/users"), "list users").await.map_err(error)?;
-        let mut licenses = Vec::new();
-        let mut holders: HashMap<Key, Vec<Key>> = HashMap::new();
-        for l in &licenses_raw {
-            let Some(k) = l.get("key").and_then(key_of) else { continue };
-            for u in keys_of(l.get("userKeys")) {
-                holders.entry(u).or_default().push(k.clone());
-            }
-            licenses.push(License {
-                key: k,
-                description: l.get("description").and_then(Value::as_str).unwrap_or("").to_owned(),
-                seats: l.get("seats").and_then(Value::as_u64),
-            });
-        }
+        let (licenses, holders) = licenses_of(&licenses_raw);
         let mut accounts = Vec::with_capacity(users_raw.len());
         let mut need_roles = Vec::new();
         for u in &users_raw {
@@ -275,32 +246,6 @@ impl GotoTarget {
             }
         }
         Ok(LiveState { account_key: key.clone(), account_name: name.to_owned(), licenses, accounts, me: me_email })
-    }
-}
-
-/// A user object of the Admin API as the live model sees it.
-fn account_of(u: &Value, key: Key) -> LiveAccount {
-    let mut attributes = BTreeMap::new();
-    for a in IDENTITY {
-        if let Some(v) = u.get(a).and_then(Value::as_str) {
-            attributes.insert(a.to_owned(), v.to_owned());
-        }
-    }
-    let mut grants: BTreeSet<Grant> = keys_of(u.get("licenseKeys")).into_iter().map(Grant::License).collect();
-    grants.extend(
-        u.get("adminRoles")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(|r| Grant::AdminRole(r.to_owned())),
-    );
-    let flag = |name: &str| u.get(name).and_then(Value::as_bool).unwrap_or(false);
-    LiveAccount {
-        key,
-        attributes,
-        grants,
-        locks: Locks { name: flag("nameLocked"), email: flag("emailLocked"), identity: flag("identityReadOnly") },
     }
 }
 

@@ -1,0 +1,978 @@
+//! The `scim` target: any SCIM 2.0 service (RFC 7643, RFC 7644).
+//!
+//! Reads `/ServiceProviderConfig` (page size, ETags, PATCH) and every user page by page
+//! (`startIndex` and `count` until `totalResults`, de-duplicated by id, starting over when the
+//! total moves). Writes each action as one request, concurrently within the rate limit: a POST
+//! to create (a 409 looks the user up by `userName` and adopts it), one `PatchOp` to update,
+//! enable (`active: true`) or disable (`active: false`), a DELETE to delete; with `If-Match`
+//! when the service offers versions, without when it does not. Every write is checked against
+//! what the service then holds: the body of a 201 or a 200, or a GET after a 204.
+//!
+//! Disabling sets `active: false` and leaves the roles alone, so enabling (`active: true`)
+//! gives the person back exactly what they had; deleting deletes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use reqwest::Method;
+use secrecy::SecretString;
+use serde_json::{Map, Value, json};
+
+use super::http::{Http, HttpError, Request, Response, encode};
+use super::{Outcome, Target, interrupted};
+use crate::diag::{Code, Problem};
+use crate::live::{ACTIVE, Grant, Key, LiveAccount, LiveState, Locks};
+use crate::plan::{Action, ActionKind, Change};
+use crate::render::TargetInfo;
+
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const WORK_EMAIL: &str = "emails[type eq \"work\"].value";
+/// Top-level string attributes of the core User schema that a mapping may set.
+const SIMPLE: [&str; 5] = ["userName", "externalId", "displayName", "locale", "timezone"];
+/// Sub-attributes of `name`.
+const NAME: [&str; 2] = ["givenName", "familyName"];
+/// Attributes of the enterprise extension, named without their schema URN.
+const ENTERPRISE_ATTRIBUTES: [&str; 4] = ["department", "employeeNumber", "costCenter", "division"];
+/// Users per page asked for (the service may cap it lower: `filter.maxResults`).
+const PAGE_SIZE: u64 = 100;
+const MAX_LISTING_RESTARTS: usize = 3;
+/// Writes in flight at once (the rate limiter still spaces them).
+const CONCURRENCY: usize = 8;
+const SCIM_JSON: &str = "application/scim+json";
+
+pub struct Settings {
+    /// The SCIM base URL (the one `/Users` hangs off).
+    pub url: String,
+    pub requests_per_second: f64,
+    /// Every value some role's `scim_roles` names: the only roles rollcall adds or removes.
+    pub managed_roles: BTreeSet<String>,
+}
+
+/// What the service says it supports (`/ServiceProviderConfig`), with lenient defaults when
+/// it does not say.
+#[derive(Debug, Clone, Copy)]
+struct Capabilities {
+    /// false: the service said `etag.supported: false`; no `If-Match` is ever sent then.
+    etag: bool,
+    patch: bool,
+    page: u64,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Capabilities { etag: true, patch: true, page: PAGE_SIZE }
+    }
+}
+
+struct Client {
+    http: Http,
+    token: SecretString,
+    base: String,
+}
+
+fn error(e: HttpError) -> Problem {
+    let help = match e.status {
+        Some(401) => Some("the service refused the bearer token: check SCIM_TOKEN"),
+        Some(403) => Some("the token is not allowed to manage users on this service"),
+        Some(404) => Some("check target.url (or ROLLCALL_SCIM_URL): it is the SCIM base URL, the one /Users hangs off"),
+        None => Some("check the network, HTTPS_PROXY and target.url (or ROLLCALL_SCIM_URL)"),
+        _ => None,
+    };
+    let p = Problem::new(Code::Target, e.to_string());
+    match help {
+        Some(h) => p.help(h),
+        None => p,
+    }
+}
+
+fn failed(e: &HttpError) -> Outcome {
+    Outcome::Failed { message: e.to_string(), status: e.status, incident: e.incident.clone() }
+}
+
+fn failure(message: String) -> Outcome {
+    Outcome::Failed { message, status: None, incident: None }
+}
+
+/// A SCIM filter comparing `attribute` with `value` (a JSON string literal, RFC 7644 §3.4.2.2).
+fn eq_filter(attribute: &str, value: &str) -> String {
+    format!("{attribute} eq {}", Value::String(value.to_owned()))
+}
+
+impl Client {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        if_match: Option<&str>,
+        what: String,
+    ) -> Result<Response, HttpError> {
+        let req = Request {
+            method,
+            url: format!("{}{path}", self.base),
+            bearer: Some(self.token.clone()),
+            basic: None,
+            json: body,
+            form: None,
+            what,
+        };
+        let mut headers = vec![("Accept", "application/scim+json, application/json")];
+        if req.json.is_some() {
+            headers.push(("Content-Type", SCIM_JSON));
+        }
+        if let Some(v) = if_match {
+            headers.push(("If-Match", v));
+        }
+        self.http.send_with(&req, &headers).await
+    }
+
+    async fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::default();
+        // Optional for rollcall: a service without it gets the defaults.
+        if let Ok(r) =
+            self.call(Method::GET, "/ServiceProviderConfig", None, None, "read ServiceProviderConfig".into()).await
+        {
+            let b = &r.body;
+            if let Some(false) = b.pointer("/etag/supported").and_then(Value::as_bool) {
+                caps.etag = false;
+            }
+            if let Some(false) = b.pointer("/patch/supported").and_then(Value::as_bool) {
+                caps.patch = false;
+            }
+            if let Some(max) = b.pointer("/filter/maxResults").and_then(Value::as_u64).filter(|&m| m > 0) {
+                caps.page = caps.page.min(max);
+            }
+        }
+        caps
+    }
+
+    /// Every user (matching `filter`, when given), page by page; starts over (bounded) when
+    /// `totalResults` moves under it.
+    async fn users(&self, filter: Option<&str>, page: u64, what: &str) -> Result<Vec<Value>, HttpError> {
+        let filter = filter.map(|f| format!("&filter={}", encode(f))).unwrap_or_default();
+        let give_up =
+            |why: String| HttpError { status: None, code: None, incident: None, message: format!("{what}: {why}") };
+        let mut why = String::new();
+        'listing: for _ in 0..MAX_LISTING_RESTARTS {
+            let mut items: Vec<Value> = Vec::new();
+            let mut seen: HashSet<String> = HashSet::new();
+            let mut total: Option<u64> = None;
+            let mut start = 1u64;
+            loop {
+                let resp = self
+                    .call(
+                        Method::GET,
+                        &format!("/Users?startIndex={start}&count={page}{filter}"),
+                        None,
+                        None,
+                        format!("{what} (startIndex {start})"),
+                    )
+                    .await?;
+                // SCIM 2.0 says `Resources`; GoTo's SCIM 1.x dialect says `resources`.
+                let resources = resp
+                    .body
+                    .get("Resources")
+                    .or_else(|| resp.body.get("resources"))
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let page_total = resp.body.get("totalResults").and_then(Value::as_u64);
+                if let (Some(t), Some(p)) = (total, page_total)
+                    && t != p
+                {
+                    why = format!(
+                        "the number of users kept changing while listing ({MAX_LISTING_RESTARTS} attempts); try again when the service is quiet"
+                    );
+                    continue 'listing;
+                }
+                total = total.or(page_total);
+                let n = resources.len() as u64;
+                let mut fresh = 0;
+                for r in resources {
+                    match id_of(&r) {
+                        Some(id) if !seen.insert(id.0.clone()) => {}
+                        _ => {
+                            fresh += 1;
+                            items.push(r);
+                        }
+                    }
+                }
+                start += n;
+                match total {
+                    Some(t) if start > t => return Ok(items),
+                    // Without totalResults (RFC 7644 requires it), read until a page adds nothing.
+                    None if n == 0 || fresh == 0 => return Ok(items),
+                    None => {}
+                    Some(t) if n == 0 => {
+                        why = format!("the service reported {t} users but stopped after {}", items.len());
+                        continue 'listing;
+                    }
+                    Some(_) if fresh == 0 => {
+                        return Err(give_up(format!(
+                            "the service returned the same users again at startIndex {}: it does not page",
+                            start - n
+                        )));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Err(give_up(why))
+    }
+
+    async fn get_user(&self, id: &Key, what: &str) -> Result<Response, HttpError> {
+        self.call(Method::GET, &format!("/Users/{}", encode(id.as_str())), None, None, what.into()).await
+    }
+}
+
+/// A resource id: a string, or a number (GoTo's SCIM 1.x `userKey`), kept as its digits.
+fn id_of(u: &Value) -> Option<Key> {
+    match u.get("id")? {
+        Value::String(s) => Some(Key(s.clone())),
+        v @ Value::Number(_) => serde_json::from_value(v.clone()).ok(),
+        _ => None,
+    }
+}
+
+fn text_of(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A SCIM User as the live model sees it, with its version (`meta.version`) when it has one.
+fn account_of(u: &Value) -> Option<(LiveAccount, Option<String>)> {
+    let key = id_of(u)?;
+    let mut attributes = BTreeMap::new();
+    for a in SIMPLE {
+        if let Some(v) = text_of(u.get(a)) {
+            attributes.insert(a.to_owned(), v);
+        }
+    }
+    for a in NAME {
+        if let Some(v) = text_of(u.get("name").and_then(|n| n.get(a))) {
+            attributes.insert(format!("name.{a}"), v);
+        }
+    }
+    let work = u
+        .get("emails")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|e| e.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("work")));
+    if let Some(v) = text_of(work.and_then(|e| e.get("value"))) {
+        attributes.insert(WORK_EMAIL.to_owned(), v);
+    }
+    for a in ENTERPRISE_ATTRIBUTES {
+        if let Some(v) = text_of(u.get(ENTERPRISE).and_then(|x| x.get(a))) {
+            attributes.insert(a.to_owned(), v);
+        }
+    }
+    // RFC 7643 leaves `active` optional; an account without it is not a disabled one.
+    let active = match u.get("active") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => !s.eq_ignore_ascii_case("false"),
+        _ => true,
+    };
+    attributes.insert(ACTIVE.to_owned(), active.to_string());
+    let grants = u
+        .get("roles")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("value").and_then(Value::as_str))
+        .map(|r| Grant::ScimRole(r.to_owned()))
+        .collect();
+    let version = u.pointer("/meta/version").and_then(Value::as_str).map(str::to_owned);
+    Some((LiveAccount { key, attributes, grants, locks: Locks::default() }, version))
+}
+
+/// What an account should look like once an action is done.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Expected {
+    attributes: BTreeMap<String, String>,
+    add: BTreeSet<String>,
+    remove: BTreeSet<String>,
+}
+
+fn expected(action: &Action, managed: &BTreeSet<String>) -> Result<Expected, String> {
+    let mut e = Expected::default();
+    for c in &action.changes {
+        match c {
+            Change::Attribute { attribute, new, .. } => {
+                e.attributes.insert(attribute.clone(), new.clone());
+            }
+            Change::Add(g) | Change::Remove(g) => {
+                let Grant::ScimRole(r) = &g.grant else {
+                    return Err(format!(
+                        "a SCIM service has no {} grants ({})",
+                        crate::render::change_parts(c).0,
+                        g.name
+                    ));
+                };
+                if matches!(c, Change::Add(_)) {
+                    e.add.insert(r.clone());
+                } else {
+                    e.remove.insert(r.clone());
+                }
+            }
+        }
+    }
+    if action.action == ActionKind::Create {
+        // A created account is an active one, holding exactly the managed roles it is given
+        // (an adopted one may hold others).
+        e.attributes.entry(ACTIVE.to_owned()).or_insert_with(|| "true".into());
+        e.remove = managed.difference(&e.add).cloned().collect();
+    }
+    Ok(e)
+}
+
+fn same(attribute: &str, have: &str, want: &str) -> bool {
+    if attribute == "userName" { have.eq_ignore_ascii_case(want) } else { have == want }
+}
+
+/// What is still missing on `account` for `e`, in words; empty = done.
+fn shortfall(e: &Expected, account: &LiveAccount) -> Vec<String> {
+    let mut missing = Vec::new();
+    for (a, v) in &e.attributes {
+        if !account.attributes.get(a).is_some_and(|have| same(a, have, v)) {
+            missing.push(format!("{a} is not {}", crate::render::quote(v)));
+        }
+    }
+    for r in &e.add {
+        if !account.grants.contains(&Grant::ScimRole(r.clone())) {
+            missing.push(format!("role {r} was not granted"));
+        }
+    }
+    for r in &e.remove {
+        if account.grants.contains(&Grant::ScimRole(r.clone())) {
+            missing.push(format!("role {r} was not removed"));
+        }
+    }
+    missing
+}
+
+/// Where a mapping's attribute lives in a User resource: a PATCH path.
+fn patch_path(attribute: &str) -> Result<String, String> {
+    if attribute == ACTIVE || SIMPLE.contains(&attribute) || attribute == WORK_EMAIL {
+        return Ok(attribute.to_owned());
+    }
+    if let Some(sub) = attribute.strip_prefix("name.")
+        && NAME.contains(&sub)
+    {
+        return Ok(attribute.to_owned());
+    }
+    if ENTERPRISE_ATTRIBUTES.contains(&attribute) {
+        return Ok(format!("{ENTERPRISE}:{attribute}"));
+    }
+    Err(format!("rollcall does not know where `{attribute}` lives in a SCIM User"))
+}
+
+fn scalar(attribute: &str, value: &str) -> Value {
+    if attribute == ACTIVE { Value::Bool(value == "true") } else { Value::String(value.to_owned()) }
+}
+
+/// The `PatchOp` operations that take `current` to `e`: only what differs.
+fn operations(e: &Expected, current: &LiveAccount) -> Result<Vec<Value>, String> {
+    let mut ops = Vec::new();
+    for (a, v) in &e.attributes {
+        let have = current.attributes.get(a);
+        if have.is_some_and(|h| same(a, h, v)) {
+            continue;
+        }
+        if a == WORK_EMAIL && have.is_none() {
+            // A replace through a value filter that matches nothing is a 400 noTarget
+            // (RFC 7644 §3.5.2.3): add the work email instead.
+            ops.push(json!({"op": "add", "path": "emails", "value": [{"type": "work", "value": v}]}));
+            continue;
+        }
+        ops.push(json!({"op": "replace", "path": patch_path(a)?, "value": scalar(a, v)}));
+    }
+    for r in &e.remove {
+        if current.grants.contains(&Grant::ScimRole(r.clone())) {
+            ops.push(json!({"op": "remove", "path": format!("roles[{}]", eq_filter("value", r))}));
+        }
+    }
+    let add: Vec<Value> = e
+        .add
+        .iter()
+        .filter(|r| !current.grants.contains(&Grant::ScimRole((*r).clone())))
+        .map(|r| json!({"value": r}))
+        .collect();
+    if !add.is_empty() {
+        ops.push(json!({"op": "add", "path": "roles", "value": add}));
+    }
+    Ok(ops)
+}
+
+/// The POST body of a create.
+fn create_body(e: &Expected) -> Result<Value, String> {
+    let mut u = Map::new();
+    let mut schemas = vec![Value::String(CORE.into())];
+    let mut enterprise = Map::new();
+    for (a, v) in &e.attributes {
+        patch_path(a)?;
+        if let Some(sub) = a.strip_prefix("name.") {
+            let name = u.entry("name").or_insert_with(|| json!({}));
+            if let Some(name) = name.as_object_mut() {
+                name.insert(sub.to_owned(), Value::String(v.clone()));
+            }
+        } else if a == WORK_EMAIL {
+            u.insert("emails".into(), json!([{"type": "work", "value": v, "primary": true}]));
+        } else if ENTERPRISE_ATTRIBUTES.contains(&a.as_str()) {
+            enterprise.insert(a.clone(), Value::String(v.clone()));
+        } else {
+            u.insert(a.clone(), scalar(a, v));
+        }
+    }
+    if !e.add.is_empty() {
+        u.insert("roles".into(), Value::Array(e.add.iter().map(|r| json!({"value": r})).collect()));
+    }
+    if !enterprise.is_empty() {
+        schemas.push(Value::String(ENTERPRISE.into()));
+        u.insert(ENTERPRISE.into(), Value::Object(enterprise));
+    }
+    u.insert("schemas".into(), Value::Array(schemas));
+    Ok(Value::Object(u))
+}
+
+/// Done when `body` (a User) is what `e` asks for, else what did not take.
+fn verify(e: &Expected, body: &Value) -> Option<Outcome> {
+    let (account, _) = account_of(body)?;
+    let missing = shortfall(e, &account);
+    Some(if missing.is_empty() {
+        Outcome::Done
+    } else {
+        failure(format!("the service accepted the request, but {}", missing.join("; ")))
+    })
+}
+
+/// What the writers share.
+struct Ctx {
+    client: Client,
+    caps: Capabilities,
+    managed: BTreeSet<String>,
+}
+
+impl Ctx {
+    fn if_match<'a>(&self, version: Option<&'a str>) -> Option<&'a str> {
+        if self.caps.etag { version } else { None }
+    }
+
+    /// The one user named `user_name`, if exactly one.
+    async fn find(&self, user_name: &str) -> Result<Vec<Value>, HttpError> {
+        self.client.users(Some(&eq_filter("userName", user_name)), self.caps.page, "look up user").await
+    }
+
+    /// Reads the user back and checks it against `e`.
+    async fn read_back(&self, id: &Key, e: &Expected, what: &str) -> Outcome {
+        match self.client.get_user(id, &format!("read back {what}")).await {
+            Ok(r) => {
+                verify(e, &r.body).unwrap_or_else(|| failure(format!("read back {what}: the service returned no user")))
+            }
+            Err(err) => failed(&err),
+        }
+    }
+
+    /// One PatchOp that takes `current` (with `version`) to `e`, then a check.
+    async fn patch(&self, current: &LiveAccount, version: Option<&str>, e: &Expected, what: &str) -> Outcome {
+        if !self.caps.patch {
+            return failure(format!(
+                "{what}: the service's ServiceProviderConfig says it does not support PATCH, and rollcall changes users only with PATCH"
+            ));
+        }
+        let ops = match operations(e, current) {
+            Ok(ops) => ops,
+            Err(m) => return failure(m),
+        };
+        if ops.is_empty() {
+            return Outcome::Done;
+        }
+        let body = json!({"schemas": [PATCH_OP], "Operations": ops});
+        let path = format!("/Users/{}", encode(current.key.as_str()));
+        match self.client.call(Method::PATCH, &path, Some(body), self.if_match(version), what.into()).await {
+            // RFC 7644 §3.5.2: 200 with the resource, or 204 without a body.
+            Ok(r) => match verify(e, &r.body) {
+                Some(outcome) => outcome,
+                None => self.read_back(&current.key, e, what).await,
+            },
+            // The version moved: someone changed the user since rollcall read it, or a PATCH
+            // whose answer was lost (and was retried) already took. Which, the user tells.
+            Err(err) if err.status == Some(412) => match self.read_back(&current.key, e, what).await {
+                Outcome::Done => Outcome::Done,
+                _ => Outcome::Failed {
+                    message: format!(
+                        "{what}: the user changed on the service since rollcall read it (HTTP 412 Precondition Failed on If-Match); nothing was written: make a new plan"
+                    ),
+                    status: Some(412),
+                    incident: None,
+                },
+            },
+            Err(err) => failed(&err),
+        }
+    }
+
+    async fn create(&self, action: &Action, e: &Expected) -> Outcome {
+        let what = format!("create {}", action.email);
+        if e.attributes.get("userName").is_none_or(|u| u.trim().is_empty()) {
+            // RFC 7643 §4.1.1 requires a non-empty userName (some services accept "" anyway).
+            return failure(format!("{what}: the userName mapping yields an empty value"));
+        }
+        let body = match create_body(e) {
+            Ok(b) => b,
+            Err(m) => return failure(m),
+        };
+        match self.client.call(Method::POST, "/Users", Some(body), None, what.clone()).await {
+            Ok(r) => match verify(e, &r.body) {
+                Some(outcome) => outcome,
+                None => self.adopt(&action.email, e, &what, None).await,
+            },
+            // Already there (made by hand, or by a retried POST whose answer was lost): adopt it.
+            Err(err) if err.status == Some(409) => self.adopt(&action.email, e, &what, Some(err)).await,
+            Err(err) => failed(&err),
+        }
+    }
+
+    /// Finds the user named `user_name` and patches it to `e`.
+    async fn adopt(&self, user_name: &str, e: &Expected, what: &str, conflict: Option<HttpError>) -> Outcome {
+        let found = match self.find(user_name).await {
+            Ok(found) => found,
+            Err(err) => return failed(&err),
+        };
+        match found.as_slice() {
+            [one] => match account_of(one) {
+                Some((account, version)) => {
+                    self.patch(&account, version.as_deref(), e, &format!("adopt existing {user_name}")).await
+                }
+                None => failure(format!("{what}: the service returned a user without an id")),
+            },
+            found => {
+                let why = match conflict {
+                    Some(c) => format!("{c}; "),
+                    None => String::new(),
+                };
+                Outcome::Failed {
+                    message: format!(
+                        "{what}: {why}a lookup by userName found {} users, so rollcall cannot adopt one",
+                        found.len()
+                    ),
+                    status: Some(409),
+                    incident: None,
+                }
+            }
+        }
+    }
+
+    async fn delete(&self, key: &Key, version: Option<&str>, what: &str) -> Outcome {
+        let path = format!("/Users/{}", encode(key.as_str()));
+        match self.client.call(Method::DELETE, &path, None, self.if_match(version), what.into()).await {
+            Ok(_) => Outcome::Done,
+            // Already gone: the delete converged (an earlier run, or a retry after a lost answer).
+            Err(e) if e.status == Some(404) => Outcome::Done,
+            Err(e) if e.status == Some(412) => Outcome::Failed {
+                message: format!(
+                    "{what}: the user changed on the service since rollcall read it (HTTP 412 Precondition Failed on If-Match); not deleted: make a new plan"
+                ),
+                status: Some(412),
+                incident: None,
+            },
+            Err(e) => failed(&e),
+        }
+    }
+
+    async fn run(&self, action: &Action, current: Option<&LiveAccount>, version: Option<&str>) -> Outcome {
+        let e = match expected(action, &self.managed) {
+            Ok(e) => e,
+            Err(m) => return failure(m),
+        };
+        let what = format!("{} {}", action.action.as_str(), action.email);
+        match (action.action, current) {
+            (ActionKind::Create, _) => self.create(action, &e).await,
+            (ActionKind::Delete, Some(c)) => self.delete(&c.key, version, &what).await,
+            (_, Some(c)) => self.patch(c, version, &e, &what).await,
+            (_, None) => failure(format!("{what}: the account is not in the state rollcall read")),
+        }
+    }
+}
+
+pub struct ScimTarget {
+    rt: tokio::runtime::Runtime,
+    ctx: Arc<Ctx>,
+    /// Versions (`meta.version`) by user id, from the last read.
+    versions: HashMap<Key, String>,
+    read: bool,
+}
+
+/// The URL without any user or password in it, for headers and messages.
+fn display_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string().trim_end_matches('/').to_owned()
+        }
+        Err(_) => url.trim_end_matches('/').to_owned(),
+    }
+}
+
+impl ScimTarget {
+    pub fn new(settings: Settings, token: SecretString) -> Result<Self, Problem> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Problem::new(Code::Target, format!("cannot start the HTTP runtime: {e}")))?;
+        let http = Http::new(settings.requests_per_second).map_err(|e| Problem::new(Code::Target, e))?;
+        let client = Client { http, token, base: settings.url.trim_end_matches('/').to_owned() };
+        let ctx = Arc::new(Ctx { client, caps: Capabilities::default(), managed: settings.managed_roles });
+        Ok(ScimTarget { rt, ctx, versions: HashMap::new(), read: false })
+    }
+}
+
+impl Target for ScimTarget {
+    fn info(&self) -> TargetInfo {
+        TargetInfo { kind: "scim".into(), account: display_url(&self.ctx.client.base), name: String::new() }
+    }
+
+    fn read(&mut self) -> Result<LiveState, Problem> {
+        let ctx = self.ctx.clone();
+        let (caps, users) = self.rt.block_on(async {
+            let caps = ctx.client.capabilities().await;
+            let users = ctx.client.users(None, caps.page, "list users").await.map_err(error)?;
+            Ok::<_, Problem>((caps, users))
+        })?;
+        let mut accounts = Vec::with_capacity(users.len());
+        self.versions.clear();
+        for u in &users {
+            let Some((account, version)) = account_of(u) else { continue };
+            if let Some(v) = version {
+                self.versions.insert(account.key.clone(), v);
+            }
+            accounts.push(account);
+        }
+        // Nobody else holds the context between calls: update it in place.
+        if let Some(c) = Arc::get_mut(&mut self.ctx) {
+            c.caps = caps;
+        }
+        self.read = true;
+        Ok(LiveState {
+            account_key: Key(display_url(&self.ctx.client.base)),
+            account_name: String::new(),
+            licenses: Vec::new(),
+            accounts,
+            me: None,
+        })
+    }
+
+    fn apply(
+        &mut self,
+        actions: &[Action],
+        live: &LiveState,
+        report: &mut dyn FnMut(usize, Outcome),
+    ) -> Result<(), Problem> {
+        if !self.read {
+            self.read()?;
+        }
+        let by_key: HashMap<&Key, &LiveAccount> = live.accounts.iter().map(|a| (&a.key, a)).collect();
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
+        let ctx = self.ctx.clone();
+        let versions = &self.versions;
+        self.rt.block_on(async {
+            let mut set = tokio::task::JoinSet::new();
+            let mut queue = actions.iter().enumerate();
+            loop {
+                while set.len() < CONCURRENCY {
+                    let Some((i, a)) = queue.next() else { break };
+                    if interrupted() {
+                        outcomes[i] = Some(Outcome::Skipped { reason: "interrupted".into() });
+                        continue;
+                    }
+                    let current = a.key.as_ref().and_then(|k| by_key.get(k)).map(|&c| c.clone());
+                    let version = a.key.as_ref().and_then(|k| versions.get(k)).cloned();
+                    let action = a.clone();
+                    let ctx = ctx.clone();
+                    set.spawn(async move { (i, ctx.run(&action, current.as_ref(), version.as_deref()).await) });
+                }
+                match set.join_next().await {
+                    Some(Ok((i, o))) => outcomes[i] = Some(o),
+                    Some(Err(e)) => return Err(Problem::new(Code::Target, format!("a write task failed: {e}"))),
+                    None => break,
+                }
+            }
+            Ok(())
+        })?;
+        for (i, o) in outcomes.into_iter().enumerate() {
+            report(i, o.unwrap_or(Outcome::Skipped { reason: "interrupted".into() }));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::GrantChange;
+
+    fn user() -> Value {
+        json!({
+            "schemas": [CORE, ENTERPRISE],
+            "id": "2819c223",
+            "meta": {"version": "W/\"3\""},
+            "userName": "Ann@acme.example",
+            "name": {"givenName": "Ann", "familyName": "Lee"},
+            "emails": [{"type": "home", "value": "ann@home.example"}, {"type": "Work", "value": "ann@acme.example"}],
+            "roles": [{"value": "organizer"}, {"value": "auditor"}],
+            ENTERPRISE: {"department": "Sales", "employeeNumber": 42},
+        })
+    }
+
+    fn role(r: &str) -> GrantChange {
+        GrantChange { grant: Grant::ScimRole(r.into()), name: r.into() }
+    }
+
+    #[test]
+    fn a_user_maps_onto_the_live_model() {
+        let (a, version) = account_of(&user()).unwrap();
+        assert_eq!(a.key, Key::from("2819c223"));
+        assert_eq!(version.as_deref(), Some("W/\"3\""));
+        assert_eq!(a.email(), "Ann@acme.example");
+        assert_eq!(a.active(), Some(true), "no `active` is not disabled");
+        assert_eq!(a.attributes["name.familyName"], "Lee");
+        assert_eq!(a.attributes[WORK_EMAIL], "ann@acme.example");
+        assert_eq!(a.attributes["department"], "Sales");
+        assert_eq!(a.attributes["employeeNumber"], "42");
+        assert!(a.grants.contains(&Grant::ScimRole("auditor".into())));
+        let mut u = user();
+        u["active"] = json!(false);
+        u["id"] = json!(12345678901234567890u64);
+        let (a, _) = account_of(&u).unwrap();
+        assert_eq!(a.active(), Some(false));
+        assert_eq!(a.key, Key::from("12345678901234567890"));
+    }
+
+    #[test]
+    fn patch_operations_touch_only_what_differs() {
+        let (current, _) = account_of(&user()).unwrap();
+        let e = Expected {
+            attributes: BTreeMap::from([
+                ("userName".into(), "ann@ACME.example".into()),
+                ("name.familyName".into(), "Li".into()),
+                ("costCenter".into(), "C1".into()),
+                (ACTIVE.into(), "false".into()),
+            ]),
+            add: BTreeSet::from(["organizer".into(), "admin".into()]),
+            remove: BTreeSet::from(["auditor".into(), "other".into()]),
+        };
+        let ops = operations(&e, &current).unwrap();
+        assert_eq!(
+            Value::Array(ops),
+            json!([
+                {"op": "replace", "path": "active", "value": false},
+                {"op": "replace", "path": format!("{ENTERPRISE}:costCenter"), "value": "C1"},
+                {"op": "replace", "path": "name.familyName", "value": "Li"},
+                {"op": "remove", "path": "roles[value eq \"auditor\"]"},
+                {"op": "add", "path": "roles", "value": [{"value": "admin"}]},
+            ])
+        );
+    }
+
+    #[test]
+    fn a_missing_work_email_is_added_not_replaced() {
+        let mut u = user();
+        u["emails"] = json!([]);
+        let (current, _) = account_of(&u).unwrap();
+        let e =
+            Expected { attributes: BTreeMap::from([(WORK_EMAIL.into(), "a@b.example".into())]), ..Expected::default() };
+        assert_eq!(
+            operations(&e, &current).unwrap(),
+            vec![json!({"op": "add", "path": "emails", "value": [{"type": "work", "value": "a@b.example"}]})]
+        );
+        let (current, _) = account_of(&user()).unwrap();
+        assert_eq!(
+            operations(&e, &current).unwrap(),
+            vec![json!({"op": "replace", "path": WORK_EMAIL, "value": "a@b.example"})]
+        );
+    }
+
+    #[test]
+    fn role_filters_escape_quotes() {
+        assert_eq!(eq_filter("userName", "a\"b\\c@x.example"), r#"userName eq "a\"b\\c@x.example""#);
+    }
+
+    #[test]
+    fn a_create_body_has_the_schemas_it_uses() {
+        let action = Action {
+            action: ActionKind::Create,
+            email: "ann@acme.example".into(),
+            key: None,
+            reason: None,
+            changes: vec![
+                Change::Attribute { attribute: "userName".into(), old: None, new: "ann@acme.example".into() },
+                Change::Attribute { attribute: "name.givenName".into(), old: None, new: "Ann".into() },
+                Change::Attribute { attribute: WORK_EMAIL.into(), old: None, new: "ann@acme.example".into() },
+                Change::Attribute { attribute: "division".into(), old: None, new: "EMEA".into() },
+                Change::Add(role("organizer")),
+            ],
+        };
+        let managed = BTreeSet::from(["organizer".to_owned(), "admin".to_owned()]);
+        let e = expected(&action, &managed).unwrap();
+        assert_eq!(e.remove, BTreeSet::from(["admin".to_owned()]));
+        assert_eq!(
+            create_body(&e).unwrap(),
+            json!({
+                "active": true,
+                "emails": [{"type": "work", "value": "ann@acme.example", "primary": true}],
+                "name": {"givenName": "Ann"},
+                "userName": "ann@acme.example",
+                "roles": [{"value": "organizer"}],
+                ENTERPRISE: {"division": "EMEA"},
+                "schemas": [CORE, ENTERPRISE],
+            })
+        );
+    }
+
+    #[test]
+    fn verification_reads_a_200_body_and_names_what_did_not_take() {
+        let e = Expected {
+            attributes: BTreeMap::from([("name.givenName".into(), "Ann".into()), ("locale".into(), "de_DE".into())]),
+            add: BTreeSet::from(["organizer".into()]),
+            remove: BTreeSet::from(["auditor".into()]),
+        };
+        match verify(&e, &user()) {
+            Some(Outcome::Failed { message, .. }) => {
+                assert!(message.contains("locale is not \"de_DE\""), "{message}");
+                assert!(message.contains("role auditor was not removed"), "{message}");
+                assert!(!message.contains("givenName"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A 204 has no body: read back instead.
+        assert_eq!(verify(&e, &Value::Null), None);
+    }
+
+    /// An HTTP server on a loopback port that answers each request from `answers`, in order,
+    /// and hands back the requests it got (head and body, head lower-cased).
+    fn canned(answers: Vec<(u16, Value)>) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v2", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for (status, body) in answers {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line == "\r\n" || line.is_empty() {
+                        break;
+                    }
+                    head.push_str(&line.to_lowercase());
+                }
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |n| n.trim().parse::<usize>().unwrap());
+                let mut request_body = vec![0; length];
+                reader.read_exact(&mut request_body).unwrap();
+                seen.push(format!("{head}\n{}", String::from_utf8_lossy(&request_body)));
+                let text = if body.is_null() { String::new() } else { body.to_string() };
+                let version = body.pointer("/meta/version").and_then(Value::as_str).map(|v| format!("ETag: {v}\r\n"));
+                write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\n{}Connection: close\r\n\r\n{text}",
+                    text.len(),
+                    version.unwrap_or_default()
+                )
+                .unwrap();
+            }
+            seen
+        });
+        (url, handle)
+    }
+
+    fn ctx(url: String, etag: bool) -> Ctx {
+        let client = Client { http: Http::new(1000.0).unwrap(), token: SecretString::from("t0ken"), base: url };
+        Ctx { client, caps: Capabilities { etag, ..Capabilities::default() }, managed: BTreeSet::new() }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    }
+
+    fn renamed() -> Expected {
+        Expected { attributes: BTreeMap::from([("name.familyName".into(), "Li".into())]), ..Expected::default() }
+    }
+
+    #[test]
+    fn if_match_carries_the_version_read_and_a_412_is_reported_when_the_user_moved() {
+        let (url, server) = canned(vec![(412, json!({"status": "412", "detail": "changed"})), (200, user())]);
+        let (current, version) = account_of(&user()).unwrap();
+        let outcome = block_on(ctx(url, true).patch(&current, version.as_deref(), &renamed(), "update ann"));
+        match outcome {
+            Outcome::Failed { message, status, .. } => {
+                assert_eq!(status, Some(412));
+                assert!(message.contains("changed on the service since rollcall read it"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let seen = server.join().unwrap();
+        assert!(seen[0].starts_with("patch /v2/users/2819c223 "), "{}", seen[0]);
+        assert!(seen[0].contains("if-match: w/\"3\"\r\n"), "{}", seen[0]);
+        assert!(seen[0].contains("content-type: application/scim+json\r\n"), "{}", seen[0]);
+        assert!(seen[0].contains("authorization: bearer t0ken\r\n"), "{}", seen[0]);
+        assert!(seen[0].contains(r#"{"op":"replace","path":"name.familyName","value":"Li"}"#), "{}", seen[0]);
+        assert!(seen[1].starts_with("get /v2/users/2819c223 "), "{}", seen[1]);
+    }
+
+    #[test]
+    fn a_412_after_a_lost_answer_is_success_when_the_change_is_there() {
+        let mut after = user();
+        after["name"]["familyName"] = json!("Li");
+        let (url, server) = canned(vec![(412, json!({"status": "412"})), (200, after)]);
+        let (current, version) = account_of(&user()).unwrap();
+        let outcome = block_on(ctx(url, true).patch(&current, version.as_deref(), &renamed(), "update ann"));
+        assert_eq!(outcome, Outcome::Done);
+        assert_eq!(server.join().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn without_etags_no_if_match_and_a_200_body_needs_no_read_back() {
+        let mut after = user();
+        after["name"]["familyName"] = json!("Li");
+        let (url, server) = canned(vec![(200, after)]);
+        let (current, version) = account_of(&user()).unwrap();
+        let outcome = block_on(ctx(url, false).patch(&current, version.as_deref(), &renamed(), "update ann"));
+        assert_eq!(outcome, Outcome::Done);
+        let seen = server.join().unwrap();
+        assert_eq!(seen.len(), 1, "a 200 with the user is checked as it is");
+        assert!(!seen[0].contains("if-match"), "{}", seen[0]);
+    }
+
+    #[test]
+    fn a_204_is_read_back_and_what_did_not_take_is_named() {
+        let (url, server) = canned(vec![(204, Value::Null), (200, user())]);
+        let (current, version) = account_of(&user()).unwrap();
+        let outcome = block_on(ctx(url, true).patch(&current, version.as_deref(), &renamed(), "update ann"));
+        match outcome {
+            Outcome::Failed { message, .. } => {
+                assert!(
+                    message.contains("the service accepted the request, but name.familyName is not \"Li\""),
+                    "{message}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(server.join().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn urls_lose_their_credentials_for_display() {
+        assert_eq!(display_url("https://u:p@scim.example/v2/"), "https://scim.example/v2");
+    }
+}
