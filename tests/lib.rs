@@ -6,6 +6,7 @@ mod diff;
 mod goto;
 mod import;
 mod schema;
+mod scim;
 mod support;
 mod validate;
 mod workflows;

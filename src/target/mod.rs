@@ -4,6 +4,7 @@
 pub mod file;
 pub mod goto;
 pub mod http;
+pub mod scim;
 pub mod shapes;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -100,6 +101,33 @@ pub fn goto_grant() -> Result<goto::auth::Grant, Problem> {
     })
 }
 
+/// The settings of a scim target: `url` (or ROLLCALL_SCIM_URL), the rate, the managed roles.
+pub fn scim_settings(manifest: &Manifest) -> Result<scim::Settings, Problem> {
+    let t = &manifest.target;
+    let url = match (env("ROLLCALL_SCIM_URL"), &t.url) {
+        (Some(u), _) => checked_url(u, "ROLLCALL_SCIM_URL")?,
+        (None, Some(u)) => checked_url(u.clone(), "target.url")?,
+        (None, None) => {
+            return Err(Problem::new(Code::TargetKey, "a scim target needs `url`")
+                .help("add `url: https://...` (the SCIM 2.0 base URL) to the target, or set ROLLCALL_SCIM_URL"));
+        }
+    };
+    Ok(scim::Settings {
+        url,
+        requests_per_second: t.requests_per_second,
+        managed_roles: manifest.roles.values().flat_map(|r| r.scim_roles.iter().cloned()).collect(),
+    })
+}
+
+/// SCIM_TOKEN, the bearer token of a scim target.
+pub fn scim_token() -> Result<secrecy::SecretString, Problem> {
+    env("SCIM_TOKEN").map(secrecy::SecretString::from).ok_or_else(|| {
+        Problem::new(Code::Credentials, "SCIM_TOKEN is not set").help(
+            "set SCIM_TOKEN to the SCIM service's bearer token (in CI, from the secret store; never in rollcall.yaml)",
+        )
+    })
+}
+
 /// Opens the target a manifest names.
 pub fn open(manifest: &Manifest) -> Result<Box<dyn Target>, Problem> {
     match manifest.target.kind {
@@ -111,10 +139,7 @@ pub fn open(manifest: &Manifest) -> Result<Box<dyn Target>, Problem> {
             let settings = goto_settings(manifest)?;
             Ok(Box::new(goto::GotoTarget::new(settings, goto_grant()?)?))
         }
-        TargetKind::Scim => {
-            Err(Problem::new(Code::TargetKey, "the scim target is not available in this build of rollcall yet")
-                .help("use a goto or file target"))
-        }
+        TargetKind::Scim => Ok(Box::new(scim::ScimTarget::new(scim_settings(manifest)?, scim_token()?)?)),
     }
 }
 
