@@ -455,18 +455,23 @@ fn verify(e: &Expected, body: &Value) -> Option<Outcome> {
 /// What the writers share.
 struct Ctx {
     client: Client,
-    caps: Capabilities,
+    /// From the last read of `/ServiceProviderConfig`.
+    caps: std::sync::Mutex<Capabilities>,
     managed: BTreeSet<String>,
 }
 
 impl Ctx {
+    fn caps(&self) -> Capabilities {
+        *self.caps.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn if_match<'a>(&self, version: Option<&'a str>) -> Option<&'a str> {
-        if self.caps.etag { version } else { None }
+        if self.caps().etag { version } else { None }
     }
 
     /// The one user named `user_name`, if exactly one.
     async fn find(&self, user_name: &str) -> Result<Vec<Value>, HttpError> {
-        self.client.users(Some(&eq_filter("userName", user_name)), self.caps.page, "look up user").await
+        self.client.users(Some(&eq_filter("userName", user_name)), self.caps().page, "look up user").await
     }
 
     /// Reads the user back and checks it against `e`.
@@ -481,7 +486,7 @@ impl Ctx {
 
     /// One PatchOp that takes `current` (with `version`) to `e`, then a check.
     async fn patch(&self, current: &LiveAccount, version: Option<&str>, e: &Expected, what: &str) -> Outcome {
-        if !self.caps.patch {
+        if !self.caps().patch {
             return failure(format!(
                 "{what}: the service's ServiceProviderConfig says it does not support PATCH, and rollcall changes users only with PATCH"
             ));
@@ -628,7 +633,7 @@ impl ScimTarget {
             .map_err(|e| Problem::new(Code::Target, format!("cannot start the HTTP runtime: {e}")))?;
         let http = Http::new(settings.requests_per_second).map_err(|e| Problem::new(Code::Target, e))?;
         let client = Client { http, token, base: settings.url.trim_end_matches('/').to_owned() };
-        let ctx = Arc::new(Ctx { client, caps: Capabilities::default(), managed: settings.managed_roles });
+        let ctx = Arc::new(Ctx { client, caps: Default::default(), managed: settings.managed_roles });
         Ok(ScimTarget { rt, ctx, versions: HashMap::new(), read: false })
     }
 }
@@ -654,10 +659,7 @@ impl Target for ScimTarget {
             }
             accounts.push(account);
         }
-        // Nobody else holds the context between calls: update it in place.
-        if let Some(c) = Arc::get_mut(&mut self.ctx) {
-            c.caps = caps;
-        }
+        *self.ctx.caps.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = caps;
         self.read = true;
         Ok(LiveState {
             account_key: Key(display_url(&self.ctx.client.base)),
@@ -898,7 +900,11 @@ mod tests {
 
     fn ctx(url: String, etag: bool) -> Ctx {
         let client = Client { http: Http::new(1000.0).unwrap(), token: SecretString::from("t0ken"), base: url };
-        Ctx { client, caps: Capabilities { etag, ..Capabilities::default() }, managed: BTreeSet::new() }
+        Ctx {
+            client,
+            caps: std::sync::Mutex::new(Capabilities { etag, ..Capabilities::default() }),
+            managed: BTreeSet::new(),
+        }
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -969,6 +975,46 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(server.join().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_service_provider_config_sets_the_page_size_and_turns_if_match_off() {
+        // A service that shows versions but says it does not do ETags (scim2-server then
+        // still answers any If-Match with 412): rollcall sends none.
+        let mut second = user();
+        second["id"] = json!("b2");
+        second["userName"] = json!("bo@acme.example");
+        let mut renamed_user = user();
+        renamed_user["name"]["familyName"] = json!("Li");
+        let (url, server) = canned(vec![
+            (200, json!({"etag": {"supported": false}, "filter": {"supported": true, "maxResults": 1}})),
+            (200, json!({"totalResults": 2, "itemsPerPage": 1, "startIndex": 1, "Resources": [user()]})),
+            (200, json!({"totalResults": 2, "itemsPerPage": 1, "startIndex": 2, "Resources": [second]})),
+            (200, renamed_user),
+        ]);
+        let settings = Settings { url, requests_per_second: 1000.0, managed_roles: BTreeSet::new() };
+        let mut target = ScimTarget::new(settings, SecretString::from("t0ken")).unwrap();
+        let live = target.read().unwrap();
+        assert_eq!(live.accounts.len(), 2);
+        let action = Action {
+            action: ActionKind::Update,
+            email: "ann@acme.example".into(),
+            key: Some(Key::from("2819c223")),
+            reason: None,
+            changes: vec![Change::Attribute {
+                attribute: "name.familyName".into(),
+                old: Some("Lee".into()),
+                new: "Li".into(),
+            }],
+        };
+        let mut outcomes = Vec::new();
+        target.apply(&[action], &live, &mut |i, o| outcomes.push((i, o))).unwrap();
+        assert_eq!(outcomes, [(0, Outcome::Done)]);
+        let seen = server.join().unwrap();
+        assert!(seen[1].starts_with("get /v2/users?startindex=1&count=1 "), "{}", seen[1]);
+        assert!(seen[2].starts_with("get /v2/users?startindex=2&count=1 "), "{}", seen[2]);
+        assert!(seen[3].starts_with("patch /v2/users/2819c223 "), "{}", seen[3]);
+        assert!(!seen[3].contains("if-match"), "{}", seen[3]);
     }
 
     #[test]
