@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         ColorChoice::Auto => !no_color && terminal,
     };
     rollcall::progress::set_quiet(cli.quiet);
+    rollcall::progress::set_verbosity(cli.verbose);
     let out = Output { color: color_for(std::io::stdout().is_terminal()), quiet: cli.quiet };
     // First Ctrl-C: finish the action in flight, skip the rest, report, exit 130.
     // Second: leave at once (every target write is atomic, so nothing is half-written).
@@ -73,13 +74,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// Problems of one kind shown in full before the rest are counted (100,000 unknown members
+/// would otherwise take minutes to render and nobody would read them).
+const MAX_PER_CODE: usize = 20;
+
 fn report(problems: &Problems, color: bool) {
     let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
     let handler = miette::GraphicalReportHandler::new_themed(theme);
     let mut out = String::new();
+    let mut shown: std::collections::BTreeMap<rollcall::diag::Code, usize> = Default::default();
     for p in &problems.0 {
-        let _ = handler.render_report(&mut out, p);
-        out.push('\n');
+        let n = shown.entry(p.code).or_default();
+        *n += 1;
+        if *n <= MAX_PER_CODE {
+            let _ = handler.render_report(&mut out, p);
+            out.push('\n');
+        }
+    }
+    for (code, n) in &shown {
+        if *n > MAX_PER_CODE {
+            out.push_str(&format!("… and {} more {code} problems not shown\n", n - MAX_PER_CODE));
+        }
     }
     let n = problems.len();
     out.push_str(&format!("error: {n} problem{} found\n", if n == 1 { "" } else { "s" }));

@@ -5,6 +5,16 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 static QUIET: AtomicBool = AtomicBool::new(false);
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// `-v` (repeatable): 1 logs every HTTP request (method, URL, status, time; never a header or body).
+pub fn set_verbosity(v: u8) {
+    VERBOSITY.store(v, Ordering::Relaxed);
+}
+
+pub fn verbosity() -> u8 {
+    VERBOSITY.load(Ordering::Relaxed)
+}
 
 /// `-q`: no progress at all.
 pub fn set_quiet(quiet: bool) {

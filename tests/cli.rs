@@ -388,3 +388,28 @@ fn interrupted_apply_exits_130_and_writes_nothing_half() {
         assert!(parsed["users"].as_array().unwrap().len() >= n / 2);
     }
 }
+
+#[test]
+fn many_problems_of_one_kind_are_counted_not_all_rendered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let members: Vec<String> = (0..30).map(|i| format!("ghost{i}@acme.example")).collect();
+    std::fs::write(
+        tmp.path().join("people.yaml"),
+        format!(
+            "users:\n  - {{userPrincipalName: ann@acme.example}}\ngroups:\n  staff:\n    members: [{}]\n",
+            members.join(", ")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("rollcall.yaml"),
+        "version: 1\ntarget: {kind: file, path: live.json}\ndirectory: [people.yaml]\nroles: {r: {licenses: [L]}}\nmappings: {email: {from: \"[userPrincipalName]\"}}\nassignments: [{group: staff, role: r}]\n",
+    )
+    .unwrap();
+    let o = run(&["validate", "."], tmp.path());
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.matches("rollcall::unknown-user").count(), 21, "20 rendered and one count line: {e}");
+    assert!(e.contains("… and 10 more rollcall::unknown-user problems not shown"), "{e}");
+    assert!(e.trim_end().ends_with("error: 30 problems found"), "{e}");
+}

@@ -325,7 +325,7 @@ fn secrets_never_appear_in_output_plan_files_or_audit_logs() {
     let mut seen = String::new();
     for args in [
         vec!["check", site.d()],
-        vec!["plan", site.d(), "--out", plan.to_str().unwrap()],
+        vec!["-v", "plan", site.d(), "--out", plan.to_str().unwrap()],
         vec!["apply", plan.to_str().unwrap(), "--auto-approve", "--audit-log", audit.to_str().unwrap()],
     ] {
         let o = site.run(&args);
@@ -333,6 +333,8 @@ fn secrets_never_appear_in_output_plan_files_or_audit_logs() {
         seen.push_str(&out(&o));
         seen.push_str(&err(&o));
     }
+    assert!(seen.contains(&format!("GET {}/me -> 200", site.emu.api_url())), "-v logs requests: {seen}");
+    assert!(seen.contains("POST ") && seen.contains("/oauth/token -> 200"), "{seen}");
     // A static token, and credentials that are refused (error paths print more).
     let o = site.cmd(&["plan", site.d()]).env("GOTO_ACCESS_TOKEN", STATIC_TOKEN).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));

@@ -211,7 +211,28 @@ impl Http {
             if let Some(form) = &req.form {
                 b = b.header("Content-Type", "application/x-www-form-urlencoded").body(form.clone());
             }
-            let (retry, err, after) = match b.send().await {
+            let started = std::time::Instant::now();
+            let sent = b.send().await;
+            if crate::progress::verbosity() > 0 {
+                let outcome = match &sent {
+                    Ok(r) => r.status().as_u16().to_string(),
+                    Err(e) => {
+                        if e.is_timeout() {
+                            "timeout".to_owned()
+                        } else {
+                            "connection error".to_owned()
+                        }
+                    }
+                };
+                // The URL carries no secret (tokens travel in headers and form bodies, never logged).
+                eprintln!(
+                    "{} {} -> {outcome} ({} ms, attempt {attempt})",
+                    req.method,
+                    req.url,
+                    started.elapsed().as_millis()
+                );
+            }
+            let (retry, err, after) = match sent {
                 Ok(resp) => {
                     let status = resp.status();
                     let retry_after = resp
