@@ -95,8 +95,14 @@ impl Grants {
     }
 }
 
+/// Attributes compared without regard to case: emails, and SCIM's userName and work email
+/// (RFC 7643 makes both `caseExact: false`).
+pub fn case_insensitive(attribute: &str) -> bool {
+    matches!(attribute, "email" | "userName" | "emails[type eq \"work\"].value")
+}
+
 fn normalise(attribute: &str, value: &str) -> String {
-    if attribute == "email" || attribute == "userName" { value.to_lowercase() } else { value.to_owned() }
+    if case_insensitive(attribute) { value.to_lowercase() } else { value.to_owned() }
 }
 
 fn matching_value<'a>(attribute: &str, account: &'a DesiredAccount) -> Option<std::borrow::Cow<'a, str>> {
@@ -268,7 +274,7 @@ pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Resul
                     let Some(new) = &attr.on_update else { continue };
                     let old = live_account.attributes.get(&attr.name);
                     let same = match old {
-                        Some(o) if attr.name == "email" || attr.name == "userName" => o.eq_ignore_ascii_case(new),
+                        Some(o) if case_insensitive(&attr.name) => o.eq_ignore_ascii_case(new),
                         Some(o) => o == new,
                         None => false,
                     };

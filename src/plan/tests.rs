@@ -705,3 +705,16 @@ fn scim_account_enabled_false_sets_active_false_once() {
     assert!(p.actions.is_empty());
     assert_eq!(p.warnings[0].message, "protected: kept although accountEnabled is false");
 }
+
+#[test]
+fn scim_user_name_and_work_email_ignore_case_when_matching_and_comparing() {
+    const WORK: &str = "emails[type eq \"work\"].value";
+    let mut w = scim_world();
+    w.desired.matching = vec![WORK.into()];
+    let mut p = scim_person("bob@acme.example", "Bob", &["member"]);
+    p.attributes.push(attr(WORK, "Bob@Acme.example"));
+    let mut live = scim_account("2", "BOB@acme.example", "Bob", true, &["member"]);
+    live.attributes.insert(WORK.into(), "bob@acme.EXAMPLE".into());
+    let w = w.want(p).has(live);
+    insta::assert_snapshot!(w.scim_text(), @"No changes. The account matches the manifests.");
+}

@@ -333,7 +333,7 @@ fn expected(action: &Action, managed: &BTreeSet<String>) -> Result<Expected, Str
 }
 
 fn same(attribute: &str, have: &str, want: &str) -> bool {
-    if attribute == "userName" { have.eq_ignore_ascii_case(want) } else { have == want }
+    if crate::plan::planner::case_insensitive(attribute) { have.eq_ignore_ascii_case(want) } else { have == want }
 }
 
 /// What is still missing on `account` for `e`, in words; empty = done.
