@@ -97,6 +97,12 @@ cases! {
     csv_ragged_row: "csv-ragged-row" => CsvRow,
     malformed_entra_json: "malformed-entra-json" => MalformedJson,
     empty_manifest_dir: "empty-manifest-dir" => NoManifest,
+    // Expression errors underline the characters inside the YAML string: in a double-quoted
+    // string with escapes, a folded block, a single-quoted string with doubled quotes.
+    expression_unknown_function: "expression-unknown-function" => UnknownFunction,
+    expression_argument_count: "expression-argument-count" => ArgumentCount,
+    expression_syntax: "expression-syntax" => ExpressionSyntax,
+    expression_unknown_attribute: "expression-unknown-attribute" => UnknownAttribute,
 }
 
 #[test]
