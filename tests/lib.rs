@@ -1,8 +1,11 @@
 //! One integration-test binary (as casey/just does): a module per topic.
 
 mod cli;
+mod crash;
 mod desired;
 mod diff;
+mod emulated;
+mod faults;
 mod goto;
 mod import;
 mod schema;
