@@ -34,16 +34,38 @@ struct Prepared {
 }
 
 fn prepare(dir: &Path, only: &[String]) -> Result<(Manifest, Prepared), Problems> {
+    let mut clock = Phases::start();
     let manifest = validate::load(dir)?;
+    clock.done("validate");
     let desired = desired::build(&manifest)?;
+    clock.done("desired state");
     let manifest_digest = planfile::manifest_digest(&manifest, &desired)?;
+    clock.done("manifest digest");
     let mut target = target::open(&manifest)?;
     let live = target.read()?;
+    clock.done("read the target");
     let grants = Grants::resolve(&desired, &live)?;
-    let plan = plan::plan(&desired, &live, &PlanOptions { only: only.to_vec() })?;
+    let plan = plan::planner::plan_resolved(&desired, &live, &grants, &PlanOptions { only: only.to_vec() })?;
+    clock.done("plan");
     let live_digest = planfile::live_digest(&live, &desired, &grants.managed);
     let doc = PlanDoc::new(plan, target.info(), planfile::provenance(dir), manifest_digest, live_digest);
+    clock.done("live digest and provenance");
     Ok((manifest, Prepared { target, live, doc }))
+}
+
+/// `-vv`: how long each phase took, on stderr.
+struct Phases(Option<std::time::Instant>);
+
+impl Phases {
+    fn start() -> Self {
+        Phases((crate::progress::verbosity() >= 2).then(std::time::Instant::now))
+    }
+    fn done(&mut self, phase: &str) {
+        if let Some(t) = self.0 {
+            eprintln!("{phase}: {} ms", t.elapsed().as_millis());
+            self.0 = Some(std::time::Instant::now());
+        }
+    }
 }
 
 fn render_plan(doc: &PlanDoc, format: Format, out: Output) -> String {
@@ -73,8 +95,10 @@ pub fn plan(args: &PlanArgs, out: Output) -> Result<ExitCode, Problems> {
         eprintln!("Interrupted: nothing was changed.");
         return Ok(ExitCode::from(INTERRUPTED));
     }
-    let doc = prepared.doc;
-    print(&render_plan(&doc, args.format, out));
+    let doc = &prepared.doc;
+    let mut clock = Phases::start();
+    print(&render_plan(doc, args.format, out));
+    clock.done("render");
     if let Some(path) = &args.out {
         std::fs::write(path, doc.to_json())
             .map_err(|e| Problem::new(Code::Io, format!("cannot write the plan to {}: {e}", path.display())))?;

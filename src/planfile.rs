@@ -193,7 +193,12 @@ pub fn manifest_digest(manifest: &Manifest, desired: &Desired) -> Result<String,
             );
         }
         for g in &a.grants {
-            feed(&mut h, &[&format!("{g:?}")]);
+            let (kind, name) = match g {
+                crate::desired::RoleGrant::License(n) => ("license", n),
+                crate::desired::RoleGrant::AdminRole(n) => ("admin_role", n),
+                crate::desired::RoleGrant::ScimRole(n) => ("scim_role", n),
+            };
+            feed(&mut h, &[kind, name]);
         }
     }
     Ok(format!("sha256:{:x}", h.finalize()))

@@ -3,3 +3,5 @@
 // `gen` is a reserved word in edition 2024.
 #[path = "gen.rs"]
 pub mod generate;
+#[allow(dead_code)]
+pub mod measure;

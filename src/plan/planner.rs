@@ -1,11 +1,11 @@
 //! desired + live -> Plan. Pure: no I/O, deterministic whatever the input order.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::{Action, ActionKind, Change, GrantChange, LeftAlone, Plan, Unmanaged, Warning, safety};
 use crate::desired::{Desired, DesiredAccount, RoleGrant};
 use crate::diag::{Code, Problem, Problems};
-use crate::live::{ACTIVE, Grant, Key, LiveAccount, LiveState, domain_of};
+use crate::live::{ACTIVE, Grant, LiveAccount, LiveState, domain_of};
 use crate::manifest::OnUnassign;
 
 #[derive(Debug, Clone, Default)]
@@ -122,7 +122,16 @@ fn live_value(attribute: &str, account: &LiveAccount) -> Option<String> {
 /// Builds the plan. Errors (ambiguous matches, unknown licenses, a create without email)
 /// mean no plan at all: rollcall never guesses.
 pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Result<Plan, Problems> {
-    let grants = Grants::resolve(desired, live)?;
+    plan_resolved(desired, live, &Grants::resolve(desired, live)?, options)
+}
+
+/// `plan` with the grants already resolved against this live state.
+pub fn plan_resolved(
+    desired: &Desired,
+    live: &LiveState,
+    grants: &Grants,
+    options: &PlanOptions,
+) -> Result<Plan, Problems> {
     let mut problems = Problems::default();
     let mut left_alone = LeftAlone::default();
     let excluded: HashSet<String> =
@@ -142,9 +151,9 @@ pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Resul
     let mut wanted: Vec<&DesiredAccount> =
         desired.accounts.iter().filter(|d| !d.email().is_some_and(is_excluded)).collect();
     // Input order must not matter: people in identity order, live accounts in key order.
-    wanted.sort_by(|a, b| a.person.cmp(&b.person));
+    wanted.sort_unstable_by(|a, b| a.person.cmp(&b.person));
     let mut visible = visible;
-    visible.sort_by(|a, b| a.key.cmp(&b.key));
+    visible.sort_unstable_by(|a, b| a.key.cmp(&b.key));
 
     // Matching, by precedence.
     let indexes: Vec<HashMap<String, Vec<usize>>> = desired
@@ -255,7 +264,7 @@ pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Resul
                         action: ActionKind::Disable,
                         key: Some(live_account.key.clone()),
                         reason: Some("accountEnabled is false".into()),
-                        changes: disable_changes(live_account, &have, &grants),
+                        changes: disable_changes(live_account, &have, grants),
                         email,
                     });
                     continue;
@@ -410,7 +419,7 @@ pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Resul
             key: Some(account.key.clone()),
             reason: Some("no longer assigned".into()),
             changes: if remove == ActionKind::Disable {
-                disable_changes(account, &have, &grants)
+                disable_changes(account, &have, grants)
             } else {
                 have.iter().map(|g| Change::Remove(grants.change(g))).collect()
             },
@@ -421,7 +430,7 @@ pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Resul
     warnings.sort();
     unmanaged.sort_by(|a, b| a.email.cmp(&b.email));
     let removals = actions.iter().filter(|a| a.action.is_removal()).count();
-    let blocked = safety::check(&actions, live, desired, in_scope_count, &grants);
+    let blocked = safety::check(&actions, live, desired, in_scope_count);
     let only: Vec<String> =
         options.only.iter().map(|e| e.trim().to_lowercase()).collect::<BTreeSet<_>>().into_iter().collect();
     if !only.is_empty() {
@@ -448,32 +457,4 @@ fn disable_changes(account: &LiveAccount, have: &BTreeSet<Grant>, grants: &Grant
         Some(_) => vec![Change::Attribute { attribute: ACTIVE.into(), old: Some("true".into()), new: "false".into() }],
         None => have.iter().map(|g| Change::Remove(grants.change(g))).collect(),
     }
-}
-
-/// Grants per account after the plan, for the safety checks: key -> grants (None = deleted).
-pub(super) fn grants_after(actions: &[Action], live: &LiveState) -> BTreeMap<Key, Option<BTreeSet<Grant>>> {
-    let mut out = BTreeMap::new();
-    let by_key: HashMap<&Key, &LiveAccount> = live.accounts.iter().map(|a| (&a.key, a)).collect();
-    for a in actions {
-        let Some(key) = &a.key else { continue };
-        let Some(account) = by_key.get(key) else { continue };
-        if a.action == ActionKind::Delete {
-            out.insert(key.clone(), None);
-            continue;
-        }
-        let mut g = account.grants.clone();
-        for c in &a.changes {
-            match c {
-                Change::Add(x) => {
-                    g.insert(x.grant.clone());
-                }
-                Change::Remove(x) => {
-                    g.remove(&x.grant);
-                }
-                Change::Attribute { .. } => {}
-            }
-        }
-        out.insert(key.clone(), Some(g));
-    }
-    out
 }

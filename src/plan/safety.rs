@@ -1,15 +1,14 @@
 //! The checks that block a plan: too many removals, the last SUPER_USER, license seats.
 //! Always computed on the whole plan, also under `--only`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use super::planner::{Grants, grants_after};
 use super::{Action, ActionKind, Block, Change};
 use crate::desired::Desired;
 use crate::diag::Code;
-use crate::live::{Grant, LiveState, SUPER_USER};
+use crate::live::{Grant, Key, LiveAccount, LiveState, SUPER_USER};
 
-pub fn check(actions: &[Action], live: &LiveState, desired: &Desired, in_scope: usize, grants: &Grants) -> Vec<Block> {
+pub fn check(actions: &[Action], live: &LiveState, desired: &Desired, in_scope: usize) -> Vec<Block> {
     let mut blocked = Vec::new();
     let removals = actions.iter().filter(|a| a.action.is_removal()).count();
     let policy = &desired.policy;
@@ -34,35 +33,20 @@ pub fn check(actions: &[Action], live: &LiveState, desired: &Desired, in_scope: 
         });
     }
 
-    let after = grants_after(actions, live);
+    // Only the accounts the plan touches can change; count from the actions.
+    let by_key: HashMap<&Key, &LiveAccount> = if actions.iter().any(|a| a.action == ActionKind::Delete) {
+        live.accounts.iter().map(|a| (&a.key, a)).collect()
+    } else {
+        HashMap::new()
+    };
+    let deleted = |a: &Action| -> Option<&LiveAccount> {
+        (a.action == ActionKind::Delete).then(|| a.key.as_ref().and_then(|k| by_key.get(k).copied())).flatten()
+    };
     let super_user = Grant::AdminRole(SUPER_USER.into());
-    let holds_before = live.accounts.iter().filter(|a| a.grants.contains(&super_user)).count();
-    let holds_after = live
-        .accounts
-        .iter()
-        .filter(|a| match after.get(&a.key) {
-            Some(Some(g)) => g.contains(&super_user),
-            Some(None) => false,
-            None => a.grants.contains(&super_user),
-        })
-        .count()
-        + actions
-            .iter()
-            .filter(|a| {
-                a.action == ActionKind::Create
-                    && a.changes.iter().any(|c| matches!(c, Change::Add(g) if g.grant == super_user))
-            })
-            .count();
-    if holds_before > 0 && holds_after == 0 {
-        blocked.push(Block {
-            code: Code::LastSuperUser.as_str().into(),
-            message: "the plan removes the last account holding SUPER_USER: nobody could administer the account".into(),
-        });
-    }
-
+    let holds_before = live.accounts.iter().filter(|a| a.grants.contains(&super_user)).count() as i64;
+    let mut holds_after = holds_before;
     // Seats: users on each license after the plan, against the license's seats.
     let mut delta: BTreeMap<&Grant, i64> = BTreeMap::new();
-    let by_key: std::collections::HashMap<_, _> = live.accounts.iter().map(|a| (&a.key, a)).collect();
     for a in actions {
         for c in &a.changes {
             match c {
@@ -71,18 +55,39 @@ pub fn check(actions: &[Action], live: &LiveState, desired: &Desired, in_scope: 
                 Change::Attribute { .. } => {}
             }
         }
-        if a.action == ActionKind::Delete
-            && let Some(account) = a.key.as_ref().and_then(|k| by_key.get(k))
-        {
-            // A deleted account frees the unmanaged licenses it held too.
-            for g in account.grants.iter().filter(|g| !grants.managed.contains(g)) {
+        if let Some(account) = deleted(a) {
+            // A deleted account frees every grant it held, managed or not.
+            for g in account
+                .grants
+                .iter()
+                .filter(|g| !a.changes.iter().any(|c| matches!(c, Change::Remove(r) if &r.grant == *g)))
+            {
                 *delta.entry(g).or_default() -= 1;
             }
         }
     }
+    holds_after += delta.get(&super_user).copied().unwrap_or(0);
+    if holds_before > 0 && holds_after <= 0 {
+        blocked.push(Block {
+            code: Code::LastSuperUser.as_str().into(),
+            message: "the plan removes the last account holding SUPER_USER: nobody could administer the account".into(),
+        });
+    }
+    let seated: Vec<Grant> = live
+        .licenses
+        .iter()
+        .filter(|l| l.seats.is_some() && delta.get(&Grant::License(l.key.clone())).is_some_and(|d| *d > 0))
+        .map(|l| Grant::License(l.key.clone()))
+        .collect();
     let mut holders: BTreeMap<&Grant, i64> = BTreeMap::new();
-    for g in live.accounts.iter().flat_map(|a| &a.grants) {
-        *holders.entry(g).or_default() += 1;
+    if !seated.is_empty() {
+        for a in &live.accounts {
+            for g in &seated {
+                if a.grants.contains(g) {
+                    *holders.entry(g).or_default() += 1;
+                }
+            }
+        }
     }
     for license in &live.licenses {
         let Some(seats) = license.seats else { continue };

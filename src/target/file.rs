@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::shapes::{accounts_of, key_of, licenses_of};
+use super::shapes::{Snapshot, accounts_of, key_of, licenses_of};
 use super::{Outcome, Target, interrupted};
 use crate::diag::{Code, Problem};
 use crate::live::{Grant, Key, LiveState};
@@ -16,12 +16,18 @@ use crate::render::TargetInfo;
 
 pub struct FileTarget {
     path: PathBuf,
+    /// The snapshot as JSON, loaded for apply (unknown fields kept on rewrite).
     snapshot: Option<Value>,
+    info: TargetInfo,
 }
 
 impl FileTarget {
     pub fn new(path: PathBuf) -> Self {
-        FileTarget { path, snapshot: None }
+        FileTarget {
+            path,
+            snapshot: None,
+            info: TargetInfo { kind: "file".into(), account: String::new(), name: String::new() },
+        }
     }
 
     fn problem(&self, message: impl std::fmt::Display) -> Problem {
@@ -178,17 +184,20 @@ impl FileTarget {
 
 impl Target for FileTarget {
     fn info(&self) -> TargetInfo {
-        let account = self.snapshot.as_ref().and_then(|s| s.get("account"));
-        TargetInfo {
-            kind: "file".into(),
-            account: account.and_then(|a| a.get("key")).and_then(key_of).map(|k| k.0).unwrap_or_default(),
-            name: account.and_then(|a| a.get("name")).and_then(Value::as_str).unwrap_or("").to_owned(),
-        }
+        self.info.clone()
     }
 
     fn read(&mut self) -> Result<LiveState, Problem> {
-        let snapshot = self.load()?.clone();
-        live_state(&snapshot).map_err(|e| self.problem(e))
+        let text = std::fs::read_to_string(&self.path).map_err(|e| {
+            self.problem(e)
+                .help("the file target's `path:` names a snapshot; create one with `rollcall import --snapshot FILE`")
+        })?;
+        let snapshot: Snapshot =
+            serde_json::from_str(&text).map_err(|e| self.problem(format!("not a GoTo account snapshot: {e}")))?;
+        let live = snapshot.into_live();
+        self.info.account = live.account_key.0.clone();
+        self.info.name = live.account_name.clone();
+        Ok(live)
     }
 
     fn apply(

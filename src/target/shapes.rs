@@ -12,7 +12,14 @@ pub const ATTRIBUTES: [&str; 5] = ["email", "firstName", "lastName", "locale", "
 
 /// A key written as a JSON string or number (digits kept, whatever their size).
 pub fn key_of(v: &Value) -> Option<Key> {
-    serde_json::from_value(v.clone()).ok()
+    match v {
+        Value::String(s) => Some(Key(s.clone())),
+        // Arbitrary precision: the number's text is its digits, however many.
+        Value::Number(n) if n.is_i64() || n.is_u64() || !n.to_string().contains(['.', 'e', 'E']) => {
+            Some(Key(n.to_string()))
+        }
+        _ => None,
+    }
 }
 
 pub fn keys_of(v: Option<&Value>) -> Vec<Key> {
@@ -86,4 +93,107 @@ pub fn accounts_of<'a>(
             Some(account)
         })
         .collect()
+}
+
+/// A `file`-target snapshot read straight into the live model (no JSON tree: a 100,000-user
+/// account reads in a fraction of the time and memory). Unknown fields are ignored.
+#[derive(serde::Deserialize)]
+pub struct Snapshot {
+    account: SnapshotAccount,
+    #[serde(default)]
+    licenses: Option<Vec<SnapshotLicense>>,
+    #[serde(default)]
+    users: Option<Vec<SnapshotUser>>,
+}
+
+#[derive(serde::Deserialize)]
+struct SnapshotAccount {
+    key: Key,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SnapshotLicense {
+    key: Key,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    seats: Option<u64>,
+    #[serde(default)]
+    user_keys: Option<Vec<Key>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SnapshotUser {
+    key: Key,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    locale: Option<String>,
+    time_zone: Option<String>,
+    license_keys: Option<Vec<Key>>,
+    admin_roles: Option<Vec<String>>,
+    name_locked: Option<bool>,
+    email_locked: Option<bool>,
+    identity_read_only: Option<bool>,
+}
+
+impl Snapshot {
+    pub fn into_live(self) -> crate::live::LiveState {
+        let mut holders: HashMap<Key, Vec<Key>> = HashMap::new();
+        let licenses = self
+            .licenses
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| {
+                for u in l.user_keys.unwrap_or_default() {
+                    holders.entry(u).or_default().push(l.key.clone());
+                }
+                License { key: l.key, description: l.description.unwrap_or_default(), seats: l.seats }
+            })
+            .collect();
+        let accounts = self
+            .users
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| {
+                let mut attributes = BTreeMap::new();
+                for (name, value) in [
+                    ("email", u.email),
+                    ("firstName", u.first_name),
+                    ("lastName", u.last_name),
+                    ("locale", u.locale),
+                    ("timeZone", u.time_zone),
+                ] {
+                    if let Some(v) = value {
+                        attributes.insert(name.to_owned(), v);
+                    }
+                }
+                let mut grants: BTreeSet<Grant> =
+                    u.license_keys.unwrap_or_default().into_iter().map(Grant::License).collect();
+                grants.extend(holders.get(&u.key).into_iter().flatten().cloned().map(Grant::License));
+                grants.extend(u.admin_roles.unwrap_or_default().into_iter().map(Grant::AdminRole));
+                LiveAccount {
+                    key: u.key,
+                    attributes,
+                    grants,
+                    locks: Locks {
+                        name: u.name_locked.unwrap_or(false),
+                        email: u.email_locked.unwrap_or(false),
+                        identity: u.identity_read_only.unwrap_or(false),
+                    },
+                }
+            })
+            .collect();
+        crate::live::LiveState {
+            account_key: self.account.key,
+            account_name: self.account.name.unwrap_or_default(),
+            licenses,
+            accounts,
+            me: None,
+        }
+    }
 }
