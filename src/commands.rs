@@ -300,26 +300,25 @@ pub fn check(dir: &Path, out: Output) -> Result<ExitCode, Problems> {
         _ => {
             let mut t = target::open(&manifest)?;
             match t.read() {
-                Ok(live) => vec![
-                    ("account".into(), Ok(t.info().describe())),
-                    ("users".into(), Ok(format!("{} users", live.accounts.len()))),
-                    (
-                        "licenses".into(),
-                        Ok(live
+                Ok(live) => {
+                    let mut lines = vec![
+                        ("account".to_owned(), Ok(t.info().describe())),
+                        ("users".to_owned(), Ok(format!("{} users", live.accounts.len()))),
+                    ];
+                    // A SCIM service has roles, not licenses.
+                    if !live.licenses.is_empty() {
+                        let licenses = live
                             .licenses
                             .iter()
                             .map(|l| {
-                                format!(
-                                    "{} ({}): {} seats",
-                                    l.description,
-                                    l.key,
-                                    l.seats.map_or("?".into(), |s| s.to_string())
-                                )
+                                format!("{} ({}): {} seats", l.description, l.key, l.seats.map_or("?".into(), |s| s.to_string()))
                             })
                             .collect::<Vec<_>>()
-                            .join("; ")),
-                    ),
-                ],
+                            .join("; ");
+                        lines.push(("licenses".to_owned(), Ok(licenses)));
+                    }
+                    lines
+                }
                 Err(p) => vec![("read".into(), Err(p.message))],
             }
         }
