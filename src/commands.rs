@@ -9,7 +9,7 @@ use crate::cli::{ApplyArgs, Format, PlanArgs};
 use crate::desired;
 use crate::diag::{Code, Problem, Problems};
 use crate::live::LiveState;
-use crate::manifest::validate::{self, Manifest};
+use crate::manifest::validate;
 use crate::plan::planner::Grants;
 use crate::plan::{self, Action, PlanOptions};
 use crate::planfile::{self, PlanDoc};
@@ -33,24 +33,31 @@ struct Prepared {
     doc: PlanDoc,
 }
 
-fn prepare(dir: &Path, only: &[String]) -> Result<(Manifest, Prepared), Problems> {
+fn prepare(dir: &Path, only: &[String]) -> Result<Prepared, Problems> {
     let mut clock = Phases::start();
-    let manifest = validate::load(dir)?;
+    let mut manifest = validate::load(dir)?;
     clock.done("validate");
+    // Everything about the input is checked before the first request.
     let desired = desired::build(&manifest)?;
     clock.done("desired state");
-    let manifest_digest = planfile::manifest_digest(&manifest, &desired)?;
-    clock.done("manifest digest");
+    // The people's source records are not needed any more: free them before the live state arrives.
+    drop(std::mem::take(&mut manifest.directory));
     let mut target = target::open(&manifest)?;
-    let live = target.read()?;
-    clock.done("read the target");
+    // The digest of the manifests is computed while the target is read.
+    let (manifest_digest, live) = std::thread::scope(|s| {
+        let digest = s.spawn(|| planfile::manifest_digest(&manifest, &desired));
+        let live = target.read();
+        (digest.join().expect("the digest does not panic"), live)
+    });
+    let (manifest_digest, live) = (manifest_digest?, live?);
+    clock.done("read the target (and digest the manifests)");
     let grants = Grants::resolve(&desired, &live)?;
     let plan = plan::planner::plan_resolved(&desired, &live, &grants, &PlanOptions { only: only.to_vec() })?;
     clock.done("plan");
     let live_digest = planfile::live_digest(&live, &desired, &grants.managed);
     let doc = PlanDoc::new(plan, target.info(), planfile::provenance(dir), manifest_digest, live_digest);
     clock.done("live digest and provenance");
-    Ok((manifest, Prepared { target, live, doc }))
+    Ok(Prepared { target, live, doc })
 }
 
 /// `-vv`: how long each phase took, on stderr.
@@ -90,7 +97,7 @@ fn note(out: Output, s: &str) {
 }
 
 pub fn plan(args: &PlanArgs, out: Output) -> Result<ExitCode, Problems> {
-    let (_, prepared) = prepare(&args.dir, &args.only)?;
+    let prepared = prepare(&args.dir, &args.only)?;
     if interrupted() {
         eprintln!("Interrupted: nothing was changed.");
         return Ok(ExitCode::from(INTERRUPTED));
@@ -206,7 +213,7 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
         (None, None) => args.path.clone(),
     };
     let only = saved.as_ref().map_or_else(|| args.only.clone(), |d| d.only.clone());
-    let (_, mut prepared) = prepare(&dir, &only)?;
+    let mut prepared = prepare(&dir, &only)?;
     let doc = &prepared.doc;
     if let Some(saved) = &saved {
         if let Some(g) = &saved.git {
@@ -311,7 +318,12 @@ pub fn check(dir: &Path, out: Output) -> Result<ExitCode, Problems> {
                             .licenses
                             .iter()
                             .map(|l| {
-                                format!("{} ({}): {} seats", l.description, l.key, l.seats.map_or("?".into(), |s| s.to_string()))
+                                format!(
+                                    "{} ({}): {} seats",
+                                    l.description,
+                                    l.key,
+                                    l.seats.map_or("?".into(), |s| s.to_string())
+                                )
                             })
                             .collect::<Vec<_>>()
                             .join("; ");
