@@ -1,5 +1,6 @@
 //! One integration-test binary (as casey/just does): a module per topic.
 
+mod bad_input;
 mod cli;
 mod crash;
 mod desired;

@@ -309,10 +309,12 @@ impl Checker<'_> {
         for url in [&raw.api_url, &raw.token_url, &raw.url].into_iter().flatten() {
             self.url(url);
         }
+        // At least 0.1 (the schema's minimum): a rate near zero would space requests by
+        // years (and below about 1e-19 overflows a Duration).
         if let Some(rps) = &raw.requests_per_second
-            && !(rps.value > 0.0 && rps.value.is_finite())
+            && !(rps.value >= 0.1 && rps.value.is_finite())
         {
-            self.at(Code::WrongType, "requests_per_second must be a positive number", rps, "not a rate").help =
+            self.at(Code::WrongType, "requests_per_second must be a number of at least 0.1", rps, "not a rate").help =
                 Some("GoTo documents 10 requests per second; leave it out to use that".into());
         }
         Some(Target {
