@@ -374,12 +374,6 @@ fn expand(fs: &dyn ManifestFs, dir: &Path, pattern: &str) -> Result<Vec<PathBuf>
     fs.glob(&full.to_string_lossy())
 }
 
-/// How a file is named in diagnostics: as the user would type it from where they are.
-pub fn display_path(dir: &Path, file: &Path) -> String {
-    let _ = dir;
-    file.to_string_lossy().trim_start_matches("./").to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

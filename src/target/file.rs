@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::shapes::{Snapshot, accounts_of, key_of, licenses_of};
+use serde::Deserialize;
+
+use super::shapes::{Snapshot, key_of};
 use super::{Outcome, Target, interrupted};
 use crate::diag::{Code, Problem};
 use crate::live::{Grant, Key, LiveState};
@@ -35,23 +37,9 @@ impl FileTarget {
     }
 }
 
-/// The live model of a snapshot (also used for GoTo responses of the same shapes).
+/// The live model of a snapshot already parsed as JSON.
 pub fn live_state(snapshot: &Value) -> Result<LiveState, String> {
-    let account = snapshot.get("account").ok_or("no \"account\" object")?;
-    let account_key = account.get("key").and_then(key_of).ok_or("account.key is missing or not a key")?;
-    let (licenses, holders) = licenses_of(snapshot.get("licenses").and_then(Value::as_array).into_iter().flatten());
-    let users: Vec<&Value> = snapshot.get("users").and_then(Value::as_array).into_iter().flatten().collect();
-    if users.iter().any(|u| u.get("key").and_then(key_of).is_none()) {
-        return Err("a user without a key".into());
-    }
-    let accounts = accounts_of(users, &holders);
-    Ok(LiveState {
-        account_key,
-        account_name: account.get("name").and_then(Value::as_str).unwrap_or("").to_owned(),
-        licenses,
-        accounts,
-        me: None,
-    })
+    Snapshot::deserialize(snapshot).map(Snapshot::into_live).map_err(|e| format!("not a GoTo account snapshot: {e}"))
 }
 
 /// A deterministic 19-digit key for an account created in a snapshot.

@@ -79,22 +79,6 @@ pub fn licenses_of<'a>(items: impl IntoIterator<Item = &'a Value>) -> (Vec<Licen
     (licenses, holders)
 }
 
-/// The live accounts of a users list, with the licenses their `userKeys` give them.
-pub fn accounts_of<'a>(
-    users: impl IntoIterator<Item = &'a Value>,
-    holders: &HashMap<Key, Vec<Key>>,
-) -> Vec<LiveAccount> {
-    users
-        .into_iter()
-        .filter_map(|u| {
-            let key = u.get("key").and_then(key_of)?;
-            let mut account = account_of(u, key.clone());
-            account.grants.extend(holders.get(&key).into_iter().flatten().cloned().map(Grant::License));
-            Some(account)
-        })
-        .collect()
-}
-
 /// A `file`-target snapshot read straight into the live model (no JSON tree: a 100,000-user
 /// account reads in a fraction of the time and memory). Unknown fields are ignored.
 #[derive(serde::Deserialize)]
