@@ -99,6 +99,7 @@ cases! {
     empty_manifest_dir: "empty-manifest-dir" => NoManifest,
     // Expression errors underline the characters inside the YAML string: in a double-quoted
     // string with escapes, a folded block, a single-quoted string with doubled quotes.
+    matching_key_alone: "matching-key-alone" => UnmappedMatching,
     expression_unknown_function: "expression-unknown-function" => UnknownFunction,
     expression_argument_count: "expression-argument-count" => ArgumentCount,
     expression_syntax: "expression-syntax" => ExpressionSyntax,

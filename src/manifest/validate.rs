@@ -632,6 +632,13 @@ impl Checker<'_> {
             }
             out.push(m.value.clone());
         }
+        if out == ["key"] {
+            // A new hire has no GoTo key yet: they would be created on every plan, and their
+            // account, matching nobody, disabled.
+            let key = list.value.iter().find(|m| m.value == "key").unwrap_or(&list.value[0]);
+            self.at(Code::UnmappedMatching, "matching on `key` alone", key, "people without a key could never match")
+                .help = Some("put the email after it, e.g. `matching: [key, email]`".into());
+        }
         out
     }
 
