@@ -377,3 +377,54 @@ fn several_accounts_and_no_key_is_an_error_listing_them() {
     let o = site.cmd(&["plan", site.d()]).env("ROLLCALL_ACCOUNT_KEY", "4152318826743922179").output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
 }
+
+/// examples/acme with GoToMeeting Business given `seats` seats (it has 42 holders).
+fn with_business_seats(seats: usize) -> Site {
+    let mut seed = acme_live();
+    for l in seed["licenses"].as_array_mut().unwrap() {
+        if l["description"] == "GoToMeeting Business" {
+            assert_eq!(l["userKeys"].as_array().map_or(0, Vec::len), 42, "the example changed: update this test");
+            l["seats"] = serde_json::json!(seats);
+        }
+    }
+    Site::seeded(seed, config())
+}
+
+#[test]
+fn removals_free_seats_before_creates_need_them() {
+    // Every seat is taken; the plan frees 4 and takes 3: GoTo accepts it only in that order.
+    let site = with_business_seats(42);
+    let o = site.run(&["plan", site.d()]);
+    assert_eq!(o.status.code(), Some(0), "not blocked: {}", out(&o));
+    let o = site.run(&["apply", site.d(), "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains(FULL_APPLY), "{}", out(&o));
+}
+
+#[test]
+fn a_refused_write_is_reported_with_gotos_code_and_incident_id_and_the_rest_goes_on() {
+    // Over its seats already (42 holders, 39 seats): the plan makes it no worse overall, but
+    // GoTo refuses the batch of 3 creates (38 + 3 > 39); everything else still happens.
+    let site = with_business_seats(39);
+    let audit = site.dir.parent().unwrap().join("audit.jsonl");
+    let o = site.run(&["apply", site.d(), "--auto-approve", "--audit-log", audit.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
+    let report = out(&o);
+    assert!(
+        report.contains("Apply complete: 0 created, 6 updated, 4 disabled, 0 enabled, 0 deleted, 3 failed."),
+        "{report}"
+    );
+    assert!(
+        report.contains("license.seats.exceeded") && report.contains("HTTP 409") && report.contains("incident"),
+        "{report}"
+    );
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&audit).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let failed: Vec<&Value> = lines.iter().filter(|l| l["outcome"] == "failed").collect();
+    assert_eq!(failed.len(), 3);
+    for l in failed {
+        assert_eq!(l["action"], "create");
+        assert_eq!(l["http_status"], 409);
+        assert!(l["incident_id"].as_str().is_some_and(|i| !i.is_empty()), "{l}");
+    }
+}

@@ -362,7 +362,9 @@ impl Target for GotoTarget {
         let client = self.client.clone();
         let progress = crate::progress::Progress::new("applying", actions.len() as u64);
         let reread = self.rt.block_on(async {
-            // 1. Creates, batched by identical grants ("Add Users" takes one set for the batch).
+            // 1. Removals first: a disable or delete frees the seats a create may need.
+            write_each(&client, &base, actions, |a| a.action.is_removal(), &by_key, &mut outcomes, &progress).await?;
+            // 2. Creates, batched by identical grants ("Add Users" takes one set for the batch).
             let mut groups: BTreeMap<(Vec<Key>, Vec<String>), Vec<usize>> = BTreeMap::new();
             for (i, a) in actions.iter().enumerate() {
                 if a.action == ActionKind::Create {
@@ -444,53 +446,17 @@ impl Target for GotoTarget {
                     }
                 }
             }
-            // 2. Everything else, concurrently within the rate limit.
-            let mut set = tokio::task::JoinSet::new();
-            let mut queue = actions.iter().enumerate().filter(|(_, a)| a.action != ActionKind::Create);
-            loop {
-                while set.len() < CONCURRENCY {
-                    let Some((i, a)) = queue.next() else { break };
-                    if interrupted() {
-                        outcomes[i] = Some(Outcome::Skipped { reason: "interrupted".into() });
-                        continue;
-                    }
-                    let Some(key) = a.key.clone() else {
-                        outcomes[i] =
-                            Some(Outcome::Failed { message: "no account key".into(), status: None, incident: None });
-                        continue;
-                    };
-                    let client = client.clone();
-                    let path = format!("{base}/users/{key}");
-                    let (method, body) = if a.action == ActionKind::Delete {
-                        (Method::DELETE, None)
-                    } else {
-                        let current = by_key.get(&key).map(|l| l.grants.clone()).unwrap_or_default();
-                        (Method::PUT, Some(put_body(&expected(a), &current, true)))
-                    };
-                    let what = format!("{} {}", a.action.as_str(), a.email);
-                    let delete = a.action == ActionKind::Delete;
-                    set.spawn(async move {
-                        let r = client.call(method, &path, body, what).await;
-                        (
-                            i,
-                            match r {
-                                Ok(_) => Outcome::Done,
-                                // Already gone: the delete converged (an earlier run, or a retry after a lost response).
-                                Err(e) if delete && e.status == Some(404) => Outcome::Done,
-                                Err(e) => failed(&e),
-                            },
-                        )
-                    });
-                }
-                match set.join_next().await {
-                    Some(Ok((i, o))) => {
-                        progress.inc(1);
-                        outcomes[i] = Some(o);
-                    }
-                    Some(Err(e)) => return Err(Problem::new(Code::Target, format!("a write task failed: {e}"))),
-                    None => break,
-                }
-            }
+            // 3. Updates and enables.
+            write_each(
+                &client,
+                &base,
+                actions,
+                |a| matches!(a.action, ActionKind::Update | ActionKind::Enable),
+                &by_key,
+                &mut outcomes,
+                &progress,
+            )
+            .await?;
             Ok(())
         });
         reread?;
@@ -572,6 +538,64 @@ impl Target for GotoTarget {
             report(i, o.unwrap_or(Outcome::Skipped { reason: "interrupted".into() }));
         }
         Ok(())
+    }
+}
+
+/// Writes the actions `pick` selects (updates, enables, disables, deletes: one request each),
+/// concurrently within the rate limit.
+async fn write_each(
+    client: &Arc<Client>,
+    base: &str,
+    actions: &[Action],
+    pick: impl Fn(&Action) -> bool,
+    by_key: &HashMap<&Key, &LiveAccount>,
+    outcomes: &mut [Option<Outcome>],
+    progress: &crate::progress::Progress,
+) -> Result<(), Problem> {
+    let mut set = tokio::task::JoinSet::new();
+    let mut queue = actions.iter().enumerate().filter(|(_, a)| a.action != ActionKind::Create && pick(a));
+    loop {
+        while set.len() < CONCURRENCY {
+            let Some((i, a)) = queue.next() else { break };
+            if interrupted() {
+                outcomes[i] = Some(Outcome::Skipped { reason: "interrupted".into() });
+                continue;
+            }
+            let Some(key) = a.key.clone() else {
+                outcomes[i] = Some(Outcome::Failed { message: "no account key".into(), status: None, incident: None });
+                continue;
+            };
+            let client = client.clone();
+            let path = format!("{base}/users/{key}");
+            let (method, body) = if a.action == ActionKind::Delete {
+                (Method::DELETE, None)
+            } else {
+                let current = by_key.get(&key).map(|l| l.grants.clone()).unwrap_or_default();
+                (Method::PUT, Some(put_body(&expected(a), &current, true)))
+            };
+            let what = format!("{} {}", a.action.as_str(), a.email);
+            let delete = a.action == ActionKind::Delete;
+            set.spawn(async move {
+                let r = client.call(method, &path, body, what).await;
+                (
+                    i,
+                    match r {
+                        Ok(_) => Outcome::Done,
+                        // Already gone: the delete converged (an earlier run, or a retry after a lost response).
+                        Err(e) if delete && e.status == Some(404) => Outcome::Done,
+                        Err(e) => failed(&e),
+                    },
+                )
+            });
+        }
+        match set.join_next().await {
+            Some(Ok((i, o))) => {
+                progress.inc(1);
+                outcomes[i] = Some(o);
+            }
+            Some(Err(e)) => return Err(Problem::new(Code::Target, format!("a write task failed: {e}"))),
+            None => return Ok(()),
+        }
     }
 }
 
