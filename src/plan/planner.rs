@@ -155,6 +155,25 @@ pub fn plan_resolved(
     let mut visible = visible;
     visible.sort_unstable_by(|a, b| a.key.cmp(&b.key));
 
+    // Two people must not become one account: GoTo keys accounts by email.
+    let mut by_email: HashMap<String, &str> = HashMap::with_capacity(wanted.len());
+    for d in &wanted {
+        if let Some(email) = d.email()
+            && let Some(other) = by_email.insert(email.to_lowercase(), &d.person)
+        {
+            problems.push(
+                Problem::new(
+                    Code::AmbiguousMatch,
+                    format!("{other} and {} would both get the email {email}", d.person),
+                )
+                .help("one GoTo account has one email: fix the email mapping or the directory records of one of them"),
+            );
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+
     // Matching, by precedence.
     let indexes: Vec<HashMap<String, Vec<usize>>> = desired
         .matching

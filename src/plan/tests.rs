@@ -718,3 +718,17 @@ fn scim_user_name_and_work_email_ignore_case_when_matching_and_comparing() {
     let w = w.want(p).has(live);
     insta::assert_snapshot!(w.scim_text(), @"No changes. The account matches the manifests.");
 }
+
+#[test]
+fn two_people_with_one_email_is_an_error() {
+    let mut twin = person("bob@acme.example", "Robert", "Smith");
+    twin.person = "robert.smith@acme.example".into();
+    let w = world().want(person("bob@acme.example", "Bob", "Smith")).want(twin);
+    insta::assert_snapshot!(w.text(), @"
+    rollcall::ambiguous-match
+
+      × bob@acme.example and robert.smith@acme.example would both get the email bob@acme.example
+      help: one GoTo account has one email: fix the email mapping or the directory records of one of
+            them
+    ");
+}
