@@ -156,10 +156,11 @@ pub fn plan_resolved(
     visible.sort_unstable_by(|a, b| a.key.cmp(&b.key));
 
     // Two people must not become one account: GoTo keys accounts by email.
-    let mut by_email: HashMap<String, &str> = HashMap::with_capacity(wanted.len());
-    for d in &wanted {
-        if let Some(email) = d.email()
-            && let Some(other) = by_email.insert(email.to_lowercase(), &d.person)
+    let emails: Vec<Option<String>> = wanted.iter().map(|d| d.email().map(str::to_lowercase)).collect();
+    let mut by_email: HashMap<&str, &str> = HashMap::with_capacity(wanted.len());
+    for (d, email) in wanted.iter().zip(&emails) {
+        if let Some(email) = email
+            && let Some(other) = by_email.insert(email, &d.person)
         {
             problems.push(
                 Problem::new(
@@ -170,6 +171,7 @@ pub fn plan_resolved(
             );
         }
     }
+    drop(by_email);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -192,7 +194,14 @@ pub fn plan_resolved(
     let mut claimed: HashMap<usize, usize> = HashMap::with_capacity(wanted.len());
     for (d, account) in wanted.iter().enumerate() {
         for (attr, index) in desired.matching.iter().zip(&indexes) {
-            let Some(value) = matching_value(attr, account) else { continue };
+            // The email was lower-cased once above.
+            let value = match attr.as_str() {
+                "email" | "userName" if account.attribute(attr).is_some() => {
+                    emails[d].as_deref().map(std::borrow::Cow::Borrowed)
+                }
+                _ => matching_value(attr, account),
+            };
+            let Some(value) = value else { continue };
             match index.get(value.as_ref()).map(Vec::as_slice) {
                 None | Some([]) => continue,
                 Some([one]) => {
@@ -253,8 +262,20 @@ pub fn plan_resolved(
         }
     };
 
+    // People with the same roles want the same grants: resolve each distinct set once.
+    let mut distinct: HashMap<&BTreeSet<RoleGrant>, usize> = HashMap::new();
+    let mut sets: Vec<BTreeSet<Grant>> = Vec::new();
+    let want_of: Vec<usize> = wanted
+        .iter()
+        .map(|a| {
+            *distinct.entry(&a.grants).or_insert_with(|| {
+                sets.push(grants.of(a));
+                sets.len() - 1
+            })
+        })
+        .collect();
     for (d, account) in wanted.iter().enumerate() {
-        let want = grants.of(account);
+        let want = &sets[want_of[d]];
         match matched[d] {
             Some(l) => {
                 let live_account = visible[l];
