@@ -348,7 +348,7 @@ pub fn plan_resolved(
                     });
                 }
                 changes.extend(want.difference(&have).map(|g| Change::Add(grants.change(g))));
-                let removals: Vec<&Grant> = have.difference(&want).collect();
+                let removals: Vec<&Grant> = have.difference(want).collect();
                 if !removals.is_empty() && protected(&email) {
                     left_alone.protected += 1;
                     warnings.push(Warning {
