@@ -420,7 +420,7 @@ fn check_account(app: &App, g: &Inner, account: &str) -> Result<(), Response> {
 
 /// The calling admin, as a user record.
 fn admin_of(g: &Inner) -> User {
-    let users = &g.state.users;
+    let users = g.state.users();
     let found = match &g.config.admin_email {
         Some(e) => users.iter().find(|u| u.email.eq_ignore_ascii_case(e)),
         None => users
@@ -518,7 +518,10 @@ fn paging(app: &App, cfg: &Config, params: &[(String, String)]) -> Result<(usize
 
 fn paged(items: Vec<Value>, offset: usize, size: usize) -> Value {
     let total = items.len();
-    let results: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
+    page(items.into_iter().skip(offset).take(size).collect(), offset, total)
+}
+
+fn page(results: Vec<Value>, offset: usize, total: usize) -> Value {
     let to = offset + results.len();
     json!({"results": results, "fromIndex": offset, "toIndex": to, "total": total})
 }
@@ -567,18 +570,21 @@ async fn list_users(
     let k = keys(&g.config);
     let show = g.config.grants_in_list == GrantsVisibility::InListAndGet;
     let attributes = param(&params, "attributes");
-    let items: Vec<Value> = g
-        .state
-        .users
-        .iter()
-        .filter(|u| match &filter {
-            None => true,
-            Some((a, v)) if a == "email" => u.email.eq_ignore_ascii_case(v),
-            Some((_, v)) => u.key == *v,
-        })
+    let users = g.state.users();
+    // Only the page is rendered (a list of 100,000 users is read 1,000 at a time).
+    let matching: Vec<&User> = match &filter {
+        None => users.iter().collect(),
+        Some((a, v)) if a == "email" => g.state.user_by_email(v).map(|i| &users[i]).into_iter().collect(),
+        Some((_, v)) => g.state.user_index(v).map(|i| &users[i]).into_iter().collect(),
+    };
+    let total = matching.len();
+    let results: Vec<Value> = matching
+        .into_iter()
+        .skip(offset)
+        .take(size)
         .map(|u| project(user_json(u, k.view, show, show), attributes))
         .collect();
-    Ok(axum::Json(paged(items, offset, size)).into_response())
+    Ok(axum::Json(page(results, offset, total)).into_response())
 }
 
 async fn get_user(
@@ -593,7 +599,7 @@ async fn get_user(
         g.state.user_index(&user).ok_or_else(|| app.error(StatusCode::NOT_FOUND, "user.not.found", user.clone()))?;
     let k = keys(&g.config);
     let show_licenses = g.config.grants_in_list != GrantsVisibility::LicensesOnly;
-    Ok(axum::Json(user_json(&g.state.users[i], k.view, show_licenses, true)).into_response())
+    Ok(axum::Json(user_json(&g.state.users()[i], k.view, show_licenses, true)).into_response())
 }
 
 async fn list_licenses(
@@ -632,17 +638,21 @@ fn check_licenses(app: &App, state: &Account, keys: &[String]) -> Result<(), Res
     }
 }
 
-/// Refuses a change that gives a license more holders than seats (when it adds holders).
-fn check_seats(app: &App, cfg: &Config, before: &Account, after: &Account) -> Result<(), Response> {
+/// Refuses a change that gives a license more holders than seats (when it adds holders):
+/// `added(license)` is how many users the change makes new holders of it.
+fn check_seats(app: &App, cfg: &Config, state: &Account, added: impl Fn(&str) -> usize) -> Result<(), Response> {
     if !cfg.enforce_seats {
         return Ok(());
     }
-    for l in &after.licenses {
-        if let Some(seats) = l.seats {
-            let (old, new) = (before.holders(&l.key).len(), after.holders(&l.key).len());
-            if new > seats as usize && new > old {
-                return Err(app.error(StatusCode::CONFLICT, "license.seats.exceeded", l.key.clone()));
-            }
+    for l in &state.licenses {
+        let n = added(&l.key);
+        // Counting holders scans every user: skip it when even all users could not exceed.
+        if let Some(seats) = l.seats
+            && n > 0
+            && state.users().len() + n > seats as usize
+            && state.holder_count(&l.key) + n > seats as usize
+        {
+            return Err(app.error(StatusCode::CONFLICT, "license.seats.exceeded", l.key.clone()));
         }
     }
     Ok(())
@@ -693,7 +703,12 @@ async fn add_users(
     let licenses = state::request_keys(o.get("licenseKeys"), "licenseKeys").map_err(&bad)?.unwrap_or_default();
     let roles = state::request_strings(o.get("adminRoles"), "adminRoles").map_err(&bad)?.unwrap_or_default();
     check_licenses(&app, &g.state, &licenses)?;
-    let mut next = g.state.clone();
+    // All or nothing: new users and changed grants of existing ones are collected, checked,
+    // then applied (no copy of the whole account per request).
+    let mut created: Vec<User> = Vec::new();
+    let mut pending: HashMap<String, usize> = HashMap::new();
+    let mut regranted: HashMap<usize, (Vec<String>, Vec<String>)> = HashMap::new();
+    let mut next_key = g.state.next_key;
     let mut out = Vec::new();
     for (i, u) in users.iter().enumerate() {
         let u = u.as_object().ok_or_else(|| bad(format!("users[{i}]: expected an object")))?;
@@ -708,18 +723,38 @@ async fn add_users(
             check_licenses(&app, &g.state, &own)?;
             union(&mut grant, &own);
         }
-        if let Some(idx) = next.user_by_email(&email) {
+        if let Some(idx) = g.state.user_by_email(&email) {
             // Existing users come back with their key.
-            let existing = &mut next.users[idx];
+            let existing = &g.state.users()[idx];
             if g.config.add_users_grants_existing {
-                union(&mut existing.license_keys, &grant);
-                union(&mut existing.admin_roles, &roles);
+                let (lic, rol) = regranted
+                    .entry(idx)
+                    .or_insert_with(|| (existing.license_keys.clone(), existing.admin_roles.clone()));
+                union(lic, &grant);
+                union(rol, &roles);
             }
             out.push((existing.key.clone(), existing.email.clone()));
             continue;
         }
-        let key = next.new_key(&g.config.new_key_prefix);
-        next.users.push(User {
+        if let Some(&j) = pending.get(&email.to_ascii_lowercase()) {
+            // The same person twice in one request: the second comes back like an existing user.
+            let earlier = &mut created[j];
+            if g.config.add_users_grants_existing {
+                union(&mut earlier.license_keys, &grant);
+                union(&mut earlier.admin_roles, &roles);
+            }
+            out.push((earlier.key.clone(), earlier.email.clone()));
+            continue;
+        }
+        let key = loop {
+            let k = format!("{}{next_key}", g.config.new_key_prefix);
+            next_key += 1;
+            if g.state.user_index(&k).is_none() && !created.iter().any(|c| c.key == k) {
+                break k;
+            }
+        };
+        pending.insert(email.to_ascii_lowercase(), created.len());
+        created.push(User {
             key: key.clone(),
             email: email.clone(),
             first_name: opt_string(u, "firstName").map_err(ctx)?.unwrap_or_default(),
@@ -736,8 +771,24 @@ async fn add_users(
         });
         out.push((key, email));
     }
-    check_seats(&app, &g.config, &g.state, &next)?;
-    g.state = next;
+    let users = g.state.users();
+    check_seats(&app, &g.config, &g.state, |l| {
+        let new = created.iter().filter(|u| u.license_keys.iter().any(|k| k == l)).count();
+        let gained = regranted
+            .iter()
+            .filter(|(idx, (lic, _))| lic.iter().any(|k| k == l) && !users[**idx].license_keys.iter().any(|k| k == l))
+            .count();
+        new + gained
+    })?;
+    for (idx, (lic, rol)) in regranted {
+        let u = g.state.user_mut(idx);
+        u.license_keys = lic;
+        u.admin_roles = rol;
+    }
+    for u in created {
+        g.state.push_user(u);
+    }
+    g.state.next_key = next_key;
     let as_num = keys(&g.config).created;
     let body: Vec<Value> = out.iter().map(|(k, e)| json!({"key": key_json(k, as_num), "email": e})).collect();
     Ok((StatusCode::CREATED, axum::Json(Value::Array(body))).into_response())
@@ -771,7 +822,7 @@ async fn update_user(
     let lic = state::request_keys(o.get("licenseKeys"), "licenseKeys").map_err(&bad)?;
     let roles = state::request_strings(o.get("adminRoles"), "adminRoles").map_err(&bad)?;
 
-    let cur = &g.state.users[idx];
+    let cur = &g.state.users()[idx];
     let changes = |new: &Option<String>, old: &str| new.as_deref().is_some_and(|n| n != old);
     let name_change = changes(&first, &cur.first_name) || changes(&last, &cur.last_name);
     let email_change = changes(&email, &cur.email);
@@ -790,15 +841,15 @@ async fn update_user(
         if !valid_email(e) {
             return Err(app.error(StatusCode::BAD_REQUEST, "email.invalid", e.clone()));
         }
-        if g.state.users.iter().any(|u| u.key != user && u.email.eq_ignore_ascii_case(e)) {
+        if g.state.user_by_email(e).is_some_and(|other| other != idx) {
             return Err(app.error(StatusCode::CONFLICT, "user.email.conflict", e.clone()));
         }
     }
     if let Some(l) = &lic {
         check_licenses(&app, &g.state, l)?;
     }
-    let mut next = g.state.clone();
-    let u = &mut next.users[idx];
+    // All or nothing: the changed user is checked before it replaces the current one.
+    let mut u = cur.clone();
     if let Some(v) = first {
         u.first_name = v;
     }
@@ -827,8 +878,15 @@ async fn update_user(
             PutGrants::Merge => union(&mut u.admin_roles, &r),
         }
     }
-    check_seats(&app, &g.config, &g.state, &next)?;
-    g.state = next;
+    let before = &g.state.users()[idx];
+    check_seats(&app, &g.config, &g.state, |l| {
+        usize::from(u.license_keys.iter().any(|k| k == l) && !before.license_keys.iter().any(|k| k == l))
+    })?;
+    let email = std::mem::replace(&mut u.email, before.email.clone());
+    *g.state.user_mut(idx) = u;
+    if !email.eq(&g.state.users()[idx].email) {
+        g.state.set_email(idx, email);
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -843,7 +901,7 @@ async fn delete_user(
     check_account(&app, g, &account)?;
     let idx =
         g.state.user_index(&user).ok_or_else(|| app.error(StatusCode::NOT_FOUND, "user.not.found", user.clone()))?;
-    g.state.users.remove(idx);
+    g.state.remove_user(idx);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

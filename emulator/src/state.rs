@@ -1,6 +1,7 @@
 //! The emulated account: parsing a `file` target snapshot, rendering GoTo's shapes.
 
 use serde_json::{Map, Number, Value, json};
+use std::collections::HashMap;
 use std::str::FromStr;
 
 #[derive(Clone, Debug)]
@@ -41,7 +42,11 @@ pub(crate) struct User {
 pub(crate) struct State {
     pub account: Account,
     pub licenses: Vec<License>,
-    pub users: Vec<User>,
+    /// In the order seeded or created. Changed only through the methods below, which keep
+    /// the indexes by key and by (lower-cased) email: lookups stay fast at 100,000 users.
+    users: Vec<User>,
+    by_key: HashMap<String, usize>,
+    by_email: HashMap<String, usize>,
     pub next_key: u64,
 }
 
@@ -154,6 +159,8 @@ impl State {
                 extra: Map::new(),
             }],
             users: Vec::new(),
+            by_key: HashMap::new(),
+            by_email: HashMap::new(),
             next_key: FIRST_NEW_KEY,
         }
     }
@@ -197,6 +204,8 @@ impl State {
             });
         }
         let mut users: Vec<User> = Vec::new();
+        let mut by_key: HashMap<String, usize> = HashMap::new();
+        let mut by_email: HashMap<String, usize> = HashMap::new();
         for (i, u) in root.get("users").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
             let o = u.as_object().ok_or_else(|| format!("users[{i}]: expected an object"))?;
             let ctx = |e: String| format!("users[{i}].{e}");
@@ -205,10 +214,10 @@ impl State {
             if email.is_empty() {
                 return Err(format!("users[{i}].email: missing"));
             }
-            if users.iter().any(|x| x.key == key) {
+            if by_key.insert(key.clone(), users.len()).is_some() {
                 return Err(format!("users[{i}].key: duplicate {key}"));
             }
-            if users.iter().any(|x| x.email.eq_ignore_ascii_case(&email)) {
+            if by_email.insert(email.to_ascii_lowercase(), users.len()).is_some() {
                 return Err(format!("users[{i}].email: duplicate {email}"));
             }
             users.push(User {
@@ -229,14 +238,52 @@ impl State {
         }
         for (lkey, ukeys) in holders {
             for uk in ukeys {
-                if let Some(u) = users.iter_mut().find(|u| u.key == uk)
-                    && !u.license_keys.contains(&lkey)
+                if let Some(&i) = by_key.get(&uk)
+                    && !users[i].license_keys.contains(&lkey)
                 {
-                    u.license_keys.push(lkey.clone());
+                    users[i].license_keys.push(lkey.clone());
                 }
             }
         }
-        Ok(State { account, licenses, users, next_key: FIRST_NEW_KEY })
+        Ok(State { account, licenses, users, by_key, by_email, next_key: FIRST_NEW_KEY })
+    }
+
+    pub fn users(&self) -> &[User] {
+        &self.users
+    }
+
+    /// A user to change in place; its key and email stay (see `set_email`).
+    pub fn user_mut(&mut self, idx: usize) -> &mut User {
+        &mut self.users[idx]
+    }
+
+    /// Adds a user at the end (its key and email must be new).
+    pub fn push_user(&mut self, u: User) {
+        self.by_key.insert(u.key.clone(), self.users.len());
+        self.by_email.insert(u.email.to_ascii_lowercase(), self.users.len());
+        self.users.push(u);
+    }
+
+    /// Changes a user's email (the caller has checked that no other user has it).
+    pub fn set_email(&mut self, idx: usize, email: String) {
+        let old = std::mem::replace(&mut self.users[idx].email, email);
+        if self.by_email.get(&old.to_ascii_lowercase()) == Some(&idx) {
+            self.by_email.remove(&old.to_ascii_lowercase());
+        }
+        self.by_email.insert(self.users[idx].email.to_ascii_lowercase(), idx);
+    }
+
+    /// Removes a user, keeping the others in order.
+    pub fn remove_user(&mut self, idx: usize) -> User {
+        let u = self.users.remove(idx);
+        self.by_key = self.users.iter().enumerate().map(|(i, u)| (u.key.clone(), i)).collect();
+        self.by_email = self.users.iter().enumerate().map(|(i, u)| (u.email.to_ascii_lowercase(), i)).collect();
+        u
+    }
+
+    /// How many users hold a license.
+    pub fn holder_count(&self, license_key: &str) -> usize {
+        self.users.iter().filter(|u| u.license_keys.iter().any(|k| k == license_key)).count()
     }
 
     /// The state as a `file` target snapshot (keys as strings; licenses' `userCount`/`userKeys` derived).
@@ -273,22 +320,11 @@ impl State {
     }
 
     pub fn user_index(&self, key: &str) -> Option<usize> {
-        self.users.iter().position(|u| u.key == key)
+        self.by_key.get(key).copied()
     }
 
     pub fn user_by_email(&self, email: &str) -> Option<usize> {
-        self.users.iter().position(|u| u.email.eq_ignore_ascii_case(email))
-    }
-
-    /// A new user key, unique in the account.
-    pub fn new_key(&mut self, prefix: &str) -> String {
-        loop {
-            let k = format!("{prefix}{}", self.next_key);
-            self.next_key += 1;
-            if self.user_index(&k).is_none() {
-                return k;
-            }
-        }
+        self.by_email.get(&email.to_ascii_lowercase()).copied()
     }
 }
 

@@ -9,4 +9,5 @@ mod endpoints;
 mod faults;
 mod keys;
 mod paging;
+mod scale;
 mod switches;
