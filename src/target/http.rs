@@ -9,27 +9,72 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-/// Spaces requests at most `rate` per second across every task that shares it.
+/// Spaces requests at most `rate` per second across every task that shares it. When the
+/// service answers 429 it slows down for everyone (half the rate, at most once a second since
+/// answers to requests in flight together come together; and nobody starts a request before
+/// its `Retry-After`), then speeds up again with each success, back to `rate`: a
+/// service that limits below `rate` (another client sharing the account's quota) gets a
+/// steady pace instead of retries that run out of attempts.
 pub struct RateLimiter {
+    /// The configured spacing.
     interval: Duration,
-    next: Mutex<Instant>,
+    state: Mutex<Pace>,
+}
+
+struct Pace {
+    next: Instant,
+    /// The spacing in force: `interval`, or longer after 429s.
+    interval: Duration,
+    /// No further slowing down before this.
+    calm_until: Instant,
+}
+
+/// Spacing after a 429: twice as long, at most 64 times the configured one.
+fn slower(current: Duration, configured: Duration) -> Duration {
+    (current * 2).min(configured * 64)
+}
+
+/// Spacing after a success: 5 % shorter, not below the configured one.
+fn faster(current: Duration, configured: Duration) -> Duration {
+    current.mul_f64(0.95).max(configured)
 }
 
 impl RateLimiter {
     pub fn new(per_second: f64) -> Self {
         let per_second = if per_second.is_finite() && per_second > 0.0 { per_second } else { 10.0 };
-        RateLimiter { interval: Duration::from_secs_f64(1.0 / per_second), next: Mutex::new(Instant::now()) }
+        let interval = Duration::try_from_secs_f64(1.0 / per_second).unwrap_or(Duration::from_secs(10));
+        let now = Instant::now();
+        RateLimiter { interval, state: Mutex::new(Pace { next: now, interval, calm_until: now }) }
     }
 
     pub async fn wait(&self) {
         let slot = {
-            let mut next = self.next.lock().await;
+            let mut pace = self.state.lock().await;
             let now = Instant::now();
-            let slot = (*next).max(now);
-            *next = slot + self.interval;
+            let slot = pace.next.max(now);
+            pace.next = slot + pace.interval;
             slot
         };
         tokio::time::sleep_until(slot).await;
+    }
+
+    /// The service said 429: slow down, and start nothing before `hold` from now.
+    pub async fn throttled(&self, hold: Duration) {
+        let mut pace = self.state.lock().await;
+        let now = Instant::now();
+        if now >= pace.calm_until {
+            pace.interval = slower(pace.interval, self.interval);
+            pace.calm_until = now + Duration::from_secs(1);
+        }
+        pace.next = pace.next.max(now + hold);
+    }
+
+    /// A request got through: speed up towards the configured rate.
+    pub async fn succeeded(&self) {
+        let mut pace = self.state.lock().await;
+        if pace.interval > self.interval {
+            pace.interval = faster(pace.interval, self.interval);
+        }
     }
 }
 
@@ -245,6 +290,7 @@ impl Http {
                         resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
                     match resp.text().await {
                         Ok(text) if status.is_success() => {
+                            self.limiter.succeeded().await;
                             let body = if text.trim().is_empty() {
                                 Value::Null
                             } else {
@@ -272,6 +318,9 @@ impl Http {
             let base = 0.25 * 2f64.powi(attempt as i32 - 1);
             let backoff = Duration::from_secs_f64((base * (0.5 + self.jitter())).min(30.0));
             let wait = after.map_or(backoff, |a| a.min(Duration::from_secs(60)).max(backoff / 4));
+            if err.status == Some(429) {
+                self.limiter.throttled(after.unwrap_or_default().min(Duration::from_secs(60))).await;
+            }
             tokio::time::sleep(wait).await;
         }
     }
@@ -286,6 +335,31 @@ pub fn encode(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn a_429_halves_the_rate_and_successes_bring_it_back() {
+        let configured = Duration::from_millis(100);
+        let mut pace = super::slower(configured, configured);
+        assert_eq!(pace, Duration::from_millis(200));
+        for _ in 0..10 {
+            pace = super::slower(pace, configured);
+        }
+        assert_eq!(pace, configured * 64, "at most 64 times slower");
+        let mut successes = 0;
+        while pace > configured {
+            pace = super::faster(pace, configured);
+            successes += 1;
+        }
+        assert_eq!(pace, configured, "never faster than configured");
+        assert!((60..100).contains(&successes), "{successes} successes from 64x back to the rate");
+    }
+
+    #[test]
+    fn a_rate_too_small_for_a_duration_does_not_panic() {
+        let _ = super::RateLimiter::new(1e-300);
+    }
+
     #[test]
     fn filters_encode_spaces_as_percent_20() {
         assert_eq!(super::encode("email eq \"a+b@x.example\""), "email%20eq%20%22a%2Bb%40x.example%22");

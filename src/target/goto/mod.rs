@@ -30,8 +30,17 @@ pub const DEFAULT_TOKEN_URL: &str = "https://authentication.logmeininc.com/oauth
 pub const CREATE_BATCH: usize = 50;
 const PAGE_SIZE: usize = 1000;
 const MAX_LISTING_RESTARTS: usize = 3;
-/// Writes in flight at once (the rate limiter still spaces them).
+/// Writes in flight at once, at least (the rate limiter still spaces them).
 const CONCURRENCY: usize = 8;
+/// ... and at most, however high `requests_per_second` is.
+const MAX_CONCURRENCY: usize = 64;
+
+/// Writes in flight at once: enough to keep to the rate while a round trip takes up to a
+/// quarter of a second (GoTo's 10 requests/s: 8 in flight).
+fn concurrency(requests_per_second: f64) -> usize {
+    let wanted = (requests_per_second * 0.25).ceil();
+    if wanted.is_finite() { (wanted as usize).clamp(CONCURRENCY, MAX_CONCURRENCY) } else { CONCURRENCY }
+}
 
 /// What the manifest tells the reader, so it fetches only what matters.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +64,8 @@ struct Client {
     http: Http,
     tokens: Tokens,
     api: String,
+    /// Writes in flight at once.
+    concurrency: usize,
 }
 
 fn error(e: HttpError) -> Problem {
@@ -166,6 +177,7 @@ impl GotoTarget {
             http,
             tokens: Tokens::new(grant, settings.token_url.clone()),
             api: settings.api_url.trim_end_matches('/').to_owned(),
+            concurrency: concurrency(settings.requests_per_second),
         });
         Ok(GotoTarget { rt, client, settings, account: None })
     }
@@ -382,8 +394,15 @@ impl Target for GotoTarget {
                     groups.entry((licenses, roles)).or_default().push(i);
                 }
             }
-            for ((licenses, roles), members) in &groups {
-                for batch in members.chunks(CREATE_BATCH) {
+            // Batches run concurrently, like the other writes: one at a time, an initial load
+            // waits a round trip per batch instead of keeping to the rate.
+            let mut batches = groups.iter().flat_map(|((licenses, roles), members)| {
+                members.chunks(CREATE_BATCH).map(move |b| (licenses, roles, b))
+            });
+            let mut set = tokio::task::JoinSet::new();
+            loop {
+                while set.len() < client.concurrency {
+                    let Some((licenses, roles, batch)) = batches.next() else { break };
                     if interrupted() {
                         for &i in batch {
                             outcomes[i] = Some(Outcome::Skipped { reason: "interrupted".into() });
@@ -407,41 +426,44 @@ impl Target for GotoTarget {
                         "adminRoles": roles,
                         "suppressEmail": suppress_email,
                     });
-                    match client
-                        .call(
-                            Method::POST,
-                            &format!("{base}/users"),
-                            Some(body),
-                            format!("create {} users", batch.len()),
-                        )
-                        .await
-                    {
-                        Ok(resp) => {
-                            let returned: BTreeSet<String> = resp
-                                .body
-                                .as_array()
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|u| u.get("email").and_then(Value::as_str).map(str::to_lowercase))
-                                .collect();
-                            progress.inc(batch.len() as u64);
-                            for &i in batch {
-                                outcomes[i] = Some(if returned.contains(&actions[i].email.to_lowercase()) {
-                                    Outcome::Done
-                                } else {
-                                    Outcome::Failed {
-                                        message: "GoTo did not return this user from Add Users".into(),
-                                        status: Some(resp.status),
-                                        incident: None,
-                                    }
-                                });
-                            }
+                    let client = client.clone();
+                    let path = format!("{base}/users");
+                    let batch = batch.to_vec();
+                    set.spawn(async move {
+                        let what = format!("create {} users", batch.len());
+                        (batch, client.call(Method::POST, &path, Some(body), what).await)
+                    });
+                }
+                let (batch, result) = match set.join_next().await {
+                    Some(Ok(done)) => done,
+                    Some(Err(e)) => return Err(Problem::new(Code::Target, format!("a write task failed: {e}"))),
+                    None => break,
+                };
+                progress.inc(batch.len() as u64);
+                match result {
+                    Ok(resp) => {
+                        let returned: BTreeSet<String> = resp
+                            .body
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|u| u.get("email").and_then(Value::as_str).map(str::to_lowercase))
+                            .collect();
+                        for &i in &batch {
+                            outcomes[i] = Some(if returned.contains(&actions[i].email.to_lowercase()) {
+                                Outcome::Done
+                            } else {
+                                Outcome::Failed {
+                                    message: "GoTo did not return this user from Add Users".into(),
+                                    status: Some(resp.status),
+                                    incident: None,
+                                }
+                            });
                         }
-                        Err(e) => {
-                            progress.inc(batch.len() as u64);
-                            for &i in batch {
-                                outcomes[i] = Some(failed(&e));
-                            }
+                    }
+                    Err(e) => {
+                        for &i in &batch {
+                            outcomes[i] = Some(failed(&e));
                         }
                     }
                 }
@@ -463,7 +485,12 @@ impl Target for GotoTarget {
         progress.finish();
 
         // 3. Read back what GoTo's behaviour leaves uncertain, fix what did not take, report the rest.
-        let done: Vec<usize> = (0..actions.len()).filter(|&i| outcomes[i] == Some(Outcome::Done)).collect();
+        // Also writes that failed without a clear answer (the connection dropped, 429 or 5xx to
+        // the last attempt): the change may have been made; if it was, the action is done,
+        // else it gets one more try with the fixes.
+        let uncertain = |o: &Option<Outcome>| matches!(o, Some(Outcome::Failed { status, .. }) if status.is_none_or(|s| s == 429 || s >= 500));
+        let accepted: Vec<bool> = outcomes.iter().map(|o| *o == Some(Outcome::Done)).collect();
+        let done: Vec<usize> = (0..actions.len()).filter(|&i| accepted[i] || uncertain(&outcomes[i])).collect();
         if !done.is_empty() {
             let (key, name) = self.account.clone().expect("resolved");
             let me = live.me.clone();
@@ -474,9 +501,6 @@ impl Target for GotoTarget {
                 let by_key: HashMap<&Key, &LiveAccount> = state.accounts.iter().map(|a| (&a.key, a)).collect();
                 let mut fixes = Vec::new();
                 for &i in &done {
-                    if outcomes[i] != Some(Outcome::Done) && round == 0 {
-                        continue;
-                    }
                     let a = &actions[i];
                     let found = match &a.key {
                         Some(k) => by_key.get(k).copied(),
@@ -494,12 +518,17 @@ impl Target for GotoTarget {
                             })
                         }
                     };
-                    if let Some(missing) = problem {
-                        outcomes[i] = Some(Outcome::Failed {
-                            message: format!("GoTo accepted the request, but {}", missing.join("; ")),
-                            status: None,
-                            incident: None,
-                        });
+                    match problem {
+                        Some(missing) if accepted[i] => {
+                            outcomes[i] = Some(Outcome::Failed {
+                                message: format!("GoTo accepted the request, but {}", missing.join("; ")),
+                                status: None,
+                                incident: None,
+                            })
+                        }
+                        // An uncertain write that did not take keeps its own error (unless a fix does it).
+                        Some(_) => {}
+                        None => outcomes[i] = Some(Outcome::Done),
                     }
                 }
                 if fixes.is_empty() || round == 1 || interrupted() {
@@ -555,7 +584,7 @@ async fn write_each(
     let mut set = tokio::task::JoinSet::new();
     let mut queue = actions.iter().enumerate().filter(|(_, a)| a.action != ActionKind::Create && pick(a));
     loop {
-        while set.len() < CONCURRENCY {
+        while set.len() < client.concurrency {
             let Some((i, a)) = queue.next() else { break };
             if interrupted() {
                 outcomes[i] = Some(Outcome::Skipped { reason: "interrupted".into() });
@@ -702,4 +731,15 @@ pub fn check(settings: Settings, grant: auth::Grant) -> Vec<(String, Result<Stri
         }
     });
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn writes_in_flight_follow_the_rate() {
+        assert_eq!(super::concurrency(10.0), 8, "GoTo's documented rate");
+        assert_eq!(super::concurrency(100.0), 25);
+        assert_eq!(super::concurrency(2000.0), 64);
+        assert_eq!(super::concurrency(f64::INFINITY), 8);
+    }
 }
