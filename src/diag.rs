@@ -130,6 +130,31 @@ impl Problem {
         self
     }
 
+    /// What to render: a snippet whose line is too long to read (a 10 MB value, a minified
+    /// export on one line) would flood the terminal, so such a problem says where instead.
+    pub fn for_display(&self) -> std::borrow::Cow<'_, Problem> {
+        const LONGEST_LINE: usize = 1000;
+        let too_long = self.source.as_ref().is_some_and(|src| {
+            let text: &str = src.inner();
+            self.labels.iter().any(|l| {
+                let at = floor_char_boundary(text, l.offset().min(text.len()));
+                let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+                end - start > LONGEST_LINE || l.len() > LONGEST_LINE
+            })
+        });
+        if !too_long {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut short = self.clone();
+        if let Some(at) = self.location() {
+            short.message = format!("{} (at {at}; the line is too long to show)", short.message);
+        }
+        short.source = None;
+        short.labels.clear();
+        std::borrow::Cow::Owned(short)
+    }
+
     /// Where the problem is, as `file:line:col`, for plain one-line output.
     pub fn location(&self) -> Option<String> {
         let src = self.source.as_ref()?;
@@ -215,7 +240,7 @@ impl Problems {
             .with_links(false);
         let mut out = String::new();
         for p in &self.0 {
-            let _ = handler.render_report(&mut out, p);
+            let _ = handler.render_report(&mut out, p.for_display().as_ref());
             out.push('\n');
         }
         out
@@ -253,6 +278,18 @@ mod tests {
         assert_eq!(line_col(text, text.find("role").unwrap()), (2, 1));
         assert_eq!(line_col(text, text.find('x').unwrap()), (2, 7));
         assert_eq!(line_col(text, 6), (1, 6));
+    }
+
+    #[test]
+    fn a_problem_on_a_huge_line_says_where_instead_of_showing_it() {
+        let text = format!("a: 1\nb: \"{}\"\n", "x".repeat(5000));
+        let src = source("big.yaml", text.clone());
+        let p = Problem::new(Code::WrongType, "too big").at(&src, (text.find('"').unwrap(), 3), "here");
+        let rendered = Problems(vec![p]).render_plain();
+        assert!(rendered.len() < 500, "{rendered}");
+        assert!(rendered.contains("too big (at big.yaml:2:4; the line is too long to show)"), "{rendered}");
+        let small = Problem::new(Code::WrongType, "small").at(&source("s.yaml", "a: 1\n"), (3, 1), "here");
+        assert!(Problems(vec![small]).render_plain().contains("s.yaml:1:4"));
     }
 
     #[test]

@@ -87,7 +87,7 @@ fn report(problems: &Problems, color: bool) {
         let n = shown.entry(p.code).or_default();
         *n += 1;
         if *n <= MAX_PER_CODE {
-            let _ = handler.render_report(&mut out, p);
+            let _ = handler.render_report(&mut out, p.for_display().as_ref());
             out.push('\n');
         }
     }
