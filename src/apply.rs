@@ -84,13 +84,7 @@ impl AuditLog {
     }
 
     fn record(&mut self, action: &Action, outcome: &Outcome) -> std::io::Result<()> {
-        let (name, error, status, incident) = match outcome {
-            Outcome::Done => ("done", None, None, None),
-            Outcome::Failed { message, status, incident } => {
-                ("failed", Some(message.as_str()), *status, incident.as_deref())
-            }
-            Outcome::Skipped { reason } => ("skipped", Some(reason.as_str()), None, None),
-        };
+        let (name, error, status, incident) = outcome.parts();
         let line = AuditLine {
             time: rfc3339_now(),
             action: action.action,

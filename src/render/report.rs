@@ -66,13 +66,7 @@ pub fn json(report: &Report) -> String {
         .results
         .iter()
         .map(|(a, o)| {
-            let (outcome, message, http_status, incident_id) = match o {
-                Outcome::Done => ("done", None, None, None),
-                Outcome::Failed { message, status, incident } => {
-                    ("failed", Some(message.as_str()), *status, incident.as_deref())
-                }
-                Outcome::Skipped { reason } => ("skipped", Some(reason.as_str()), None, None),
-            };
+            let (outcome, message, http_status, incident_id) = o.parts();
             JsonResult { action: a.action.as_str(), email: &a.email, outcome, message, http_status, incident_id }
         })
         .collect();

@@ -24,6 +24,17 @@ pub enum Outcome {
     Skipped { reason: String },
 }
 
+impl Outcome {
+    /// (outcome name, message, HTTP status, incident id), as reports and audit logs spell them.
+    pub fn parts(&self) -> (&'static str, Option<&str>, Option<u16>, Option<&str>) {
+        match self {
+            Outcome::Done => ("done", None, None, None),
+            Outcome::Failed { message, status, incident } => ("failed", Some(message), *status, incident.as_deref()),
+            Outcome::Skipped { reason } => ("skipped", Some(reason), None, None),
+        }
+    }
+}
+
 pub trait Target {
     /// Kind and account, for plan headers (the account is known after `read`).
     fn info(&self) -> TargetInfo;
