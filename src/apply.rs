@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::diag::{Code, Problem};
 use crate::live::LiveState;
 use crate::plan::{Action, ActionKind, Change};
-use crate::target::{Outcome, Target};
+use crate::targets::{Outcome, Target};
 
 #[derive(Debug, Clone)]
 pub struct Report {

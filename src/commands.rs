@@ -14,7 +14,7 @@ use crate::plan::planner::Grants;
 use crate::plan::{self, Action, PlanOptions};
 use crate::planfile::{self, PlanDoc};
 use crate::render::{self, markdown, text};
-use crate::target::{self, Target, interrupted};
+use crate::targets::{self, Target, interrupted};
 
 /// How output should look.
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +42,7 @@ fn prepare(dir: &Path, only: &[String]) -> Result<Prepared, Problems> {
     clock.done("desired state");
     // The people's source records are not needed any more: free them before the live state arrives.
     drop(std::mem::take(&mut manifest.directory));
-    let mut target = target::open(&manifest)?;
+    let mut target = targets::open(&manifest)?;
     // The digest of the manifests is computed while the target is read.
     let (manifest_digest, live) = std::thread::scope(|s| {
         let digest = s.spawn(|| planfile::manifest_digest(&manifest, &desired));
@@ -298,14 +298,14 @@ pub fn check(dir: &Path, out: Output) -> Result<ExitCode, Problems> {
     let manifest = validate::load(dir)?;
     let lines: Vec<(String, Result<String, String>)> = match manifest.target.kind {
         crate::manifest::TargetKind::Goto => {
-            let settings = target::goto_settings(&manifest)?;
-            match target::goto_grant() {
-                Ok(grant) => target::goto::check(settings, grant),
+            let settings = targets::goto_settings(&manifest)?;
+            match targets::goto_credentials() {
+                Ok(grant) => targets::goto::check(settings, grant),
                 Err(p) => vec![("credentials".into(), Err(format!("{}; {}", p.message, p.help.unwrap_or_default())))],
             }
         }
         _ => {
-            let mut t = target::open(&manifest)?;
+            let mut t = targets::open(&manifest)?;
             match t.read() {
                 Ok(live) => {
                     let mut lines = vec![

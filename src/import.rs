@@ -14,7 +14,7 @@ use crate::live::{Grant, Key, LiveAccount, LiveState, domain_of};
 use crate::manifest::TargetKind;
 use crate::manifest::validate::{self, MANIFEST_FILE};
 use crate::render::quote;
-use crate::target::{self, Target};
+use crate::targets::{self, Target};
 
 pub const DIRECTORY_FILE: &str = "people.yaml";
 
@@ -306,12 +306,12 @@ enum Source {
 /// given by the environment.
 fn open_source(args: &ImportArgs) -> Result<(Box<dyn Target>, Source), Problems> {
     let snapshot = |path: PathBuf| -> (Box<dyn Target>, Source) {
-        (Box::new(target::file::FileTarget::new(path.clone())), Source::Snapshot(path))
+        (Box::new(targets::file::FileTarget::new(path.clone())), Source::Snapshot(path))
     };
     let Some(dir) = &args.dir else {
         return Ok(match &args.from_snapshot {
             Some(file) => snapshot(file.clone()),
-            None => (target::open_for_import(None)?, Source::Goto { api_url: None, token_url: None }),
+            None => (targets::open_for_import(None)?, Source::Goto { api_url: None, token_url: None }),
         });
     };
     let manifest = validate::load(dir)?;
@@ -319,7 +319,7 @@ fn open_source(args: &ImportArgs) -> Result<(Box<dyn Target>, Source), Problems>
     match t.kind {
         TargetKind::File => Ok(snapshot(manifest.dir.join(t.path.as_deref().unwrap_or("live.json")))),
         TargetKind::Goto => Ok((
-            target::open_for_import(Some(&manifest))?,
+            targets::open_for_import(Some(&manifest))?,
             Source::Goto { api_url: t.api_url.clone(), token_url: t.token_url.clone() },
         )),
         TargetKind::Scim => Err(Problem::new(Code::TargetKey, "import reads goto and file targets, not scim").into()),

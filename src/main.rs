@@ -21,10 +21,10 @@ fn main() -> ExitCode {
     // First Ctrl-C: finish the action in flight, skip the rest, report, exit 130.
     // Second: leave at once (every target write is atomic, so nothing is half-written).
     let _ = ctrlc::set_handler(|| {
-        if rollcall::target::interrupted() {
+        if rollcall::targets::interrupted() {
             std::process::exit(i32::from(INTERRUPTED));
         }
-        rollcall::target::interrupt();
+        rollcall::targets::interrupt();
         eprintln!("\nInterrupted: finishing the action in flight, then stopping.");
     });
     let result = match &cli.command {
@@ -45,7 +45,9 @@ fn main() -> ExitCode {
         Command::Apply(args) => commands::apply(args, out),
         Command::Show { plan, format } => commands::show(plan, *format, out),
         Command::Check { dir } => commands::check(dir, out),
-        Command::Diff(args) => rollcall::diff::run(&args.base, args.head.as_deref(), &args.dir, args.format, out.color),
+        Command::Diff(args) => {
+            rollcall::revdiff::run(&args.base, args.head.as_deref(), &args.dir, args.format, out.color)
+        }
         Command::Import(args) => rollcall::import::run(args, out.quiet),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "rollcall", &mut std::io::stdout());

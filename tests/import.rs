@@ -104,7 +104,7 @@ fn import_through_a_manifest_target_and_write_a_snapshot() {
     // The snapshot holds the same account: the file target reads it as it reads the original.
     let read = |p: &Path| {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
-        let mut live = rollcall::target::file::live_state(&v).unwrap();
+        let mut live = rollcall::targets::file::live_state(&v).unwrap();
         live.accounts.sort_by(|a, b| a.key.cmp(&b.key));
         live
     };

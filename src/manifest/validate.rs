@@ -40,7 +40,7 @@ pub const SCIM_ATTRIBUTES: &[&str] = &[
 pub struct Manifest {
     pub dir: PathBuf,
     pub root: Source,
-    pub target: Target,
+    pub target: TargetConfig,
     pub scope: Option<Scope>,
     /// A record passes when any filter holds; a filter holds when all its clauses do.
     pub scoping: Vec<Vec<Clause>>,
@@ -53,7 +53,7 @@ pub struct Manifest {
 }
 
 #[derive(Debug, Clone)]
-pub struct Target {
+pub struct TargetConfig {
     pub kind: TargetKind,
     pub path: Option<String>,
     pub account_key: Option<String>,
@@ -195,7 +195,7 @@ impl Checker<'_> {
         let manifest = Manifest {
             dir: dir.to_path_buf(),
             root: self.root.clone(),
-            target: target.unwrap_or(Target {
+            target: target.unwrap_or(TargetConfig {
                 kind: TargetKind::File,
                 path: None,
                 account_key: None,
@@ -250,7 +250,7 @@ impl Checker<'_> {
         }
     }
 
-    fn target(&mut self, raw: &super::RawTarget) -> Option<Target> {
+    fn target(&mut self, raw: &super::RawTarget) -> Option<TargetConfig> {
         let kind = match raw.kind.value.as_str() {
             "file" => TargetKind::File,
             "goto" => TargetKind::Goto,
@@ -317,7 +317,7 @@ impl Checker<'_> {
             self.at(Code::WrongType, "requests_per_second must be a number of at least 0.1", rps, "not a rate").help =
                 Some("GoTo documents 10 requests per second; leave it out to use that".into());
         }
-        Some(Target {
+        Some(TargetConfig {
             kind,
             path: raw.path.as_ref().map(|v| v.value.clone()),
             account_key: raw.account_key.as_ref().map(|v| v.value.0.clone()),

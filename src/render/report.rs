@@ -5,7 +5,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::apply::{Report, ReportSummary};
-use crate::target::Outcome;
+use crate::targets::Outcome;
 
 pub fn line(a: &crate::plan::Action, o: &Outcome) -> String {
     match o {

@@ -167,7 +167,7 @@ pub struct GotoTarget {
 }
 
 impl GotoTarget {
-    pub fn new(settings: Settings, grant: auth::Grant) -> Result<Self, Problem> {
+    pub fn new(settings: Settings, grant: auth::Credentials) -> Result<Self, Problem> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -629,7 +629,7 @@ async fn write_each(
 }
 
 /// `rollcall check`: each step, ok or what to fix.
-pub fn check(settings: Settings, grant: auth::Grant) -> Vec<(String, Result<String, String>)> {
+pub fn check(settings: Settings, grant: auth::Credentials) -> Vec<(String, Result<String, String>)> {
     let mut lines = Vec::new();
     let target = match GotoTarget::new(settings, grant) {
         Ok(t) => t,

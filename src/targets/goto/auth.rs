@@ -10,9 +10,9 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::target::http::{Http, HttpError, Request, encode};
+use crate::targets::http::{Http, HttpError, Request, encode};
 
-pub enum Grant {
+pub enum Credentials {
     /// `GOTO_ACCESS_TOKEN`: used as is, cannot be refreshed.
     Static(SecretString),
     /// `GOTO_PAT` (for CI) or `GOTO_REFRESH_TOKEN` (local use), with the OAuth client.
@@ -25,11 +25,13 @@ pub enum ExchangeKind {
     RefreshToken,
 }
 
-impl std::fmt::Debug for Grant {
+impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Grant::Static(_) => f.write_str("Grant::Static([redacted])"),
-            Grant::Exchange { client_id, kind, .. } => write!(f, "Grant::Exchange({client_id}, {kind:?}, [redacted])"),
+            Credentials::Static(_) => f.write_str("Credentials::Static([redacted])"),
+            Credentials::Exchange { client_id, kind, .. } => {
+                write!(f, "Credentials::Exchange({client_id}, {kind:?}, [redacted])")
+            }
         }
     }
 }
@@ -38,24 +40,24 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-impl Grant {
+impl Credentials {
     /// Reads the credentials from the environment (they are never in a manifest).
-    pub fn from_env() -> Result<Grant, String> {
+    pub fn from_env() -> Result<Credentials, String> {
         if let Some(token) = env("GOTO_ACCESS_TOKEN") {
-            return Ok(Grant::Static(SecretString::from(token)));
+            return Ok(Credentials::Static(SecretString::from(token)));
         }
         let id = env("GOTO_CLIENT_ID");
         let secret = env("GOTO_CLIENT_SECRET");
         let pat = env("GOTO_PAT");
         let refresh = env("GOTO_REFRESH_TOKEN");
         match (id, secret, pat, refresh) {
-            (Some(client_id), Some(client_secret), Some(pat), _) => Ok(Grant::Exchange {
+            (Some(client_id), Some(client_secret), Some(pat), _) => Ok(Credentials::Exchange {
                 client_id,
                 client_secret: client_secret.into(),
                 kind: ExchangeKind::PersonalAccessToken,
                 secret: pat.into(),
             }),
-            (Some(client_id), Some(client_secret), None, Some(rt)) => Ok(Grant::Exchange {
+            (Some(client_id), Some(client_secret), None, Some(rt)) => Ok(Credentials::Exchange {
                 client_id,
                 client_secret: client_secret.into(),
                 kind: ExchangeKind::RefreshToken,
@@ -79,7 +81,7 @@ impl Grant {
 }
 
 pub struct Tokens {
-    grant: Grant,
+    grant: Credentials,
     token_url: String,
     cached: Mutex<Option<(SecretString, Instant)>>,
     /// A refresh token GoTo rotated (kept in memory for this run).
@@ -87,12 +89,12 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    pub fn new(grant: Grant, token_url: String) -> Self {
+    pub fn new(grant: Credentials, token_url: String) -> Self {
         Tokens { grant, token_url, cached: Mutex::new(None), rotated: Mutex::new(None) }
     }
 
     pub fn can_refresh(&self) -> bool {
-        matches!(self.grant, Grant::Exchange { .. })
+        matches!(self.grant, Credentials::Exchange { .. })
     }
 
     pub async fn invalidate(&self) {
@@ -102,8 +104,10 @@ impl Tokens {
     /// A valid access token, exchanging one if needed.
     pub async fn token(&self, http: &Http) -> Result<SecretString, HttpError> {
         let (client_id, client_secret, kind, secret) = match &self.grant {
-            Grant::Static(t) => return Ok(t.clone()),
-            Grant::Exchange { client_id, client_secret, kind, secret } => (client_id, client_secret, kind, secret),
+            Credentials::Static(t) => return Ok(t.clone()),
+            Credentials::Exchange { client_id, client_secret, kind, secret } => {
+                (client_id, client_secret, kind, secret)
+            }
         };
         let mut cached = self.cached.lock().await;
         if let Some((token, until)) = cached.as_ref()

@@ -104,8 +104,8 @@ pub fn goto_settings(manifest: &Manifest) -> Result<goto::Settings, Problem> {
     })
 }
 
-pub fn goto_grant() -> Result<goto::auth::Grant, Problem> {
-    goto::auth::Grant::from_env().map_err(|e| {
+pub fn goto_credentials() -> Result<goto::auth::Credentials, Problem> {
+    goto::auth::Credentials::from_env().map_err(|e| {
         Problem::new(Code::Credentials, e).help(
             "for CI set GOTO_CLIENT_ID, GOTO_CLIENT_SECRET and GOTO_PAT (a personal access token with the identity: scope); locally GOTO_REFRESH_TOKEN or GOTO_ACCESS_TOKEN work too",
         )
@@ -148,7 +148,7 @@ pub fn open(manifest: &Manifest) -> Result<Box<dyn Target>, Problem> {
         }
         TargetKind::Goto => {
             let settings = goto_settings(manifest)?;
-            Ok(Box::new(goto::GotoTarget::new(settings, goto_grant()?)?))
+            Ok(Box::new(goto::GotoTarget::new(settings, goto_credentials()?)?))
         }
         TargetKind::Scim => Ok(Box::new(scim::ScimTarget::new(scim_settings(manifest)?, scim_token()?)?)),
     }
@@ -175,5 +175,5 @@ pub fn open_for_import(manifest: Option<&Manifest>) -> Result<Box<dyn Target>, P
         },
     };
     settings.hints = goto::Hints { admin_roles_matter: true, domains: Vec::new() };
-    Ok(Box::new(goto::GotoTarget::new(settings, goto_grant()?)?))
+    Ok(Box::new(goto::GotoTarget::new(settings, goto_credentials()?)?))
 }
