@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         eprintln!("\nInterrupted: finishing the action in flight, then stopping.");
     });
     let result = match &cli.command {
-        Command::Validate { dir } => rollcall::manifest::validate::load(dir).map(|m| {
+        Command::Validate { dir } => rollcall::config::load(dir).map(|m| {
             if !cli.quiet {
                 eprintln!(
                     "{}: ok ({} people, {} groups, {} roles, {} assignments)",

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use assert_cmd::Command;
+use rollcall::config;
 use rollcall::diag::{Code, Problems};
-use rollcall::manifest::validate;
 
 const FIXTURES: &str = "tests/fixtures/invalid";
 
@@ -13,7 +13,7 @@ const FIXTURES: &str = "tests/fixtures/invalid";
 /// the rendered diagnostics are stable (integration tests run in the crate root).
 fn problems(case: &str) -> Problems {
     let dir = Path::new(FIXTURES).join(case);
-    match validate::load(&dir) {
+    match config::load(&dir) {
         Ok(_) => panic!("{} validated, but it holds a mistake", dir.display()),
         Err(problems) => problems,
     }
@@ -132,7 +132,7 @@ fn a_credential_is_not_echoed_into_the_output() {
 #[test]
 fn a_directory_that_does_not_exist() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let problems = validate::load(&tmp.path().join("nowhere")).expect_err("nothing to validate");
+    let problems = config::load(&tmp.path().join("nowhere")).expect_err("nothing to validate");
     assert_eq!(codes(&problems), ["rollcall::no-manifest"]);
     assert!(problems.0[0].message.ends_with("does not exist"), "{}", problems.0[0].message);
 }

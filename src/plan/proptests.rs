@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 
 use super::*;
+use crate::config::Scope;
 use crate::desired::{Desired, DesiredAccount, DesiredAttribute, RoleGrant, SafetyPolicy};
 use crate::live::{Grant, Key, License, LiveAccount, LiveState, Locks, domain_of};
 use crate::manifest::OnUnassign;
-use crate::manifest::validate::Scope;
 
 const BUSINESS: &str = "100";
 const WEBINAR: &str = "200";

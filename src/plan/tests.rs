@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
+use crate::config::Scope;
 use crate::desired::{Desired, DesiredAccount, DesiredAttribute, RoleGrant, SafetyPolicy};
 use crate::live::{Grant, Key, License, LiveAccount, LiveState, Locks};
 use crate::manifest::OnUnassign;
-use crate::manifest::validate::Scope;
 use crate::render::{TargetInfo, text};
 
 const BUSINESS: &str = "7902142105473202120";

@@ -14,7 +14,7 @@ use super::{Outcome, Target, interrupted};
 use crate::diag::{Code, Problem};
 use crate::live::{Grant, Key, LiveState};
 use crate::plan::{Action, ActionKind, Change};
-use crate::render::TargetInfo;
+use crate::vocab::TargetInfo;
 
 pub struct FileTarget {
     path: PathBuf,

@@ -21,7 +21,7 @@ use super::{Outcome, Target, interrupted};
 use crate::diag::{Code, Problem};
 use crate::live::{Grant, Key, LiveAccount, LiveState, domain_of};
 use crate::plan::{Action, ActionKind, Change};
-use crate::render::TargetInfo;
+use crate::vocab::TargetInfo;
 use auth::Tokens;
 
 pub const DEFAULT_API_URL: &str = "https://api.getgo.com/admin/rest/v1";
