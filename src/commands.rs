@@ -255,7 +255,7 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
     }
     if !doc.blocks.is_empty() && !args.allow_removals {
         return Err(Problem::new(
-            Code::RemovalThreshold,
+            doc.blocks[0].code,
             format!("the plan is blocked: {}", doc.blocked.as_deref().unwrap_or("")),
         )
         .help("nothing was applied; if these removals are intended, apply again with --allow-removals")

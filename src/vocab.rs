@@ -86,6 +86,14 @@ pub enum Grant {
 }
 
 impl Grant {
+    /// What names the grant: a license key, an admin role, a SCIM role.
+    pub fn id(&self) -> &str {
+        match self {
+            Grant::License(k) => k.as_str(),
+            Grant::AdminRole(r) | Grant::ScimRole(r) => r,
+        }
+    }
+
     /// The kind of grant in words, as plans list them.
     pub fn label(&self) -> &'static str {
         match self {

@@ -169,3 +169,14 @@ fn cli_reports_problems_on_stderr_and_exits_1() {
         assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
     }
 }
+
+/// Every diagnostic code with its description, pinned: a renamed or removed code (which
+/// users grep for and scripts match on) shows in review as a snapshot change.
+#[test]
+fn the_diagnostic_codes_are_pinned() {
+    let list: String =
+        rollcall::diag::Code::ALL.iter().map(|c| format!("{} — {}\n", c.as_str(), c.description())).collect();
+    insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("diagnostic-codes", list);
+    });
+}

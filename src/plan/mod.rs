@@ -13,6 +13,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
+use crate::diag::Code;
 use crate::live::{Grant, Key};
 
 pub use planner::{PlanOptions, plan};
@@ -116,8 +117,8 @@ pub struct Warning {
 /// Why a plan is blocked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Block {
-    /// A stable diagnostic code (rollcall::removal-threshold, ...).
-    pub code: String,
+    /// Which check blocked it (rollcall::removal-threshold, ...).
+    pub code: Code,
     pub message: String,
 }
 
