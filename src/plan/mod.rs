@@ -3,11 +3,11 @@
 //! Built by the pure `planner::plan` from desired and live state; rendered by `render`,
 //! executed by `apply`. Actions are ordered by email.
 
+pub mod effect;
 pub mod planner;
 #[cfg(test)]
 mod proptests;
 pub mod safety;
-pub mod simulate;
 #[cfg(test)]
 mod tests;
 

@@ -695,7 +695,7 @@ fn scim_account_enabled_false_sets_active_false_once() {
     "#);
     // Applied: nothing more to do, although the account still holds its role.
     let mut after = w.live.clone();
-    simulate::apply_all(&mut after, &w.plan().unwrap().actions);
+    effect::apply_all(&mut after, &w.plan().unwrap().actions).unwrap();
     assert_eq!(after.accounts[0].active(), Some(false));
     assert!(plan(&w.desired, &after, &PlanOptions::default()).unwrap().actions.is_empty());
     // Protected: warned about, not disabled.
