@@ -6,6 +6,7 @@
 pub mod planner;
 #[cfg(test)]
 mod proptests;
+pub mod roles;
 pub mod safety;
 pub mod simulate;
 #[cfg(test)]
