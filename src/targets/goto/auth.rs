@@ -161,6 +161,15 @@ impl Tokens {
         *self.cached.lock().await = None;
     }
 
+    /// The API refused `used`: forget it, unless another request already replaced it (requests
+    /// in flight together see the same 401; one new token serves them all).
+    pub async fn invalidate_if(&self, used: &SecretString) {
+        let mut cached = self.cached.lock().await;
+        if cached.as_ref().is_some_and(|(t, _)| t.expose_secret() == used.expose_secret()) {
+            *cached = None;
+        }
+    }
+
     /// A valid access token, exchanging one if needed.
     pub async fn token(&self, http: &Http) -> Result<SecretString, HttpError> {
         let (client_id, client_secret, kind, secret, file) = match &self.grant {

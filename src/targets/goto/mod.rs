@@ -125,13 +125,14 @@ impl Client {
         what: String,
         write: bool,
     ) -> Result<Response, HttpError> {
-        let mut refreshed = false;
+        // A 401 gets a new token, a few times: requests in flight together may outlive one.
+        let mut refreshes = 0;
         loop {
             let token = self.tokens.token(&self.http).await?;
             let req = Request {
                 method: method.clone(),
                 url: format!("{}{path}", self.api),
-                bearer: Some(token),
+                bearer: Some(token.clone()),
                 basic: None,
                 json: body.clone(),
                 form: None,
@@ -139,9 +140,9 @@ impl Client {
             };
             let sent = if write { self.http.send_write(&req).await } else { self.http.send(&req).await };
             match sent {
-                Err(e) if e.status == Some(401) && !refreshed && self.tokens.can_refresh() => {
-                    self.tokens.invalidate().await;
-                    refreshed = true;
+                Err(e) if e.status == Some(401) && refreshes < 3 && self.tokens.can_refresh() => {
+                    self.tokens.invalidate_if(&token).await;
+                    refreshes += 1;
                 }
                 other => return other,
             }
