@@ -88,3 +88,40 @@ pub fn check(actions: &[Action], live: &LiveState) -> Option<Block> {
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::{Action, ActionKind, Change, missing, needs};
+    use crate::live::{Grant, Key};
+    use crate::plan::GrantChange;
+
+    fn action(kind: ActionKind, changes: Vec<Change>) -> Action {
+        Action { action: kind, email: "a@x.example".into(), key: None, reason: None, changes }
+    }
+
+    fn license() -> Change {
+        Change::Add(GrantChange { grant: Grant::License(Key::from("1")), name: "L".into() })
+    }
+
+    #[test]
+    fn each_change_names_the_role_it_needs() {
+        let create = action(ActionKind::Create, vec![license()]);
+        assert_eq!(needs(&create).iter().map(|n| n.0).collect::<Vec<_>>(), ["ADD_USERS", "MANAGE_SEATS"]);
+        let rename = action(
+            ActionKind::Update,
+            vec![Change::Attribute { attribute: "lastName".into(), old: None, new: "B".into() }],
+        );
+        assert_eq!(needs(&rename).iter().map(|n| n.0).collect::<Vec<_>>(), ["MANAGE_USERS"]);
+        let role = action(
+            ActionKind::Update,
+            vec![Change::Remove(GrantChange { grant: Grant::AdminRole("MANAGE_USERS".into()), name: "M".into() })],
+        );
+        assert_eq!(needs(&role).iter().map(|n| n.0).collect::<Vec<_>>(), ["SUPER_USER"]);
+        let have: BTreeSet<String> = ["MANAGE_USERS".to_owned(), "ADD_USERS".to_owned()].into();
+        let m = missing([&create, &rename, &role], &have);
+        assert_eq!(m.keys().copied().collect::<Vec<_>>(), ["MANAGE_SEATS", "SUPER_USER"]);
+        assert!(missing([&create, &role], &["SUPER_USER".to_owned()].into()).is_empty(), "SUPER_USER may do all");
+    }
+}

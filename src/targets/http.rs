@@ -431,6 +431,16 @@ mod tests {
     }
 
     #[test]
+    fn recorded_bodies_carry_no_token() {
+        let v = serde_json::json!({"access_token": "at", "nested": [{"refresh_token": "rt", "email": "a@x"}], "scope": "identity:"});
+        let r = super::redacted(v);
+        assert_eq!(r["access_token"], "[redacted]");
+        assert_eq!(r["nested"][0]["refresh_token"], "[redacted]");
+        assert_eq!(r["nested"][0]["email"], "a@x");
+        assert_eq!(r["scope"], "identity:");
+    }
+
+    #[test]
     fn filters_encode_spaces_as_percent_20() {
         assert_eq!(super::encode("email eq \"a+b@x.example\""), "email%20eq%20%22a%2Bb%40x.example%22");
     }
