@@ -220,11 +220,12 @@ fn a_lost_create_answer_followed_by_a_409_converges_with_no_duplicate() {
 fn a_token_answer_with_a_refresh_token_does_not_break_a_two_hour_run() {
     // Each access token lasts a few requests: a run of many requests sees it expire again and
     // again, as a two-hour run would at one token an hour.
-    let c = Config { refresh_token_in_answer: true, token_max_uses: Some(4), ..config() };
+    // (More uses than requests in flight at once, 8: a new token serves every request waiting for it.)
+    let c = Config { refresh_token_in_answer: true, token_max_uses: Some(10), ..config() };
     let site = Site::acme(c.clone());
     let o = site.run(&["apply", site.d(), "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "PAT grant: {}", both(&o));
-    assert!(site.emu.requests().token >= 3, "{:?}", site.emu.requests());
+    assert!(site.emu.requests().token >= 2, "the run outlived its first token: {:?}", site.emu.requests());
     assert_eq!(site.run(&["plan", site.d(), "--detailed-exitcode"]).status.code(), Some(0));
 
     // A refresh-token grant from a file: the rotated token is written back, so the next run works.
@@ -458,4 +459,58 @@ fn check_probe_refuses_an_existing_user_and_needs_an_email() {
     let o = site.run(&["check", site.d(), "--probe"]);
     assert_eq!(o.status.code(), Some(2), "clap refuses --probe without an email: {}", both(&o));
     assert_eq!(site.emu.requests().create + site.emu.requests().delete + site.emu.requests().update, 0);
+}
+
+#[test]
+fn acme_converges_under_each_new_switch() {
+    let settings: Vec<(&str, Config)> = vec![
+        (
+            "allOrNothing default false, existing users conflict",
+            Config { all_or_nothing_default: false, on_existing: OnExisting::Conflict, ..config() },
+        ),
+        (
+            "allOrNothing ignored, existing users conflict",
+            Config { all_or_nothing_honoured: false, on_existing: OnExisting::Conflict, ..config() },
+        ),
+        (
+            "a create invited, not listed",
+            Config { identities_elsewhere: vec!["priya.nair@acme.example".into()], invited_in_list: false, ..config() },
+        ),
+        (
+            "refresh tokens in answers, short-lived tokens",
+            Config { refresh_token_in_answer: true, token_max_uses: Some(10), ..config() },
+        ),
+        ("licenses unpaged", Config { licenses_paging: LicensesPaging::Unpaged, ..config() }),
+        ("delete of an unknown user answers 502", Config { delete_unknown_status: 502, ..config() }),
+        (
+            "all together, listings without grants",
+            Config {
+                all_or_nothing_default: false,
+                all_or_nothing_honoured: false,
+                on_existing: OnExisting::Conflict,
+                identities_elsewhere: vec!["priya.nair@acme.example".into()],
+                invited_in_list: false,
+                refresh_token_in_answer: true,
+                // More than the requests in flight at once (8): each gets a token that still works.
+                token_max_uses: Some(20),
+                licenses_paging: LicensesPaging::Unpaged,
+                delete_unknown_status: 502,
+                grants_in_list: GrantsVisibility::LicensesOnly,
+                ..config()
+            },
+        ),
+    ];
+    for (name, c) in settings {
+        let site = Site::acme(c);
+        let o = site.run(&["apply", site.d(), "--auto-approve"]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", both(&o));
+        assert!(
+            out(&o).contains("Apply complete: 3 created, 6 updated, 4 disabled, 0 enabled, 0 deleted, 0 failed."),
+            "{name}: {}",
+            out(&o)
+        );
+        let o = site.run(&["plan", site.d(), "--detailed-exitcode"]);
+        assert_eq!(o.status.code(), Some(0), "{name}: nothing left to do: {}", both(&o));
+        assert_eq!(site.emu.requests().create, 1, "{name}: one Add Users: {:?}", site.emu.requests());
+    }
 }
