@@ -259,6 +259,10 @@ fn a_caller_without_manage_seats_gets_a_blocked_plan_not_a_half_applied_one() {
     assert_ne!(o.status.code(), Some(0), "{}", both(&o));
     assert!(both(&o).contains("rollcall::insufficient-admin-role"), "{}", both(&o));
     assert!(both(&o).contains("MANAGE_SEATS"), "{}", both(&o));
+    assert!(out(&o).contains("apply refuses this plan: the credential's user lacks an admin role"), "{}", out(&o));
+    let o = site.run(&["plan", site.d(), "--format", "markdown"]);
+    let md = out(&o);
+    assert!(md.contains("`rollcall::insufficient-admin-role`") && !md.contains("--allow-removals"), "{md}");
     let o = site.run(&["apply", site.d(), "--auto-approve", "--allow-removals"]);
     assert_eq!(o.status.code(), Some(1), "{}", both(&o));
     assert!(err(&o).contains("rollcall::insufficient-admin-role"), "{}", both(&o));
