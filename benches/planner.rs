@@ -90,6 +90,7 @@ fn world(n: usize) -> (Desired, LiveState) {
         }],
         accounts,
         me: None,
+        caller_admin_roles: None,
     };
     (desired, live)
 }

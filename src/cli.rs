@@ -59,11 +59,18 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Test the connection: credentials, account, permissions, licenses.
+    /// Test the connection: credentials, scopes, account, admin roles, licenses, invitations.
     Check {
         /// Manifest directory (holds rollcall.yaml).
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// GoTo only: settle what GoTo's documentation leaves open by creating this test user,
+        /// changing and deleting it (prints what it will do first; the email must have no user).
+        #[arg(long, value_name = "EMAIL")]
+        probe: Option<String>,
+        /// With --probe: save the HTTP exchanges into this folder, secrets redacted.
+        #[arg(long, value_name = "DIR", requires = "probe")]
+        record: Option<PathBuf>,
     },
     /// Print a JSON Schema for rollcall.yaml or for directory files.
     Schema {

@@ -253,6 +253,12 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
         // With --format json stdout carries one document: the report.
         print(&render_plan(doc, args.format, out));
     }
+    // No flag lifts this one: GoTo would refuse the writes.
+    if let Some(b) = doc.blocks.iter().find(|b| b.code == Code::InsufficientAdminRole) {
+        return Err(Problem::new(Code::InsufficientAdminRole, format!("the plan is blocked: {}", b.message))
+            .help("nothing was applied; `rollcall check` lists the admin roles the credential's user holds")
+            .into());
+    }
     if !doc.blocks.is_empty() && !args.allow_removals {
         return Err(Problem::new(
             doc.blocks[0].code,
@@ -294,14 +300,26 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
 }
 
 /// `rollcall check`: each step on its own line, ok or what to fix; exit 1 if any fails.
-pub fn check(dir: &Path, out: Output) -> Result<ExitCode, Problems> {
+/// With `probe`: the GoTo probe (`check --probe EMAIL`), saying first what it will do.
+pub fn check(dir: &Path, probe: Option<&str>, record: Option<&Path>, out: Output) -> Result<ExitCode, Problems> {
     let manifest = config::load(dir)?;
+    if probe.is_some() && manifest.target.kind != crate::manifest::TargetKind::Goto {
+        return Err(
+            Problem::new(Code::TargetKey, "--probe settles what GoTo leaves open: it needs a goto target").into()
+        );
+    }
     let lines: Vec<(String, Result<String, String>)> = match manifest.target.kind {
         crate::manifest::TargetKind::Goto => {
             let settings = targets::goto_settings(&manifest)?;
-            match targets::goto_credentials() {
-                Ok(grant) => targets::goto::check(settings, grant),
-                Err(p) => vec![("credentials".into(), Err(format!("{}; {}", p.message, p.help.unwrap_or_default())))],
+            match (targets::goto_credentials(), probe) {
+                (Ok(grant), Some(email)) => {
+                    print(&targets::goto::probe::intent(email));
+                    targets::goto::probe::run(settings, grant, email, record)
+                }
+                (Ok(grant), None) => targets::goto::check(settings, grant),
+                (Err(p), _) => {
+                    vec![("credentials".into(), Err(format!("{}; {}", p.message, p.help.unwrap_or_default())))]
+                }
             }
         }
         _ => {

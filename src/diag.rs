@@ -99,6 +99,7 @@ codes! {
     RemovalThreshold => "rollcall::removal-threshold": "the plan removes more accounts than policy allows",
     LastSuperUser => "rollcall::last-super-user": "the plan removes the last SUPER_USER",
     SeatsExceeded => "rollcall::seats-exceeded": "the plan puts more users on a license than it has seats",
+    InsufficientAdminRole => "rollcall::insufficient-admin-role": "the plan needs a GoTo admin role the credential's user does not hold",
     StalePlan => "rollcall::stale-plan": "the manifests or the account changed since the plan was made",
     PlanFile => "rollcall::plan-file": "a plan file that cannot be read",
     Confirmation => "rollcall::confirmation-required": "apply needs a yes on a terminal, or --auto-approve",

@@ -259,7 +259,8 @@ pub fn snapshot(live: &LiveState) -> Value {
         .map(|a| {
             let mut u = serde_json::Map::new();
             u.insert("key".into(), json!(a.key.0));
-            for (k, v) in &a.attributes {
+            // The invitation marker is rollcall's, not a GoTo field.
+            for (k, v) in a.attributes.iter().filter(|(k, _)| k.as_str() != crate::live::INVITED) {
                 u.insert(k.clone(), json!(v));
             }
             let (licenses, admin) = combination(a);

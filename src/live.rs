@@ -13,7 +13,9 @@ pub struct Locks {
     pub name: bool,
     /// `emailLocked`.
     pub email: bool,
-    /// `identityReadOnly`, or the user's primary account is another one: no identity attribute.
+    /// `identityReadOnly`: no identity attribute. (GoTo's "Update User" page says name, email
+    /// and locale change only in the user's primary account, but no documented field tells that
+    /// an account's primary account is another: such an account shows up as a refused update.)
     pub identity: bool,
 }
 
@@ -57,6 +59,15 @@ impl LiveAccount {
 /// The live attribute that carries a target's disabled flag ("true" / "false").
 pub const ACTIVE: &str = "active";
 
+/// The live attribute that carries GoTo's user `status` as GoTo spells it (`ACTIVE`,
+/// `SUSPENDED`, ...). Never mapped, never compared: shown in plans.
+pub const STATUS: &str = "status";
+
+/// The live attribute set ("true") on an account with a transfer invitation not yet accepted
+/// (it appears in a license's `invitedUserKeys`). Its pending licenses count as held: the plan
+/// neither creates nor grants it again, and says it is waiting for acceptance.
+pub const INVITED: &str = "invited";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct License {
     pub key: Key,
@@ -73,6 +84,9 @@ pub struct LiveState {
     pub accounts: Vec<LiveAccount>,
     /// Email of the account whose credential rollcall runs with (always protected).
     pub me: Option<String>,
+    /// The admin roles of that account, when the target has them (GoTo): the plan is blocked
+    /// when it needs a role the caller lacks (`plan::roles`).
+    pub caller_admin_roles: Option<BTreeSet<String>>,
 }
 
 impl LiveState {

@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::plan(args, out),
         Command::Apply(args) => commands::apply(args, out),
         Command::Show { plan, format } => commands::show(plan, *format, out),
-        Command::Check { dir } => commands::check(dir, out),
+        Command::Check { dir, probe, record } => commands::check(dir, probe.as_deref(), record.as_deref(), out),
         Command::Diff(args) => {
             rollcall::revdiff::run(&args.base, args.head.as_deref(), &args.dir, args.format, out.color)
         }

@@ -8,6 +8,7 @@ mod desired;
 mod emulated;
 mod faults;
 mod goto;
+mod gotoreal;
 mod import;
 mod revdiff;
 mod schema;

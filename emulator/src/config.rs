@@ -46,6 +46,44 @@ pub enum KeysAsNumbers {
     Never,
 }
 
+/// What "Add Users" does with an email that a user of the account already has. The reference
+/// has both: "Add Users" returns existing users too (§8.5), and the legacy "Create User" page
+/// answers email conflicts with 409 (§10).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnExisting {
+    /// The existing user comes back with its key (default).
+    #[default]
+    Returned,
+    /// An email conflict: 409 for the whole request under `allOrNothing=true`, else an entry
+    /// without `key`.
+    Conflict,
+}
+
+/// What "Add Users" does with an email that has a GoTo identity in another account
+/// (`identities_elsewhere`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnElsewhere {
+    /// A transfer invitation (default): the user is listed with `invited_status`, its licenses
+    /// show them in `invitedUserKeys` until they accept.
+    #[default]
+    Invite,
+    /// An email conflict, as [`OnExisting::Conflict`].
+    Conflict,
+}
+
+/// Whether `GET /licenses` pages (the reference: undocumented; clients call it without paging).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicensesPaging {
+    /// `offset`/`pageSize` and `{results, total}`, like users (default).
+    #[default]
+    Paged,
+    /// A plain JSON array of every license; `offset`/`pageSize` are refused with 400.
+    Unpaged,
+}
+
 /// Deterministic fault injection. Same `seed` and same sequence of requests give the same faults
 /// (the rate limit alone depends on timing).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -113,8 +151,8 @@ pub struct Config {
     pub scope: String,
     /// Accounts that `/me` lists after the emulated one (a super admin of several accounts).
     pub extra_accounts: Vec<AccountRef>,
-    /// Email of the calling admin for `/me`. `None`: the first user holding `SUPER_USER`, else the
-    /// first user with any admin role, else a synthetic admin outside the user list.
+    /// Email of the calling admin for `/me`. `None`: the first user holding `SUPER_USER`, else a
+    /// synthetic `SUPER_USER` admin outside the user list.
     pub admin_email: Option<String>,
     /// `pageSize` used when a list request gives none (GoTo's: UNKNOWN).
     pub default_page_size: usize,
@@ -142,6 +180,34 @@ pub struct Config {
     pub new_user_status: String,
     /// Digits put before generated user keys (e.g. to make keys longer than 64 bits).
     pub new_key_prefix: String,
+    /// `allOrNothing` when "Add Users" is called without it (GoTo's "Create User" page: true).
+    pub all_or_nothing_default: bool,
+    /// Whether "Add Users" honours an `allOrNothing` parameter (false: the default always applies).
+    pub all_or_nothing_honoured: bool,
+    /// See [`OnExisting`].
+    pub on_existing: OnExisting,
+    /// Emails that have a GoTo identity in another account.
+    pub identities_elsewhere: Vec<String>,
+    /// See [`OnElsewhere`].
+    pub on_elsewhere: OnElsewhere,
+    /// `status` of a user invited and not yet accepted (values seen include `SUSPENDED`).
+    pub invited_status: String,
+    /// Whether invited users appear in the user list (else only a GET by key finds them).
+    pub invited_in_list: bool,
+    /// Token answers carry a `refresh_token`; a refresh-token grant rotates it (the old one
+    /// stops working).
+    pub refresh_token_in_answer: bool,
+    /// An issued access token answers 401 after this many API requests: hours of a run,
+    /// simulated without waiting. `None`: only `token_ttl_ms` expires tokens.
+    pub token_max_uses: Option<u64>,
+    /// See [`LicensesPaging`].
+    pub licenses_paging: LicensesPaging,
+    /// Status of `DELETE` for an unknown user (404; one connector's documentation: 502).
+    pub delete_unknown_status: u16,
+    /// Refuse (403 `insufficient.admin.role`) writes the calling admin's roles do not allow:
+    /// creating users needs ADD_USERS, license changes MANAGE_SEATS, admin-role changes
+    /// SUPER_USER, other user changes and deletes MANAGE_USERS; SUPER_USER may do everything.
+    pub enforce_admin_roles: bool,
     /// Fault injection.
     pub faults: Faults,
 }
@@ -169,6 +235,18 @@ impl Default for Config {
             locked_status: 403,
             new_user_status: "ACTIVE".into(),
             new_key_prefix: String::new(),
+            all_or_nothing_default: true,
+            all_or_nothing_honoured: true,
+            on_existing: OnExisting::Returned,
+            identities_elsewhere: Vec::new(),
+            on_elsewhere: OnElsewhere::Invite,
+            invited_status: "SUSPENDED".into(),
+            invited_in_list: true,
+            refresh_token_in_answer: false,
+            token_max_uses: None,
+            licenses_paging: LicensesPaging::Paged,
+            delete_unknown_status: 404,
+            enforce_admin_roles: true,
             faults: Faults::default(),
         }
     }

@@ -16,7 +16,10 @@ mod faults;
 mod server;
 mod state;
 
-pub use config::{AccountRef, Config, Faults, GrantsVisibility, KeysAsNumbers, PutGrants, UnknownValue};
+pub use config::{
+    AccountRef, Config, Faults, GrantsVisibility, KeysAsNumbers, LicensesPaging, OnElsewhere, OnExisting, PutGrants,
+    UnknownValue,
+};
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -148,6 +151,12 @@ impl Emulator {
         g.state = s;
         g.state.next_key = next_key;
         Ok(())
+    }
+
+    /// The invited user with this email accepts the transfer invitation (false: no such
+    /// pending invitation).
+    pub fn accept_invitation(&self, email: &str) -> bool {
+        self.app.lock().state.accept_invitation(email)
     }
 
     /// Requests counted so far.

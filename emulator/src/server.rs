@@ -4,7 +4,7 @@
 // response is an ordinary outcome of a request here, not worth boxing.
 #![allow(clippy::result_large_err)]
 
-use crate::config::{Config, GrantsVisibility, KeysAsNumbers, PutGrants};
+use crate::config::{Config, GrantsVisibility, KeysAsNumbers, LicensesPaging, OnElsewhere, OnExisting, PutGrants};
 use crate::conn::ConnMeta;
 use crate::faults::{Bucket, SplitMix64, chance};
 use crate::state::{self, DEFAULT_LOCALE, DEFAULT_TIME_ZONE, State as Account, User, key_json, user_json};
@@ -29,6 +29,10 @@ pub(crate) struct Inner {
     pub state: Account,
     pub config: Config,
     pub tokens: HashMap<String, Instant>,
+    /// API requests made with each issued token (for `token_max_uses`).
+    pub token_uses: HashMap<String, u64>,
+    /// The refresh token accepted now, once one was rotated (`refresh_token_in_answer`).
+    pub rotated_refresh_token: Option<String>,
     pub token_seq: u64,
     pub counts: RequestCounts,
     pub log: VecDeque<LoggedRequest>,
@@ -43,6 +47,8 @@ impl Inner {
             state,
             config,
             tokens: HashMap::new(),
+            token_uses: HashMap::new(),
+            rotated_refresh_token: None,
             token_seq: 0,
             counts: RequestCounts::default(),
             log: VecDeque::new(),
@@ -55,6 +61,7 @@ impl Inner {
     pub fn set_config(&mut self, config: Config) {
         self.rng = SplitMix64::new(config.faults.seed);
         self.bucket = Bucket::new();
+        self.rotated_refresh_token = None;
         self.config = config;
     }
 }
@@ -229,9 +236,28 @@ async fn faults_layer(
     };
     let req = Request::from_parts(parts, Body::from(bytes));
 
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
     let (latency, outcome) = {
         let mut g = app.lock();
         g.counts.bump(kind);
+        // An issued token used up (`token_max_uses`): expired, as an hour of a run would make it.
+        if let (Some(max), Some(t)) = (g.config.token_max_uses, bearer)
+            && g.tokens.contains_key(&t)
+        {
+            let uses = g.token_uses.entry(t.clone()).or_default();
+            *uses += 1;
+            if *uses > max {
+                g.tokens.remove(&t);
+                let resp = app.error(StatusCode::UNAUTHORIZED, "not.authenticated", "access token expired");
+                push_log(&mut g, method.as_str(), &path, query, logged_body, Some(401), None);
+                return resp;
+            }
+        }
         decide(&mut g, kind)
     };
     if !latency.is_zero() {
@@ -361,7 +387,8 @@ async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Respo
             }
         }
         Some("refresh_token") => {
-            if field("refresh_token") != Some(cfg.refresh_token.as_str()) || cfg.refresh_token.is_empty() {
+            let accepted = g.rotated_refresh_token.clone().unwrap_or_else(|| cfg.refresh_token.clone());
+            if field("refresh_token") != Some(accepted.as_str()) || accepted.is_empty() {
                 return oauth_error(StatusCode::UNAUTHORIZED, "invalid_grant", "Invalid refresh token");
             }
         }
@@ -376,13 +403,21 @@ async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Respo
     g.tokens.retain(|_, exp| *exp > now);
     g.tokens.insert(token.clone(), now + Duration::from_millis(cfg.token_ttl_ms));
     let principal = admin_of(&g).email.clone();
-    let resp = json!({
+    let mut resp = json!({
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": cfg.token_ttl_ms.div_ceil(1000),
         "scope": cfg.scope,
         "principal": principal,
     });
+    if cfg.refresh_token_in_answer {
+        // A new refresh token; after a refresh-token grant it replaces the one just used.
+        let rt = format!("emu-rt-{:06}-{:016x}", g.token_seq, noise.rotate_left(17));
+        if field("grant_type") == Some("refresh_token") {
+            g.rotated_refresh_token = Some(rt.clone());
+        }
+        resp["refresh_token"] = Value::String(rt);
+    }
     axum::Json(resp).into_response()
 }
 
@@ -423,10 +458,9 @@ fn admin_of(g: &Inner) -> User {
     let users = g.state.users();
     let found = match &g.config.admin_email {
         Some(e) => users.iter().find(|u| u.email.eq_ignore_ascii_case(e)),
-        None => users
-            .iter()
-            .find(|u| u.admin_roles.iter().any(|r| r == "SUPER_USER"))
-            .or_else(|| users.iter().find(|u| !u.admin_roles.is_empty())),
+        // Without a SUPER_USER in the account, a synthetic one: the caller can apply any plan
+        // (`admin_email` names a weaker admin when a test wants one).
+        None => users.iter().find(|u| u.admin_roles.iter().any(|r| r == "SUPER_USER")),
     };
     found.cloned().unwrap_or_else(|| User {
         key: "9000000000000000001".into(),
@@ -441,6 +475,7 @@ fn admin_of(g: &Inner) -> User {
         email_locked: false,
         identity_read_only: false,
         status: "ACTIVE".into(),
+        invited_license_keys: Vec::new(),
         extra: Map::new(),
     })
 }
@@ -572,7 +607,9 @@ async fn list_users(
     let attributes = param(&params, "attributes");
     let users = g.state.users();
     // Only the page is rendered (a list of 100,000 users is read 1,000 at a time).
+    let hide_invited = !g.config.invited_in_list;
     let matching: Vec<&User> = match &filter {
+        None if hide_invited => users.iter().filter(|u| u.invited_license_keys.is_empty()).collect(),
         None => users.iter().collect(),
         Some((a, v)) if a == "email" => g.state.user_by_email(v).map(|i| &users[i]).into_iter().collect(),
         Some((_, v)) => g.state.user_index(v).map(|i| &users[i]).into_iter().collect(),
@@ -612,8 +649,15 @@ async fn list_licenses(
     authenticate(&app, &g, &headers)?;
     check_account(&app, &g, &account)?;
     let params = query_params(&app, raw.as_deref())?;
-    let (offset, size) = paging(&app, &g.config, &params)?;
     let k = keys(&g.config);
+    if g.config.licenses_paging == LicensesPaging::Unpaged {
+        if let Some((p, _)) = params.iter().find(|(p, _)| p == "offset" || p == "pageSize") {
+            return Err(app.error(StatusCode::BAD_REQUEST, "invalid.parameter", p.clone()));
+        }
+        let items: Vec<Value> = g.state.licenses.iter().map(|l| g.state.license_json(l, k.licenses)).collect();
+        return Ok(axum::Json(Value::Array(items)).into_response());
+    }
+    let (offset, size) = paging(&app, &g.config, &params)?;
     let items: Vec<Value> = g.state.licenses.iter().map(|l| g.state.license_json(l, k.licenses)).collect();
     Ok(axum::Json(paged(items, offset, size)).into_response())
 }
@@ -691,7 +735,13 @@ async fn add_users(
     let g = &mut *g;
     authenticate(&app, g, &headers)?;
     check_account(&app, g, &account)?;
-    query_params(&app, raw.as_deref())?;
+    let params = query_params(&app, raw.as_deref())?;
+    let all_or_nothing = match param(&params, "allOrNothing").filter(|_| g.config.all_or_nothing_honoured) {
+        None => g.config.all_or_nothing_default,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => return Err(app.error(StatusCode::BAD_REQUEST, "invalid.parameter", format!("allOrNothing={v}"))),
+    };
     let o = parse_body(&app, &body)?;
     let bad = bad(&app);
     let Some(Value::Array(users)) = o.get("users") else {
@@ -703,6 +753,14 @@ async fn add_users(
     let licenses = state::request_keys(o.get("licenseKeys"), "licenseKeys").map_err(&bad)?.unwrap_or_default();
     let roles = state::request_strings(o.get("adminRoles"), "adminRoles").map_err(&bad)?.unwrap_or_default();
     check_licenses(&app, &g.state, &licenses)?;
+    allowed(&app, g, "ADD_USERS")?;
+    if !licenses.is_empty() {
+        allowed(&app, g, "MANAGE_SEATS")?;
+    }
+    if !roles.is_empty() {
+        allowed(&app, g, "SUPER_USER")?;
+    }
+    let mut conflicts: Vec<String> = Vec::new();
     // All or nothing: new users and changed grants of existing ones are collected, checked,
     // then applied (no copy of the whole account per request).
     let mut created: Vec<User> = Vec::new();
@@ -722,6 +780,15 @@ async fn add_users(
             let own = state::request_keys(u.get("licenseKeys"), "licenseKeys").map_err(ctx)?.unwrap_or_default();
             check_licenses(&app, &g.state, &own)?;
             union(&mut grant, &own);
+        }
+        let existing = g.state.user_by_email(&email).is_some() || pending.contains_key(&email.to_ascii_lowercase());
+        let elsewhere = !existing && g.config.identities_elsewhere.iter().any(|e| e.eq_ignore_ascii_case(&email));
+        if (existing && g.config.on_existing == OnExisting::Conflict)
+            || (elsewhere && g.config.on_elsewhere == OnElsewhere::Conflict)
+        {
+            conflicts.push(email.clone());
+            out.push((String::new(), email));
+            continue;
         }
         if let Some(idx) = g.state.user_by_email(&email) {
             // Existing users come back with their key.
@@ -761,15 +828,20 @@ async fn add_users(
             last_name: opt_string(u, "lastName").map_err(ctx)?.unwrap_or_default(),
             locale: opt_string(u, "locale").map_err(ctx)?.unwrap_or_else(|| DEFAULT_LOCALE.into()),
             time_zone: opt_string(u, "timeZone").map_err(ctx)?.unwrap_or_else(|| DEFAULT_TIME_ZONE.into()),
-            license_keys: grant,
+            // Someone with a GoTo identity elsewhere gets a transfer invitation: pending until accepted.
+            license_keys: if elsewhere { Vec::new() } else { grant.clone() },
             admin_roles: roles.clone(),
             name_locked: false,
             email_locked: false,
             identity_read_only: false,
-            status: g.config.new_user_status.clone(),
+            status: if elsewhere { g.config.invited_status.clone() } else { g.config.new_user_status.clone() },
+            invited_license_keys: if elsewhere { grant } else { Vec::new() },
             extra: Map::new(),
         });
         out.push((key, email));
+    }
+    if all_or_nothing && !conflicts.is_empty() {
+        return Err(app.error(StatusCode::CONFLICT, "user.email.conflict", conflicts.join(",")));
     }
     let users = g.state.users();
     check_seats(&app, &g.config, &g.state, |l| {
@@ -790,8 +862,25 @@ async fn add_users(
     }
     g.state.next_key = next_key;
     let as_num = keys(&g.config).created;
-    let body: Vec<Value> = out.iter().map(|(k, e)| json!({"key": key_json(k, as_num), "email": e})).collect();
+    // "The key property may be absent if the corresponding email conflicted."
+    let body: Vec<Value> = out
+        .iter()
+        .map(|(k, e)| if k.is_empty() { json!({"email": e}) } else { json!({"key": key_json(k, as_num), "email": e}) })
+        .collect();
     Ok((StatusCode::CREATED, axum::Json(Value::Array(body))).into_response())
+}
+
+/// Refuses a write the calling admin's roles do not allow (`enforce_admin_roles`).
+fn allowed(app: &App, g: &Inner, role: &str) -> Result<(), Response> {
+    if !g.config.enforce_admin_roles {
+        return Ok(());
+    }
+    let have = admin_of(g).admin_roles;
+    if have.iter().any(|r| r == role || r == "SUPER_USER") {
+        Ok(())
+    } else {
+        Err(app.error(StatusCode::FORBIDDEN, "insufficient.admin.role", format!("{role} required")))
+    }
 }
 
 /// Partial update. Identity fields of locked users cannot change.
@@ -848,6 +937,27 @@ async fn update_user(
     if let Some(l) = &lic {
         check_licenses(&app, &g.state, l)?;
     }
+    if lic.as_ref().is_some_and(|l| {
+        let mut a = l.clone();
+        let mut b = cur.license_keys.clone();
+        a.sort();
+        b.sort();
+        a != b
+    }) {
+        allowed(&app, g, "MANAGE_SEATS")?;
+    }
+    if roles.as_ref().is_some_and(|r| {
+        let mut a = r.clone();
+        let mut b = cur.admin_roles.clone();
+        a.sort();
+        b.sort();
+        a != b
+    }) {
+        allowed(&app, g, "SUPER_USER")?;
+    }
+    if name_change || email_change || locale_change || changes(&tz, &cur.time_zone) {
+        allowed(&app, g, "MANAGE_USERS")?;
+    }
     // All or nothing: the changed user is checked before it replaces the current one.
     let mut u = cur.clone();
     if let Some(v) = first {
@@ -866,7 +976,14 @@ async fn update_user(
         u.time_zone = v;
     }
     let mode = g.config.put_license_keys;
-    if let Some(l) = lic {
+    // A pending invitation: the products wait for the acceptance too.
+    let pending = !u.invited_license_keys.is_empty();
+    if pending && let Some(l) = lic.clone() {
+        match mode {
+            PutGrants::Replace => u.invited_license_keys = l,
+            PutGrants::Merge => union(&mut u.invited_license_keys, &l),
+        }
+    } else if let Some(l) = lic {
         match mode {
             PutGrants::Replace => u.license_keys = l,
             PutGrants::Merge => union(&mut u.license_keys, &l),
@@ -899,8 +1016,13 @@ async fn delete_user(
     let g = &mut *g;
     authenticate(&app, g, &headers)?;
     check_account(&app, g, &account)?;
-    let idx =
-        g.state.user_index(&user).ok_or_else(|| app.error(StatusCode::NOT_FOUND, "user.not.found", user.clone()))?;
+    allowed(&app, g, "MANAGE_USERS")?;
+    let unknown = StatusCode::from_u16(g.config.delete_unknown_status).unwrap_or(StatusCode::NOT_FOUND);
+    let idx = g.state.user_index(&user).ok_or_else(|| match unknown {
+        // A gateway's answer, as one connector's documentation describes it.
+        StatusCode::BAD_GATEWAY => injected_error(&app, 502),
+        s => app.error(s, "user.not.found", user.clone()),
+    })?;
     g.state.remove_user(idx);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -35,6 +35,9 @@ pub(crate) struct User {
     pub email_locked: bool,
     pub identity_read_only: bool,
     pub status: String,
+    /// Licenses of a transfer invitation not yet accepted (the licenses' `invitedUserKeys`);
+    /// non-empty: the user is invited, waiting for acceptance.
+    pub invited_license_keys: Vec<String>,
     pub extra: Map<String, Value>,
 }
 
@@ -143,7 +146,8 @@ const USER_FIELDS: &[&str] = &[
     "identityReadOnly",
     "status",
 ];
-const LICENSE_FIELDS: &[&str] = &["key", "description", "seats", "products", "enabled", "userCount", "userKeys"];
+const LICENSE_FIELDS: &[&str] =
+    &["key", "description", "seats", "products", "enabled", "userCount", "userKeys", "invitedUserKeys"];
 
 impl State {
     /// A fresh account: one GoToMeeting license, no users.
@@ -178,6 +182,7 @@ impl State {
         };
         let mut licenses = Vec::new();
         let mut holders: Vec<(String, Vec<String>)> = Vec::new();
+        let mut invited: Vec<(String, Vec<String>)> = Vec::new();
         for (i, l) in
             root.get("licenses").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
         {
@@ -191,6 +196,7 @@ impl State {
                 Some(s) => Some(s.as_u64().ok_or_else(|| format!("licenses[{i}].seats: expected a count"))?),
             };
             holders.push((key.clone(), keys_of(l.get("userKeys"), &format!("licenses[{i}].userKeys"))?));
+            invited.push((key.clone(), keys_of(l.get("invitedUserKeys"), &format!("licenses[{i}].invitedUserKeys"))?));
             licenses.push(License {
                 key,
                 description: string_of(l, "description", "")?,
@@ -233,6 +239,7 @@ impl State {
                 email_locked: bool_of(o, "emailLocked").map_err(ctx)?,
                 identity_read_only: bool_of(o, "identityReadOnly").map_err(ctx)?,
                 status: string_of(o, "status", "ACTIVE").map_err(ctx)?,
+                invited_license_keys: Vec::new(),
                 extra: rest(o, USER_FIELDS),
             });
         }
@@ -242,6 +249,15 @@ impl State {
                     && !users[i].license_keys.contains(&lkey)
                 {
                     users[i].license_keys.push(lkey.clone());
+                }
+            }
+        }
+        for (lkey, ukeys) in invited {
+            for uk in ukeys {
+                if let Some(&i) = by_key.get(&uk)
+                    && !users[i].invited_license_keys.contains(&lkey)
+                {
+                    users[i].invited_license_keys.push(lkey.clone());
                 }
             }
         }
@@ -315,12 +331,30 @@ impl State {
         o.insert("enabled".into(), Value::Bool(l.enabled));
         o.insert("userCount".into(), Value::from(holders.len()));
         o.insert("userKeys".into(), Value::Array(holders.iter().map(|u| key_json(&u.key, keys_as_numbers)).collect()));
+        let invited = self.users.iter().filter(|u| u.invited_license_keys.iter().any(|k| k == &l.key));
+        o.insert("invitedUserKeys".into(), Value::Array(invited.map(|u| key_json(&u.key, keys_as_numbers)).collect()));
         o.extend(l.extra.clone());
         Value::Object(o)
     }
 
     pub fn user_index(&self, key: &str) -> Option<usize> {
         self.by_key.get(key).copied()
+    }
+
+    /// The invited user accepts: pending licenses become held, the status active.
+    pub fn accept_invitation(&mut self, email: &str) -> bool {
+        let Some(i) = self.user_by_email(email) else { return false };
+        let u = &mut self.users[i];
+        if u.invited_license_keys.is_empty() {
+            return false;
+        }
+        for k in std::mem::take(&mut u.invited_license_keys) {
+            if !u.license_keys.contains(&k) {
+                u.license_keys.push(k);
+            }
+        }
+        u.status = "ACTIVE".into();
+        true
     }
 
     pub fn user_by_email(&self, email: &str) -> Option<usize> {

@@ -7,6 +7,7 @@ pub mod effect;
 pub mod planner;
 #[cfg(test)]
 mod proptests;
+pub mod roles;
 pub mod safety;
 #[cfg(test)]
 mod tests;

@@ -240,6 +240,9 @@ impl<'a> Planner<'a> {
         self.note_unmanaged(live_account);
         let have = self.managed_of(live_account);
         let email = live_account.email().to_owned();
+        if let Some(message) = status_note(live_account) {
+            self.warn(&email, message);
+        }
         if !account.enabled {
             // A target with a disabled flag (SCIM `active`) is disabled by the flag,
             // roles kept; without one (GoTo), by stripping the managed grants.
@@ -406,7 +409,9 @@ impl<'a> Planner<'a> {
         warnings.sort();
         unmanaged.sort_by(|a, b| a.email.cmp(&b.email));
         let removals = actions.iter().filter(|a| a.action.is_removal()).count();
-        let blocked = safety::check(&actions, live, desired, in_scope);
+        let mut blocked = safety::check(&actions, live, desired, in_scope);
+        // Judged on the whole plan, as the thresholds are: a caller who cannot apply it is told now.
+        blocked.extend(super::roles::check(&actions, live));
         let only: Vec<String> =
             options.only.iter().map(|e| e.trim().to_lowercase()).collect::<BTreeSet<_>>().into_iter().collect();
         if !only.is_empty() {
@@ -523,6 +528,22 @@ fn match_accounts(
         }
     }
     problems.into_result(matched)
+}
+
+/// How GoTo shows an account rollcall wants, when that is not simply active: a transfer
+/// invitation waiting for acceptance (its licenses count as held), or a status of its own.
+fn status_note(account: &LiveAccount) -> Option<String> {
+    if account.attributes.get(crate::live::INVITED).is_some_and(|v| v == "true") {
+        return Some(
+            "invited, waiting for acceptance (GoTo sent a transfer invitation; nothing to do until they accept)".into(),
+        );
+    }
+    match account.attributes.get(crate::live::STATUS) {
+        Some(s) if !s.eq_ignore_ascii_case("ACTIVE") && !s.is_empty() => {
+            Some(format!("GoTo shows this account as {s}"))
+        }
+        _ => None,
+    }
 }
 
 /// What disabling `account` changes: its `active` flag when the target has one (SCIM: the

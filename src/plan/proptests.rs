@@ -132,6 +132,7 @@ fn case() -> impl Strategy<Value = Case> {
                 ],
                 accounts,
                 me: me.map(|i| format!("u{i}@acme.example")),
+                caller_admin_roles: None,
             };
             Case { desired, live }
         })

@@ -47,6 +47,7 @@ fn world() -> World {
             ],
             accounts: Vec::new(),
             me: None,
+            caller_admin_roles: None,
         },
         only: Vec::new(),
     }

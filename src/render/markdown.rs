@@ -34,12 +34,12 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
         let _ = writeln!(head, "\nRestricted to: {} (`--only`).", plan.only.join(", "));
     }
     for b in &plan.blocked {
-        let _ = writeln!(
-            head,
-            "\n> [!CAUTION]\n> **Blocked:** {} (`{}`)\n> `apply` refuses this plan unless `--allow-removals` is given.",
-            b.message,
-            b.code.as_str()
-        );
+        let lifted = if b.code == crate::diag::Code::InsufficientAdminRole {
+            "`apply` refuses this plan: the credential's user lacks an admin role it needs."
+        } else {
+            "`apply` refuses this plan unless `--allow-removals` is given."
+        };
+        let _ = writeln!(head, "\n> [!CAUTION]\n> **Blocked:** {} (`{}`)\n> {lifted}", b.message, b.code);
     }
     if !plan.warnings.is_empty() {
         let _ = writeln!(head, "\n**Warnings ({}):**", plan.warnings.len());

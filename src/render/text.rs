@@ -76,7 +76,11 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             let _ = writeln!(out, "{} {}", paint(color, AnsiColor::Red.on_default().bold(), "Blocked:"), b.message);
             let _ = writeln!(out, "  [{}]", b.code.as_str());
         }
-        out.push_str("apply refuses this plan unless --allow-removals is given.\n");
+        out.push_str(if plan.blocked.iter().any(|b| b.code == crate::diag::Code::InsufficientAdminRole) {
+            "apply refuses this plan: the credential's user lacks an admin role it needs.\n"
+        } else {
+            "apply refuses this plan unless --allow-removals is given.\n"
+        });
     }
     out
 }

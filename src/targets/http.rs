@@ -183,6 +183,26 @@ pub struct Http {
     pub limiter: RateLimiter,
     pub max_attempts: u32,
     seed: std::sync::atomic::AtomicU64,
+    /// When recording (`check --probe --record`): every exchange, secrets redacted.
+    recorded: std::sync::Mutex<Option<Vec<Value>>>,
+}
+
+/// Tokens and credentials in a recorded body, replaced by `[redacted]`.
+fn redacted(v: Value) -> Value {
+    const SECRET: [&str; 7] =
+        ["access_token", "refresh_token", "id_token", "pat", "client_secret", "password", "authorization"];
+    match v {
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| {
+                    let secret = SECRET.iter().any(|s| k.eq_ignore_ascii_case(s));
+                    (k, if secret { Value::String("[redacted]".into()) } else { redacted(v) })
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(redacted).collect()),
+        other => other,
+    }
 }
 
 impl Http {
@@ -200,6 +220,7 @@ impl Http {
             limiter: RateLimiter::new(requests_per_second),
             max_attempts: 8,
             seed: std::sync::atomic::AtomicU64::new(seed | 1),
+            recorded: std::sync::Mutex::new(None),
         })
     }
 
@@ -213,14 +234,55 @@ impl Http {
         (x % 10_000) as f64 / 10_000.0
     }
 
+    /// Starts recording every exchange (secrets redacted), for `check --probe --record`.
+    pub fn start_recording(&self) {
+        *self.recorded.lock().unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
+    }
+
+    /// The exchanges recorded so far (empty when not recording).
+    pub fn recorded(&self) -> Vec<Value> {
+        self.recorded.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_default()
+    }
+
+    fn record(&self, req: &Request, status: Option<u16>, text: &str) {
+        let mut rec = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(rec) = rec.as_mut() else { return };
+        let response = serde_json::from_str::<Value>(text).map_or_else(|_| Value::String(text.to_owned()), redacted);
+        rec.push(serde_json::json!({
+            "what": req.what,
+            "method": req.method.as_str(),
+            "url": req.url,
+            // Form bodies are token exchanges: they carry the PAT or the refresh token.
+            "request": if req.form.is_some() { Value::String("[redacted]".into()) } else { req.json.clone().map(redacted).unwrap_or(Value::Null) },
+            "status": status,
+            "response": response,
+        }));
+    }
+
     /// Sends with retries. `Ok` for 2xx; `Err` for anything else after the last attempt.
     pub async fn send(&self, req: &Request) -> Result<Response, HttpError> {
         self.send_with(req, &[]).await
     }
 
+    /// A write whose outcome must be settled before it is sent again: retried only when it
+    /// surely did not happen (429, or no connection made); a 5xx or a lost answer comes back
+    /// at once as an error for the caller to settle by reading back.
+    pub async fn send_write(&self, req: &Request) -> Result<Response, HttpError> {
+        self.send_inner(req, &[], false).await
+    }
+
     /// `send` with extra headers (SCIM's `If-Match`, `Content-Type: application/scim+json`);
     /// an `Accept` among them replaces the default one.
     pub async fn send_with(&self, req: &Request, headers: &[(&str, &str)]) -> Result<Response, HttpError> {
+        self.send_inner(req, headers, true).await
+    }
+
+    async fn send_inner(
+        &self,
+        req: &Request,
+        headers: &[(&str, &str)],
+        retry_unsure: bool,
+    ) -> Result<Response, HttpError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -288,7 +350,11 @@ impl Http {
                         .map(Duration::from_secs);
                     let etag =
                         resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
-                    match resp.text().await {
+                    let text = resp.text().await;
+                    if let Ok(t) = &text {
+                        self.record(req, Some(status.as_u16()), t);
+                    }
+                    match text {
                         Ok(text) if status.is_success() => {
                             self.limiter.succeeded().await;
                             let body = if text.trim().is_empty() {
@@ -299,13 +365,17 @@ impl Http {
                             return Ok(Response { status: status.as_u16(), body, etag });
                         }
                         Ok(text) => {
-                            let retry = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+                            let retry =
+                                status == StatusCode::TOO_MANY_REQUESTS || (status.is_server_error() && retry_unsure);
                             (retry, HttpError::from_response(status, &text, &req.what), retry_after)
                         }
-                        Err(e) => (true, HttpError::transport(&e, &req.what), None),
+                        Err(e) => (retry_unsure, HttpError::transport(&e, &req.what), None),
                     }
                 }
-                Err(e) => (true, HttpError::transport(&e, &req.what), None),
+                Err(e) => {
+                    self.record(req, None, "[no answer]");
+                    (retry_unsure || e.is_connect(), HttpError::transport(&e, &req.what), None)
+                }
             };
             if !retry || attempt >= self.max_attempts {
                 let mut err = err;
@@ -358,6 +428,16 @@ mod tests {
     #[test]
     fn a_rate_too_small_for_a_duration_does_not_panic() {
         let _ = super::RateLimiter::new(1e-300);
+    }
+
+    #[test]
+    fn recorded_bodies_carry_no_token() {
+        let v = serde_json::json!({"access_token": "at", "nested": [{"refresh_token": "rt", "email": "a@x"}], "scope": "identity:"});
+        let r = super::redacted(v);
+        assert_eq!(r["access_token"], "[redacted]");
+        assert_eq!(r["nested"][0]["refresh_token"], "[redacted]");
+        assert_eq!(r["nested"][0]["email"], "a@x");
+        assert_eq!(r["scope"], "identity:");
     }
 
     #[test]

@@ -100,6 +100,7 @@ pub fn goto_settings(manifest: &Manifest) -> Result<goto::Settings, Problem> {
         hints: goto::Hints {
             admin_roles_matter: manifest.roles.values().any(|r| !r.admin_roles.is_empty()),
             domains: manifest.scope.as_ref().map(|s| s.domains.clone()).unwrap_or_default(),
+            licenses_matter: manifest.roles.values().any(|r| !r.licenses.is_empty()),
         },
     })
 }
@@ -174,6 +175,6 @@ pub fn open_for_import(manifest: Option<&Manifest>) -> Result<Box<dyn Target>, P
             hints: goto::Hints::default(),
         },
     };
-    settings.hints = goto::Hints { admin_roles_matter: true, domains: Vec::new() };
+    settings.hints = goto::Hints { admin_roles_matter: true, ..goto::Hints::default() };
     Ok(Box::new(goto::GotoTarget::new(settings, goto_credentials()?)?))
 }

@@ -659,6 +659,7 @@ impl Target for ScimTarget {
             licenses: Vec::new(),
             accounts,
             me: None,
+            caller_admin_roles: None,
         })
     }
 

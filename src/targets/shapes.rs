@@ -178,6 +178,7 @@ impl Snapshot {
             licenses,
             accounts,
             me: None,
+            caller_admin_roles: None,
         }
     }
 }

@@ -6,8 +6,15 @@
 //! concurrently within the rate limit, then reads back what it cannot be sure of (whether a
 //! PUT of `licenseKeys` replaces or merges, whether "Add Users" granted licenses to users that
 //! already existed) and fixes or reports what did not take.
+//!
+//! What a real account may do that the documentation leaves open is settled by reading back,
+//! never by guessing: creates send `allOrNothing=false` and take the per-user answer; an
+//! email conflict, a 409 for a batch or a lost answer is settled by reading those emails; a
+//! write answered 5xx (or not at all) is settled by reading the user before it is sent again.
+//! Transfer invitations (`invitedUserKeys`) count as held grants, waiting for acceptance.
 
 pub mod auth;
+pub mod probe;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -49,6 +56,8 @@ pub struct Hints {
     pub admin_roles_matter: bool,
     /// scope.domains (lower-cased); empty = unscoped.
     pub domains: Vec<String>,
+    /// Some role names a license: the caller needs MANAGE_SEATS (`check`).
+    pub licenses_matter: bool,
 }
 
 pub struct Settings {
@@ -86,28 +95,87 @@ fn error(e: HttpError) -> Problem {
     p
 }
 
+/// A write failed without a clear answer (no answer, 5xx): it may have taken effect.
+fn unsure(e: &HttpError) -> bool {
+    e.status.is_none_or(|s| s >= 500)
+}
+
 impl Client {
     async fn call(&self, method: Method, path: &str, body: Option<Value>, what: String) -> Result<Response, HttpError> {
-        let mut refreshed = false;
+        self.call_as(method, path, body, what, false).await
+    }
+
+    /// A write: sent again only when it surely did not happen; anything else is for the
+    /// caller to settle by reading back.
+    async fn write(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        what: String,
+    ) -> Result<Response, HttpError> {
+        self.call_as(method, path, body, what, true).await
+    }
+
+    async fn call_as(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        what: String,
+        write: bool,
+    ) -> Result<Response, HttpError> {
+        // A 401 gets a new token, a few times: requests in flight together may outlive one.
+        let mut refreshes = 0;
         loop {
             let token = self.tokens.token(&self.http).await?;
             let req = Request {
                 method: method.clone(),
                 url: format!("{}{path}", self.api),
-                bearer: Some(token),
+                bearer: Some(token.clone()),
                 basic: None,
                 json: body.clone(),
                 form: None,
                 what: what.clone(),
             };
-            match self.http.send(&req).await {
-                Err(e) if e.status == Some(401) && !refreshed && self.tokens.can_refresh() => {
-                    self.tokens.invalidate().await;
-                    refreshed = true;
+            let sent = if write { self.http.send_write(&req).await } else { self.http.send(&req).await };
+            match sent {
+                Err(e) if e.status == Some(401) && refreshes < 3 && self.tokens.can_refresh() => {
+                    self.tokens.invalidate_if(&token).await;
+                    refreshes += 1;
                 }
                 other => return other,
             }
         }
+    }
+
+    /// The account's licenses. Whether `/licenses` pages is undocumented (clients call it
+    /// without paging parameters): asked plainly first, paged only when the answer is a page
+    /// that does not hold them all.
+    async fn licenses(&self, base: &str) -> Result<Vec<Value>, HttpError> {
+        let path = format!("{base}/licenses");
+        let first = self.call(Method::GET, &path, None, "list licenses".into()).await?;
+        match &first.body {
+            Value::Array(items) => Ok(items.clone()),
+            body => {
+                let results = body.get("results").and_then(Value::as_array).cloned().unwrap_or_default();
+                match body.get("total").and_then(Value::as_u64) {
+                    Some(total) if total > results.len() as u64 => self.all(&path, "list licenses").await,
+                    _ => Ok(results),
+                }
+            }
+        }
+    }
+
+    /// The user with this email, if the account has one (`filter=email eq "..."`).
+    async fn find_email(&self, base: &str, email: &str) -> Result<Option<Value>, HttpError> {
+        let filter = super::http::encode(&format!("email eq \"{email}\""));
+        let r =
+            self.call(Method::GET, &format!("{base}/users?filter={filter}"), None, format!("look up {email}")).await?;
+        let results = r.body.get("results").and_then(Value::as_array).cloned().unwrap_or_default();
+        Ok(results
+            .into_iter()
+            .find(|u| u.get("email").and_then(Value::as_str).is_some_and(|e| e.eq_ignore_ascii_case(email))))
     }
 
     /// Every item of a paged list; starts over (bounded) when the total moves under it.
@@ -164,6 +232,9 @@ pub struct GotoTarget {
     client: Arc<Client>,
     settings: Settings,
     account: Option<(Key, String)>,
+    /// Users read one by one in this run (the listing did not show their grants), by key;
+    /// dropped for users rollcall writes to.
+    detailed: std::sync::Mutex<HashMap<Key, Value>>,
 }
 
 impl GotoTarget {
@@ -179,7 +250,7 @@ impl GotoTarget {
             api: settings.api_url.trim_end_matches('/').to_owned(),
             concurrency: concurrency(settings.requests_per_second),
         });
-        Ok(GotoTarget { rt, client, settings, account: None })
+        Ok(GotoTarget { rt, client, settings, account: None, detailed: std::sync::Mutex::new(HashMap::new()) })
     }
 
     fn account_key(&self) -> &Key {
@@ -224,16 +295,76 @@ impl GotoTarget {
         }
     }
 
+    /// Users by key, one request each, concurrently within the rate; answers cached for the run.
+    async fn users_by_key(&self, base: &str, keys: Vec<Key>) -> Result<HashMap<Key, Option<Value>>, Problem> {
+        let mut out = HashMap::new();
+        let mut todo = Vec::new();
+        {
+            let cache = self.detailed.lock().unwrap_or_else(|p| p.into_inner());
+            for k in keys {
+                match cache.get(&k) {
+                    Some(v) => {
+                        out.insert(k, Some(v.clone()));
+                    }
+                    None => todo.push(k),
+                }
+            }
+        }
+        let mut set = tokio::task::JoinSet::new();
+        let mut queue = todo.into_iter();
+        loop {
+            while set.len() < self.client.concurrency {
+                let Some(k) = queue.next() else { break };
+                let client = self.client.clone();
+                let path = format!("{base}/users/{k}");
+                set.spawn(async move { (k, client.call(Method::GET, &path, None, "read user".into()).await) });
+            }
+            let Some(joined) = set.join_next().await else { break };
+            let (k, r) = joined.map_err(|e| Problem::new(Code::Target, e.to_string()))?;
+            match r {
+                Ok(resp) => {
+                    self.detailed.lock().unwrap_or_else(|p| p.into_inner()).insert(k.clone(), resp.body.clone());
+                    out.insert(k, Some(resp.body));
+                }
+                // Gone since the listing (or an invitation withdrawn).
+                Err(e) if e.status == Some(404) => {
+                    out.insert(k, None);
+                }
+                Err(e) => return Err(error(e)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forgets what was read of these users (rollcall wrote to them).
+    fn forget(&self, keys: impl IntoIterator<Item = Key>) {
+        let mut cache = self.detailed.lock().unwrap_or_else(|p| p.into_inner());
+        for k in keys {
+            cache.remove(&k);
+        }
+    }
+
     async fn read_state(&self, key: &Key, name: &str, me_email: Option<String>) -> Result<LiveState, Problem> {
         let base = format!("/accounts/{key}");
-        let licenses_raw = self.client.all(&format!("{base}/licenses"), "list licenses").await.map_err(error)?;
+        let licenses_raw = self.client.licenses(&base).await.map_err(error)?;
         let users_raw = self.client.all(&format!("{base}/users"), "list users").await.map_err(error)?;
         let (licenses, holders) = licenses_of(&licenses_raw);
+        // Transfer invitations waiting for acceptance: user key -> the licenses they will get.
+        let mut invited: HashMap<Key, Vec<Key>> = HashMap::new();
+        for l in &licenses_raw {
+            let Some(lk) = l.get("key").and_then(key_of) else { continue };
+            for u in super::shapes::keys_of(l.get("invitedUserKeys")) {
+                invited.entry(u).or_default().push(lk.clone());
+            }
+        }
         let mut accounts = Vec::with_capacity(users_raw.len());
         let mut need_roles = Vec::new();
         for u in &users_raw {
             let Some(k) = u.get("key").and_then(key_of) else { continue };
             let mut account = account_of(u, k.clone());
+            if let Some(status) = u.get("status").and_then(Value::as_str) {
+                account.attributes.insert(crate::live::STATUS.into(), status.to_owned());
+            }
             account.grants.extend(holders.get(&k).into_iter().flatten().cloned().map(Grant::License));
             let in_scope = self.settings.hints.domains.is_empty()
                 || self.settings.hints.domains.contains(&domain_of(account.email()));
@@ -242,22 +373,75 @@ impl GotoTarget {
             }
             accounts.push(account);
         }
-        // Admin roles not shown in the list: read them per user, for the users that matter.
-        let mut set = tokio::task::JoinSet::new();
-        for chunk in need_roles.chunks(CONCURRENCY.max(1)) {
-            for &i in chunk {
-                let client = self.client.clone();
-                let path = format!("{base}/users/{}", accounts[i].key);
-                set.spawn(async move { (i, client.call(Method::GET, &path, None, "read user".into()).await) });
-            }
-            while let Some(joined) = set.join_next().await {
-                let (i, r) = joined.map_err(|e| Problem::new(Code::Target, e.to_string()))?;
-                let body = r.map_err(error)?.body;
-                let detailed = account_of(&body, accounts[i].key.clone());
-                accounts[i].grants.extend(detailed.grants);
+        // Invited people the listing does not show: read by key.
+        let listed: BTreeSet<Key> = accounts.iter().map(|a| a.key.clone()).collect();
+        let unlisted: Vec<Key> = invited.keys().filter(|k| !listed.contains(*k)).cloned().collect();
+        if !unlisted.is_empty() {
+            for (k, body) in self.users_by_key(&base, unlisted).await? {
+                let Some(body) = body else { continue };
+                let mut account = account_of(&body, k.clone());
+                if let Some(status) = body.get("status").and_then(Value::as_str) {
+                    account.attributes.insert(crate::live::STATUS.into(), status.to_owned());
+                }
+                accounts.push(account);
             }
         }
-        Ok(LiveState { account_key: key.clone(), account_name: name.to_owned(), licenses, accounts, me: me_email })
+        for account in &mut accounts {
+            if let Some(pending) = invited.get(&account.key) {
+                account.attributes.insert(crate::live::INVITED.into(), "true".into());
+                account.grants.extend(pending.iter().cloned().map(Grant::License));
+            }
+        }
+        // Admin roles not shown in the list: read them per user, for the users that matter.
+        if !need_roles.is_empty() {
+            let cached = {
+                let cache = self.detailed.lock().unwrap_or_else(|p| p.into_inner());
+                need_roles.iter().filter(|&&i| cache.contains_key(&accounts[i].key)).count()
+            };
+            if crate::progress::verbosity() > 0 {
+                eprintln!(
+                    "read the admin roles of {} users one by one: the user list does not show adminRoles, a role names an admin role, and these users are in scope{}",
+                    need_roles.len() - cached,
+                    if cached > 0 { format!(" ({cached} more already read in this run)") } else { String::new() }
+                );
+            }
+            let keys: Vec<Key> = need_roles.iter().map(|&i| accounts[i].key.clone()).collect();
+            let bodies = self.users_by_key(&base, keys).await?;
+            for &i in &need_roles {
+                if let Some(Some(body)) = bodies.get(&accounts[i].key) {
+                    let detailed = account_of(body, accounts[i].key.clone());
+                    accounts[i].grants.extend(detailed.grants);
+                }
+            }
+        }
+        Ok(LiveState {
+            account_key: key.clone(),
+            account_name: name.to_owned(),
+            licenses,
+            accounts,
+            me: me_email,
+            caller_admin_roles: None,
+        })
+    }
+
+    /// The caller's admin roles: from /me, else from their own user.
+    async fn caller_roles(&self, me: &Value, key: &Key) -> Result<BTreeSet<String>, Problem> {
+        let roles = |v: &Value| -> Option<BTreeSet<String>> {
+            v.get("adminRoles")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        };
+        if let Some(r) = roles(me) {
+            return Ok(r);
+        }
+        let Some(my_key) = me.get("key").and_then(key_of) else { return Ok(BTreeSet::new()) };
+        let body = self
+            .client
+            .call(Method::GET, &format!("/accounts/{key}/users/{my_key}"), None, "read own user".into())
+            .await
+            .map_err(error)?
+            .body;
+        Ok(roles(&body).unwrap_or_default())
     }
 }
 
@@ -351,7 +535,8 @@ impl Target for GotoTarget {
             let me = self.me().await?;
             let (key, name) = self.resolve_account(&me)?;
             let email = me.get("email").and_then(Value::as_str).map(str::to_owned);
-            let state = self.read_state(&key, &name, email).await?;
+            let mut state = self.read_state(&key, &name, email).await?;
+            state.caller_admin_roles = Some(self.caller_roles(&me, &key).await?);
             Ok::<_, Problem>((key, name, state))
         })?;
         self.account = Some((state.0, state.1));
@@ -409,7 +594,7 @@ impl Target for GotoTarget {
                         }
                         continue;
                     }
-                    let users: Vec<Value> = batch
+                    let people: Vec<(usize, String, Value)> = batch
                         .iter()
                         .map(|&i| {
                             let mut u = Map::new();
@@ -417,55 +602,26 @@ impl Target for GotoTarget {
                                 u.insert(a, Value::String(v));
                             }
                             u.entry("email").or_insert_with(|| Value::String(actions[i].email.clone()));
-                            Value::Object(u)
+                            (i, actions[i].email.clone(), Value::Object(u))
                         })
                         .collect();
-                    let body = json!({
-                        "users": users,
+                    let grants = json!({
                         "licenseKeys": licenses.iter().map(key_json).collect::<Vec<_>>(),
                         "adminRoles": roles,
                         "suppressEmail": suppress_email,
                     });
                     let client = client.clone();
-                    let path = format!("{base}/users");
-                    let batch = batch.to_vec();
-                    set.spawn(async move {
-                        let what = format!("create {} users", batch.len());
-                        (batch, client.call(Method::POST, &path, Some(body), what).await)
-                    });
+                    let base = base.clone();
+                    set.spawn(async move { create_batch(&client, &base, people, grants).await });
                 }
-                let (batch, result) = match set.join_next().await {
+                let settled = match set.join_next().await {
                     Some(Ok(done)) => done,
                     Some(Err(e)) => return Err(Problem::new(Code::Target, format!("a write task failed: {e}"))),
                     None => break,
                 };
-                progress.inc(batch.len() as u64);
-                match result {
-                    Ok(resp) => {
-                        let returned: BTreeSet<String> = resp
-                            .body
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|u| u.get("email").and_then(Value::as_str).map(str::to_lowercase))
-                            .collect();
-                        for &i in &batch {
-                            outcomes[i] = Some(if returned.contains(&actions[i].email.to_lowercase()) {
-                                Outcome::Done
-                            } else {
-                                Outcome::Failed {
-                                    message: "GoTo did not return this user from Add Users".into(),
-                                    status: Some(resp.status),
-                                    incident: None,
-                                }
-                            });
-                        }
-                    }
-                    Err(e) => {
-                        for &i in &batch {
-                            outcomes[i] = Some(failed(&e));
-                        }
-                    }
+                progress.inc(settled.len() as u64);
+                for (i, o) in settled {
+                    outcomes[i] = Some(o);
                 }
             }
             // 3. Updates and enables.
@@ -491,6 +647,7 @@ impl Target for GotoTarget {
         let uncertain = |o: &Option<Outcome>| matches!(o, Some(Outcome::Failed { status, .. }) if status.is_none_or(|s| s == 429 || s >= 500));
         let accepted: Vec<bool> = outcomes.iter().map(|o| *o == Some(Outcome::Done)).collect();
         let done: Vec<usize> = (0..actions.len()).filter(|&i| accepted[i] || uncertain(&outcomes[i])).collect();
+        self.forget(actions.iter().filter_map(|a| a.key.clone()));
         if !done.is_empty() {
             let (key, name) = self.account.clone().expect("resolved");
             let me = live.me.clone();
@@ -535,6 +692,7 @@ impl Target for GotoTarget {
                     break;
                 }
                 // Adopted accounts (they existed already) and grants a merge did not set: one PUT each.
+                self.forget(fixes.iter().map(|(_, k, _)| k.clone()));
                 let results = self.rt.block_on(async {
                     let mut set = tokio::task::JoinSet::new();
                     let mut out = Vec::new();
@@ -603,19 +761,8 @@ async fn write_each(
                 (Method::PUT, Some(put_body(&expected(a), &current, true)))
             };
             let what = format!("{} {}", a.action.as_str(), a.email);
-            let delete = a.action == ActionKind::Delete;
-            set.spawn(async move {
-                let r = client.call(method, &path, body, what).await;
-                (
-                    i,
-                    match r {
-                        Ok(_) => Outcome::Done,
-                        // Already gone: the delete converged (an earlier run, or a retry after a lost response).
-                        Err(e) if delete && e.status == Some(404) => Outcome::Done,
-                        Err(e) => failed(&e),
-                    },
-                )
-            });
+            let expect = expected(a);
+            set.spawn(async move { (i, write_settled(&client, &path, method, body, what, expect).await) });
         }
         match set.join_next().await {
             Some(Ok((i, o))) => {
@@ -626,6 +773,178 @@ async fn write_each(
             None => return Ok(()),
         }
     }
+}
+
+/// One update or delete. Answered 5xx or not at all, it may have taken effect: the user is
+/// read back before it is sent again, and a user already as wanted (or already gone, for a
+/// delete) is done at once. Bounded: six sends.
+async fn write_settled(
+    client: &Client,
+    path: &str,
+    method: Method,
+    body: Option<Value>,
+    what: String,
+    expect: Expected,
+) -> Outcome {
+    const SENDS: u32 = 6;
+    let delete = method == Method::DELETE;
+    let mut last = None;
+    for attempt in 0..SENDS {
+        match client.write(method.clone(), path, body.clone(), what.clone()).await {
+            Ok(_) => return Outcome::Done,
+            // Already gone: the delete converged (an earlier run, or a retry after a lost response).
+            Err(e) if delete && e.status == Some(404) => return Outcome::Done,
+            Err(e) if unsure(&e) => {
+                match client.call(Method::GET, path, None, format!("read back after {what}")).await {
+                    Err(g) if g.status == Some(404) && delete => return Outcome::Done,
+                    Err(g) if g.status == Some(404) => {
+                        return Outcome::Failed {
+                            message: format!("{what}: the account no longer exists ({e})"),
+                            status: e.status,
+                            incident: e.incident.clone(),
+                        };
+                    }
+                    Ok(resp) if !delete && shortfall(&expect, &account_of(&resp.body, Key::default())).is_empty() => {
+                        return Outcome::Done;
+                    }
+                    _ => {}
+                }
+                last = Some(e);
+                if attempt + 1 < SENDS {
+                    tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
+                }
+            }
+            Err(e) => return failed(&e),
+        }
+    }
+    last.as_ref().map_or(Outcome::Skipped { reason: "not sent".into() }, failed)
+}
+
+/// One "Add Users" batch, to the end. Sends `allOrNothing=false` and takes the per-user
+/// answer: a key is a created (or existing) user; an entry without a key is an email
+/// conflict. A conflict, a 409 for the whole batch, or a lost answer is settled by reading
+/// those emails back: a user the account has is done (the read-back gives it its grants);
+/// one it does not have is sent again (one by one after a 409 for a batch: which email
+/// conflicted is read, never guessed) or, for a per-user conflict, reported with GoTo's
+/// answer. A 409 about seats or licenses is no email conflict: it is reported as it is.
+/// Bounded: six rounds, waiting longer before each.
+async fn create_batch(
+    client: &Client,
+    base: &str,
+    people: Vec<(usize, String, Value)>,
+    grants: Value,
+) -> Vec<(usize, Outcome)> {
+    const ROUNDS: usize = 6;
+    enum Said {
+        Created,
+        Conflict,
+        BatchConflict(HttpError),
+        Unknown(HttpError),
+    }
+    let mut settled = Vec::new();
+    let mut todo = vec![people];
+    for round in 0..ROUNDS {
+        let last_round = round + 1 == ROUNDS;
+        let mut next = Vec::new();
+        for batch in std::mem::take(&mut todo) {
+            let mut body = grants.clone();
+            body["users"] = Value::Array(batch.iter().map(|(_, _, u)| u.clone()).collect());
+            let what = format!("create {} user{}", batch.len(), if batch.len() == 1 { "" } else { "s" });
+            let answer =
+                client.write(Method::POST, &format!("{base}/users?allOrNothing=false"), Some(body), what).await;
+            let said: Vec<Said> = match &answer {
+                Ok(resp) => {
+                    let keyed: HashMap<String, bool> = resp
+                        .body
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|u| {
+                            let email = u.get("email").and_then(Value::as_str)?.to_lowercase();
+                            Some((email, u.get("key").and_then(key_of).is_some()))
+                        })
+                        .collect();
+                    batch
+                        .iter()
+                        .map(|(_, email, _)| match keyed.get(&email.to_lowercase()) {
+                            Some(true) => Said::Created,
+                            Some(false) => Said::Conflict,
+                            None => Said::Unknown(HttpError {
+                                status: Some(resp.status),
+                                code: None,
+                                incident: None,
+                                message: "GoTo did not return this user from Add Users".into(),
+                            }),
+                        })
+                        .collect()
+                }
+                Err(e) if e.status == Some(409) && !not_about_email(e) => {
+                    batch.iter().map(|_| Said::BatchConflict(e.clone())).collect()
+                }
+                Err(e) if unsure(e) || e.status == Some(429) => {
+                    batch.iter().map(|_| Said::Unknown(e.clone())).collect()
+                }
+                Err(e) => {
+                    settled.extend(batch.iter().map(|(i, _, _)| (*i, failed(e))));
+                    continue;
+                }
+            };
+            let mut again = Vec::new();
+            let single = batch.len() == 1;
+            for (person, said) in batch.into_iter().zip(said) {
+                if matches!(said, Said::Created) {
+                    settled.push((person.0, Outcome::Done));
+                    continue;
+                }
+                let found = match client.find_email(base, &person.1).await {
+                    Ok(found) => found,
+                    Err(e) => {
+                        settled.push((person.0, failed(&e)));
+                        continue;
+                    }
+                };
+                if found.is_some() {
+                    settled.push((person.0, Outcome::Done));
+                    continue;
+                }
+                match said {
+                    Said::Created => {}
+                    Said::Conflict => settled.push((
+                        person.0,
+                        Outcome::Failed {
+                            message: format!(
+                                "GoTo answered an email conflict for {} and this account has no user with it: the email belongs to a GoTo user outside this account (ask them to leave that account, or use another email)",
+                                person.1
+                            ),
+                            status: Some(409),
+                            incident: None,
+                        },
+                    )),
+                    // Alone in its request, the conflict is this person's.
+                    Said::BatchConflict(e) if last_round || single => settled.push((person.0, failed(&e))),
+                    // Which email conflicted is not told: each is sent on its own.
+                    Said::BatchConflict(_) => next.push(vec![person]),
+                    Said::Unknown(e) if last_round => settled.push((person.0, failed(&e))),
+                    Said::Unknown(_) => again.push(person),
+                }
+            }
+            if !again.is_empty() {
+                next.push(again);
+            }
+        }
+        todo = next;
+        if todo.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100 << round)).await;
+    }
+    settled
+}
+
+/// A 409 that names seats or licenses: a refusal, not an email conflict to settle.
+fn not_about_email(e: &HttpError) -> bool {
+    let code = e.code.as_deref().unwrap_or("").to_ascii_lowercase();
+    code.contains("seat") || code.contains("license")
 }
 
 /// `rollcall check`: each step, ok or what to fix.
@@ -646,6 +965,18 @@ pub fn check(settings: Settings, grant: auth::Credentials) -> Vec<(String, Resul
                 return;
             }
         }
+        // The granted scopes: the Admin API needs `identity:`.
+        let answer = target.client.tokens.answer();
+        lines.push((
+            "scopes".into(),
+            match answer.scope {
+                Some(s) if s.split_whitespace().any(|x| x.starts_with("identity:")) => Ok(format!("granted: {s}")),
+                Some(s) => Err(format!(
+                    "granted: {s}; rollcall needs the identity: scope: give the OAuth client the identity: scope in GoTo's developer center and make a new personal access token"
+                )),
+                None => Ok("not known (no token answer named them: a static GOTO_ACCESS_TOKEN, or GoTo named none)".into()),
+            },
+        ));
         let me = match target.me().await {
             Ok(me) => me,
             Err(p) => {
@@ -668,36 +999,35 @@ pub fn check(settings: Settings, grant: auth::Credentials) -> Vec<(String, Resul
         };
         lines.push(("account".into(), Ok(format!("{key} ({name})"))));
         let base = format!("/accounts/{key}");
-        let my_key = me.get("key").and_then(key_of);
-        let roles = match &my_key {
-            Some(k) => match target
-                .client
-                .call(Method::GET, &format!("{base}/users/{k}"), None, "read own user".into())
-                .await
-            {
-                Ok(r) => {
-                    let roles: Vec<String> = r
-                        .body
-                        .get("adminRoles")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect();
-                    if roles.iter().any(|r| r == "SUPER_USER" || r == "MANAGE_USERS") {
-                        Ok(format!("{} ({})", me.get("email").and_then(Value::as_str).unwrap_or("?"), roles.join(", ")))
-                    } else {
-                        Err(format!(
-                            "{} holds {}: rollcall needs SUPER_USER or MANAGE_USERS to change users",
-                            me.get("email").and_then(Value::as_str).unwrap_or("the credential's user"),
-                            if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") }
-                        ))
-                    }
+        let who = me.get("email").and_then(Value::as_str).unwrap_or("the credential's user").to_owned();
+        let hints = &target.settings.hints;
+        let roles = match target.caller_roles(&me, &key).await {
+            Ok(have) => {
+                use crate::plan::roles::{ADD_USERS, MANAGE_SEATS, MANAGE_USERS};
+                // What this manifest's plans may need (GoTo's documentation; docs/goto.md).
+                let mut needed = vec![(ADD_USERS, "create users"), (MANAGE_USERS, "change and delete users")];
+                if hints.licenses_matter {
+                    needed.push((MANAGE_SEATS, "give or take licenses"));
                 }
-                Err(e) => Err(e.message),
-            },
-            None => Err("/me does not name the credential's user".into()),
+                if hints.admin_roles_matter {
+                    needed.push((crate::live::SUPER_USER, "grant or remove admin roles"));
+                }
+                let holds = if have.is_empty() { "no admin role".to_owned() } else { have.iter().cloned().collect::<Vec<_>>().join(", ") };
+                let lacks: Vec<String> = needed
+                    .iter()
+                    .filter(|(r, _)| !have.contains(crate::live::SUPER_USER) && !have.contains(*r))
+                    .map(|(r, why)| format!("{r} to {why}"))
+                    .collect();
+                if lacks.is_empty() {
+                    Ok(format!("{who} ({holds})"))
+                } else {
+                    Err(format!(
+                        "{who} holds {holds}; this manifest's plans may need {} (plans that need them are blocked before any write)",
+                        lacks.join(", ")
+                    ))
+                }
+            }
+            Err(p) => Err(p.message),
         };
         lines.push(("admin roles".into(), roles));
         match target
@@ -711,8 +1041,31 @@ pub fn check(settings: Settings, grant: auth::Credentials) -> Vec<(String, Resul
             )),
             Err(e) => lines.push(("list users".into(), Err(e.message))),
         }
-        match target.client.all(&format!("{base}/licenses"), "list licenses").await {
+        match target.client.licenses(&base).await {
             Ok(ls) => {
+                // Transfer invitations waiting for acceptance, by email.
+                let mut invited: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+                for l in &ls {
+                    let name = l.get("description").and_then(Value::as_str).unwrap_or("?").to_owned();
+                    for u in super::shapes::keys_of(l.get("invitedUserKeys")) {
+                        invited.entry(u).or_default().push(name.clone());
+                    }
+                }
+                if !invited.is_empty() {
+                    let n = invited.len();
+                    let emails = target.users_by_key(&base, invited.keys().cloned().collect()).await.unwrap_or_default();
+                    let list: Vec<String> = invited
+                        .iter()
+                        .map(|(k, ls)| {
+                            let email = emails
+                                .get(k)
+                                .and_then(|u| u.as_ref()?.get("email")?.as_str().map(str::to_owned))
+                                .unwrap_or_else(|| format!("user {k}"));
+                            format!("{email} ({})", ls.join(", "))
+                        })
+                        .collect();
+                    lines.push(("invitations".into(), Ok(format!("{n} waiting for acceptance: {}", list.join("; ")))));
+                }
                 let desc: Vec<String> = ls
                     .iter()
                     .map(|l| {
