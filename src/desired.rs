@@ -58,6 +58,8 @@ pub struct SafetyPolicy {
     pub on_unassign: OnUnassign,
     pub max_removals_count: u64,
     pub max_removals_percent: f64,
+    /// In-scope accounts from which the percentage applies.
+    pub max_removals_min_accounts: u64,
     /// Lower-cased emails.
     pub protect: BTreeSet<String>,
 }
@@ -68,8 +70,8 @@ pub struct Desired {
     pub accounts: Vec<DesiredAccount>,
     /// Every grant some role names: the only grants rollcall adds or removes.
     pub managed: BTreeSet<RoleGrant>,
-    /// Where each license name is written, for plan-time errors.
-    pub license_origins: BTreeMap<String, Origin>,
+    /// Everywhere each license name is written, for plan-time errors.
+    pub license_origins: BTreeMap<String, Vec<Origin>>,
     pub scope: Option<Scope>,
     pub matching: Vec<String>,
     pub policy: SafetyPolicy,
@@ -147,7 +149,7 @@ pub fn build(m: &Manifest) -> Result<Desired, Problems> {
     for r in m.roles.values() {
         for (l, origin) in &r.licenses {
             managed.insert(RoleGrant::License(l.clone()));
-            license_origins.entry(l.clone()).or_insert_with(|| origin.clone());
+            license_origins.entry(l.clone()).or_insert_with(Vec::new).push(origin.clone());
         }
         managed.extend(r.admin_roles.iter().cloned().map(RoleGrant::AdminRole));
         managed.extend(r.scim_roles.iter().cloned().map(RoleGrant::ScimRole));
@@ -162,6 +164,7 @@ pub fn build(m: &Manifest) -> Result<Desired, Problems> {
             on_unassign: m.policy.on_unassign,
             max_removals_count: m.policy.max_removals_count,
             max_removals_percent: m.policy.max_removals_percent,
+            max_removals_min_accounts: m.policy.max_removals_min_accounts,
             protect: m.policy.protect.iter().cloned().collect(),
         },
     };

@@ -28,19 +28,22 @@ fn main() -> ExitCode {
         eprintln!("\nInterrupted: finishing the action in flight, then stopping.");
     });
     let result = match &cli.command {
-        Command::Validate { dir } => rollcall::manifest::validate::load(dir).map(|m| {
-            if !cli.quiet {
-                eprintln!(
-                    "{}: ok ({} people, {} groups, {} roles, {} assignments)",
-                    m.root.name(),
-                    m.directory.people.len(),
-                    m.directory.groups.len(),
-                    m.roles.len(),
-                    m.assignments.len()
-                );
-            }
-            ExitCode::SUCCESS
-        }),
+        // Desired state too: what it finds (an email outside scope.domains) is a validation error.
+        Command::Validate { dir } => {
+            rollcall::manifest::validate::load(dir).and_then(|m| rollcall::desired::build(&m).map(|_| m)).map(|m| {
+                if !cli.quiet {
+                    eprintln!(
+                        "{}: ok ({} people, {} groups, {} roles, {} assignments)",
+                        m.root.name(),
+                        m.directory.people.len(),
+                        m.directory.groups.len(),
+                        m.roles.len(),
+                        m.assignments.len()
+                    );
+                }
+                ExitCode::SUCCESS
+            })
+        }
         Command::Plan(args) => commands::plan(args, out),
         Command::Apply(args) => commands::apply(args, out),
         Command::Show { plan, format } => commands::show(plan, *format, out),

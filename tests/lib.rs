@@ -6,6 +6,7 @@ mod crash;
 mod desired;
 mod emulated;
 mod faults;
+mod first_use;
 mod goto;
 mod import;
 mod revdiff;

@@ -127,6 +127,8 @@ pub struct Policy {
     pub on_unassign: OnUnassign,
     pub max_removals_count: u64,
     pub max_removals_percent: f64,
+    /// In-scope accounts from which `max_removals_percent` applies.
+    pub max_removals_min_accounts: u64,
     /// Lower-cased emails.
     pub protect: Vec<String>,
     pub welcome_email: bool,
@@ -134,6 +136,8 @@ pub struct Policy {
 
 pub const DEFAULT_MAX_REMOVALS_COUNT: u64 = 25;
 pub const DEFAULT_MAX_REMOVALS_PERCENT: f64 = 20.0;
+/// As octoDNS does for its thresholds: a percentage of a handful is not a safety measure.
+pub const DEFAULT_MAX_REMOVALS_MIN_ACCOUNTS: u64 = 10;
 
 /// Reads and checks the manifest directory `dir`.
 pub fn load(dir: &Path) -> Result<Manifest, Problems> {
@@ -481,14 +485,15 @@ impl Checker<'_> {
                     Some("name the role after what it grants (e.g. organizer); the Entra GoToMeeting connector rejected Default Access too".into());
             }
             let grants_nothing = match kind {
-                Some(TargetKind::Scim) => r.scim_roles.is_empty(),
+                // A SCIM service may have no roles at all: a role may give only the account.
+                Some(TargetKind::Scim) => false,
                 Some(_) => r.licenses.is_empty() && r.admin_roles.is_empty(),
                 None => false,
             };
             if grants_nothing {
                 self.at(Code::EmptyRole, format!("role `{}` grants nothing", name.value), name, "empty role").help =
                     Some(match kind {
-                        Some(TargetKind::Scim) => "a role for a scim target lists `scim_roles`".into(),
+                        Some(TargetKind::Scim) => unreachable!("a scim role may grant only the account"),
                         _ => "list the `licenses` (and optionally `admin_roles`) that people with this role get".into(),
                     });
             }
@@ -617,7 +622,8 @@ impl Checker<'_> {
                 continue;
             }
             let keyed = m.value == "key" && kind != Some(TargetKind::Scim);
-            if !keyed && !mappings.iter().any(|x| x.attribute == m.value) {
+            // A mapping whose expression is wrong is reported there; it still produces the attribute.
+            if !keyed && !raw.mappings.0.iter().any(|(a, _)| a.value == m.value) {
                 let mapped: Vec<&str> = mappings.iter().map(|x| x.attribute.as_str()).collect();
                 let help = did_you_mean(&m.value, mapped.iter().copied()).unwrap_or_else(|| {
                     format!("match on an attribute that a mapping produces ({}) or on `key`", mapped.join(", "))
@@ -815,7 +821,11 @@ impl Checker<'_> {
         let p = &raw.policy;
         let mut percent = DEFAULT_MAX_REMOVALS_PERCENT;
         let mut count = DEFAULT_MAX_REMOVALS_COUNT;
+        let mut min_accounts = DEFAULT_MAX_REMOVALS_MIN_ACCOUNTS;
         if let Some(m) = &p.max_removals {
+            if let Some(n) = m.min_accounts {
+                min_accounts = n;
+            }
             if let Some(c) = m.count {
                 count = c;
             }
@@ -839,6 +849,7 @@ impl Checker<'_> {
             on_unassign: p.on_unassign,
             max_removals_count: count,
             max_removals_percent: percent,
+            max_removals_min_accounts: min_accounts,
             protect: p.protect.iter().map(|e| e.value.trim().to_lowercase()).collect(),
             welcome_email: p.welcome_email,
         }
