@@ -8,6 +8,7 @@ use crate::apply::{self, AuditLog};
 use crate::cli::{ApplyArgs, Format, PlanArgs};
 use crate::desired;
 use crate::diag::{Code, Problem, Problems};
+use crate::explain;
 use crate::live::LiveState;
 use crate::manifest::validate;
 use crate::plan::planner::Grants;
@@ -31,6 +32,8 @@ struct Prepared {
     target: Box<dyn Target>,
     live: LiveState,
     doc: PlanDoc,
+    /// `--only` emails the plan has nothing for, each with why (one line).
+    nothing_to_do: Vec<String>,
 }
 
 fn prepare(dir: &Path, only: &[String]) -> Result<Prepared, Problems> {
@@ -40,6 +43,8 @@ fn prepare(dir: &Path, only: &[String]) -> Result<Prepared, Problems> {
     // Everything about the input is checked before the first request.
     let desired = desired::build(&manifest)?;
     clock.done("desired state");
+    // `--only` for someone with nothing to do says why: what the manifests say of them is read now.
+    let only_facts: Vec<explain::Facts> = only.iter().map(|q| explain::facts(&manifest, q)).collect();
     // The people's source records are not needed any more: free them before the live state arrives.
     drop(std::mem::take(&mut manifest.directory));
     let mut target = targets::open(&manifest)?;
@@ -54,10 +59,16 @@ fn prepare(dir: &Path, only: &[String]) -> Result<Prepared, Problems> {
     let grants = Grants::resolve(&desired, &live)?;
     let plan = plan::planner::plan_resolved(&desired, &live, &grants, &PlanOptions { only: only.to_vec() })?;
     clock.done("plan");
+    let nothing_to_do = only_facts
+        .into_iter()
+        .map(|f| explain::finish(f, &desired, &live, &plan))
+        .filter(|e| e.action.is_none())
+        .map(|e| format!("{}: {}", e.query.trim(), e.verdict))
+        .collect();
     let live_digest = planfile::live_digest(&live, &desired, &grants.managed);
     let doc = PlanDoc::new(plan, target.info(), planfile::provenance(dir), manifest_digest, live_digest);
     clock.done("live digest and provenance");
-    Ok(Prepared { target, live, doc })
+    Ok(Prepared { target, live, doc, nothing_to_do })
 }
 
 /// `-vv`: how long each phase took, on stderr.
@@ -105,6 +116,11 @@ pub fn plan(args: &PlanArgs, out: Output) -> Result<ExitCode, Problems> {
     let doc = &prepared.doc;
     let mut clock = Phases::start();
     print(&render_plan(doc, args.format, out));
+    if args.format != Format::Json {
+        for line in &prepared.nothing_to_do {
+            print(&format!("{line}\n"));
+        }
+    }
     clock.done("render");
     if let Some(path) = &args.out {
         std::fs::write(path, doc.to_json())
@@ -116,6 +132,31 @@ pub fn plan(args: &PlanArgs, out: Output) -> Result<ExitCode, Problems> {
         return Ok(ExitCode::from(1));
     }
     Ok(if args.detailed_exitcode && !doc.actions.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// `rollcall explain EMAIL [DIR]`.
+pub fn explain(email: &str, dir: &Path, format: Format) -> Result<ExitCode, Problems> {
+    let manifest = validate::load(dir)?;
+    let desired = desired::build(&manifest)?;
+    let facts = explain::facts(&manifest, email);
+    let known = explain::known_emails(&manifest);
+    let mut target = targets::open(&manifest)?;
+    let live = target.read()?;
+    if !facts.known(&live) {
+        return Err(explain::unknown(email, &known, &live).into());
+    }
+    let grants = Grants::resolve(&desired, &live)?;
+    let plan = plan::planner::plan_resolved(&desired, &live, &grants, &PlanOptions::default())?;
+    let e = explain::finish(facts, &desired, &live, &plan);
+    print(&match format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&e).expect("an explanation is always serialisable");
+            s.push('\n');
+            s
+        }
+        Format::Text | Format::Markdown => explain::render(&e),
+    });
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn show(path: &Path, format: Format, out: Output) -> Result<ExitCode, Problems> {

@@ -216,7 +216,7 @@ pub fn passes_scoping(filters: &[Vec<Clause>], attributes: &Attributes) -> bool 
     filters.is_empty() || filters.iter().any(|clauses| clauses.iter().all(|c| clause_holds(c, attributes)))
 }
 
-fn clause_holds(c: &Clause, attributes: &Attributes) -> bool {
+pub fn clause_holds(c: &Clause, attributes: &Attributes) -> bool {
     let v = attributes.get(&c.attribute);
     match (c.op, &c.value) {
         (ScopingOp::IsNull, _) => v.is_none_or(str::is_empty),

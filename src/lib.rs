@@ -8,6 +8,7 @@ pub mod commands;
 pub mod desired;
 pub mod diag;
 pub mod directory;
+pub mod explain;
 pub mod expr;
 pub mod gitrev;
 pub mod import;

@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => commands::apply(args, out),
         Command::Show { plan, format } => commands::show(plan, *format, out),
         Command::Check { dir } => commands::check(dir, out),
+        Command::Explain { email, dir, format } => commands::explain(email, dir, *format),
         Command::Diff(args) => {
             rollcall::revdiff::run(&args.base, args.head.as_deref(), &args.dir, args.format, out.color)
         }
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
                 match schema_for {
                     SchemaFor::Rollcall => rollcall::schema::rollcall(),
                     SchemaFor::Directory => rollcall::schema::directory(),
+                    SchemaFor::Explain => rollcall::schema::explain(),
                 }
             );
             Ok(ExitCode::SUCCESS)

@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod desired;
 mod emulated;
+mod explain;
 mod faults;
 mod first_use;
 mod goto;
