@@ -180,6 +180,11 @@ fn expand_assignments(m: &Manifest) -> BTreeMap<usize, BTreeSet<String>> {
             Assignee::User(i) => {
                 out.entry(*i).or_default().insert(a.role.clone());
             }
+            Assignee::Source(entry, _) => {
+                for (i, _) in m.directory.people.iter().enumerate().filter(|(_, p)| p.entry == *entry) {
+                    out.entry(i).or_default().insert(a.role.clone());
+                }
+            }
             Assignee::Group(g) => {
                 if !members_cache.contains_key(g.as_str()) {
                     let members = group_members(&m.directory, g);

@@ -213,6 +213,7 @@ pub fn facts(m: &Manifest, query: &str) -> Facts {
             let assignee = match &a.who {
                 Assignee::User(u) if *u == i => format!("user {}", person.id),
                 Assignee::Group(g) if group_names.contains(g.as_str()) => format!("group {g}"),
+                Assignee::Source(entry, path) if person.entry == *entry => format!("source {path}"),
                 _ => return None,
             };
             let role = &m.roles[&a.role];

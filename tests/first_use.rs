@@ -62,6 +62,10 @@ impl Site {
         all.push(self.dir.to_str().unwrap());
         rollcall(&all, self.dir.parent().unwrap())
     }
+
+    fn run_explain(&self, email: &str) -> Output {
+        rollcall(&["explain", email, self.dir.to_str().unwrap()], self.dir.parent().unwrap())
+    }
 }
 
 /// A GoTo account of `users` (email, license keys), one license `1` "GoToMeeting Business".
@@ -247,4 +251,68 @@ fn an_update_from_null_does_not_read_like_a_create() {
     let p = out(&o);
     assert!(p.contains("~ update emma.thompson@acme.example"), "{p}");
     assert!(p.contains("firstName: (none) -> \"Emma\""), "{p}");
+}
+
+// ---------------------------------------------------------------------------
+// CSV group membership, whole-source assignments
+
+#[test]
+fn a_csv_groups_column_puts_people_in_groups_defined_there_or_elsewhere() {
+    let site = Site::copy("examples/acme");
+    let csv = site.dir.join("exports/contractors.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[0].push_str(",groups");
+    for line in &mut lines[1..] {
+        // Pierre joins an existing YAML group and a group only the CSV names.
+        line.push_str(if line.starts_with("ext.pierre.durand") { ",support; facilities" } else { "," });
+    }
+    std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
+    site.edit("rollcall.yaml", "assignments:\n", "assignments:\n  - { group: facilities, role: webinar-host }\n");
+    let o = site.run(&["validate"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let o = site.run(&["plan"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let p = out(&o);
+    assert!(p.contains("+ create ext.pierre.durand@acme.example"), "{p}");
+    assert!(p.contains("Plan: 4 to create"), "{p}");
+    let o = site.run_explain("ext.pierre.durand@acme.example");
+    let e = out(&o);
+    assert!(e.contains("  facilities (direct member)") && e.contains("  support (direct member)"), "{e}");
+    assert!(e.contains("  staff via support"), "{e}");
+    assert!(e.contains("exports/contractors.csv:6:1  member of group facilities"), "{e}");
+}
+
+#[test]
+fn an_assignment_can_name_a_whole_directory_source() {
+    let site = Site::copy("examples/acme");
+    site.edit(
+        "rollcall.yaml",
+        "assignments:\n",
+        "assignments:\n  - { source: exports/contractors.csv, role: organizer }\n",
+    );
+    let o = site.run(&["plan"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let p = out(&o);
+    assert!(p.contains("+ create ext.pierre.durand@acme.example"), "{p}");
+    let e = out(&site.run_explain("ext.pierre.durand@acme.example"));
+    assert!(e.contains("  source exports/contractors.csv -> role organizer"), "{e}");
+
+    let site = Site::copy("examples/acme");
+    site.edit(
+        "rollcall.yaml",
+        "assignments:\n",
+        "assignments:\n  - { source: exports/contractor.csv, role: organizer }\n",
+    );
+    let o = site.run(&["validate"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = err(&o);
+    assert!(e.contains("rollcall::unknown-source") && e.contains("did you mean `exports/contractors.csv`?"), "{e}");
+    let line = std::fs::read_to_string(site.dir.join("rollcall.yaml"))
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("source: exports/contractor.csv"))
+        .unwrap()
+        + 1;
+    assert!(e.contains(&format!("rollcall.yaml:{line}:")), "{e}");
 }

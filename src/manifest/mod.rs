@@ -522,6 +522,10 @@ pub struct RawAssignment {
     /// A group; nested groups are expanded.
     #[schemars(with = "Option<String>")]
     pub group: Option<Spanned<String>>,
+    /// Everyone from one directory source: its `path` exactly as written under `directory:`
+    /// (e.g. `exports/contractors.csv`).
+    #[schemars(with = "Option<String>")]
+    pub source: Option<Spanned<String>>,
     /// A role declared under roles:.
     #[schemars(with = "String")]
     pub role: Spanned<String>,

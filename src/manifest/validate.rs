@@ -120,6 +120,8 @@ pub enum Assignee {
     /// Index into `directory.people`.
     User(usize),
     Group(String),
+    /// Everyone from the `directory:` entry with this index (and path, as written).
+    Source(usize, String),
 }
 
 #[derive(Debug, Clone)]
@@ -761,53 +763,60 @@ impl Checker<'_> {
                 .help = Some(help);
                 ok = false;
             }
-            let who = match (&a.user, &a.group) {
-                (Some(u), None) => match directory.person(&u.value) {
-                    Some(i) => Some(Assignee::User(i)),
-                    None => {
-                        if !is_email(u.value.trim()) {
-                            self.email(u, "`user:`");
-                        } else {
-                            self.at(Code::UnknownUser, format!("`{}` is not in the directory", u.value), u, "unknown person").help =
+            let who = if let Some(s) = &a.source {
+                self.source_assignee(raw, a, s)
+            } else {
+                match (&a.user, &a.group) {
+                    (Some(u), None) => match directory.person(&u.value) {
+                        Some(i) => Some(Assignee::User(i)),
+                        None => {
+                            if !is_email(u.value.trim()) {
+                                self.email(u, "`user:`");
+                            } else {
+                                self.at(Code::UnknownUser, format!("`{}` is not in the directory", u.value), u, "unknown person").help =
                                 Some("people are named by userPrincipalName or mail, as in a directory source; add them there first".into());
+                            }
+                            None
                         }
-                        None
-                    }
-                },
-                (None, Some(g)) => match directory.group(&g.value) {
-                    Some(_) => Some(Assignee::Group(g.value.clone())),
-                    None => {
-                        let help = did_you_mean(&g.value, directory.group_names())
+                    },
+                    (None, Some(g)) => match directory.group(&g.value) {
+                        Some(_) => Some(Assignee::Group(g.value.clone())),
+                        None => {
+                            let help = did_you_mean(&g.value, directory.group_names())
                             .unwrap_or_else(|| "define the group in a directory source (groups: in YAML, or an entra-group-members export)".into());
+                            self.at(
+                                Code::UnknownGroup,
+                                format!("group `{}` is not defined", g.value),
+                                g,
+                                "unknown group",
+                            )
+                            .help = Some(help);
+                            None
+                        }
+                    },
+                    (Some(u), Some(_)) => {
                         self.at(
-                            Code::UnknownGroup,
-                            format!("group `{}` is not defined", g.value),
-                            g,
-                            "unknown group",
+                            Code::AssignmentShape,
+                            "an assignment names both `user` and `group`",
+                            u,
+                            "one or the other",
                         )
-                        .help = Some(help);
+                        .help = Some("split it into two assignments".into());
                         None
                     }
-                },
-                (Some(u), Some(_)) => {
-                    self.at(
-                        Code::AssignmentShape,
-                        "an assignment names both `user` and `group`",
-                        u,
-                        "one or the other",
-                    )
-                    .help = Some("split it into two assignments".into());
-                    None
-                }
-                (None, None) => {
-                    self.at(
-                        Code::AssignmentShape,
-                        "an assignment names neither `user` nor `group`",
-                        &a.role,
-                        "assigned to whom?",
-                    )
-                    .help = Some("add `user: someone@acme.example` or `group: name`".into());
-                    None
+                    (None, None) => {
+                        self.at(
+                            Code::AssignmentShape,
+                            "an assignment names neither `user` nor `group`",
+                            &a.role,
+                            "assigned to whom?",
+                        )
+                        .help = Some(
+                            "add `user: someone@acme.example`, `group: name` or `source: path/of/a/directory/source`"
+                                .into(),
+                        );
+                        None
+                    }
                 }
             };
             if let (Some(who), true) = (who, ok) {
@@ -815,6 +824,42 @@ impl Checker<'_> {
             }
         }
         out
+    }
+
+    /// `{ source: PATH, role: R }`: everyone from the directory entry whose path is PATH.
+    fn source_assignee(
+        &mut self,
+        raw: &RawManifest,
+        a: &super::RawAssignment,
+        s: &Spanned<String>,
+    ) -> Option<Assignee> {
+        if let Some(other) = a.user.as_ref().or(a.group.as_ref()) {
+            self.at(
+                Code::AssignmentShape,
+                "an assignment names `source` and a `user` or `group`",
+                other,
+                "one or the other",
+            )
+            .help = Some("split it into two assignments".into());
+            return None;
+        }
+        match raw.directory.iter().position(|d| d.path.value == s.value) {
+            Some(i) => Some(Assignee::Source(i, s.value.clone())),
+            None => {
+                let paths: Vec<&str> = raw.directory.iter().map(|d| d.path.value.as_str()).collect();
+                let help = did_you_mean(&s.value, paths.iter().copied()).unwrap_or_else(|| {
+                    format!("name a `directory:` entry by its path as written there: {}", paths.join(", "))
+                });
+                self.at(
+                    Code::UnknownSource,
+                    format!("`{}` is not a directory source of this manifest", s.value),
+                    s,
+                    "no such directory entry",
+                )
+                .help = Some(help);
+                None
+            }
+        }
     }
 
     fn policy(&mut self, raw: &RawManifest) -> Policy {
