@@ -50,11 +50,14 @@ fn prepare(dir: &Path, only: &[String]) -> Result<Prepared, Problems> {
     let mut target = targets::open(&manifest)?;
     // The digest of the manifests is computed while the target is read.
     let (manifest_digest, live) = std::thread::scope(|s| {
-        let digest = s.spawn(|| planfile::manifest_digest(&manifest, &desired));
+        let digest = s.spawn(|| {
+            let digest = planfile::manifest_digest(&manifest, &desired)?;
+            Ok::<_, Problem>((digest, planfile::manifest_parts(&manifest, &desired)?))
+        });
         let live = target.read();
         (digest.join().expect("the digest does not panic"), live)
     });
-    let (manifest_digest, live) = (manifest_digest?, live?);
+    let ((manifest_digest, manifest_parts), live) = (manifest_digest?, live?);
     clock.done("read the target (and digest the manifests)");
     let grants = Grants::resolve(&desired, &live)?;
     let plan = plan::planner::plan_resolved(&desired, &live, &grants, &PlanOptions { only: only.to_vec() })?;
@@ -66,7 +69,8 @@ fn prepare(dir: &Path, only: &[String]) -> Result<Prepared, Problems> {
         .map(|e| format!("{}: {}", e.query.trim(), e.verdict))
         .collect();
     let live_digest = planfile::live_digest(&live, &desired, &grants.managed);
-    let doc = PlanDoc::new(plan, target.info(), planfile::provenance(dir), manifest_digest, live_digest);
+    let mut doc = PlanDoc::new(plan, target.info(), planfile::provenance(dir), manifest_digest, live_digest);
+    doc.manifest_parts = manifest_parts;
     clock.done("live digest and provenance");
     Ok(Prepared { target, live, doc, nothing_to_do })
 }
@@ -190,7 +194,9 @@ fn contained(recomputed: &Action, saved: &Action) -> bool {
 /// recomputed plan is the reviewed one or what is left of it.
 fn staleness(saved: &PlanDoc, now: &PlanDoc) -> Vec<String> {
     let mut changed = Vec::new();
-    if saved.manifest_digest != now.manifest_digest {
+    if saved.manifest_digest != now.manifest_digest && !saved.manifest_parts.is_empty() {
+        changed.extend(changed_parts(saved, now));
+    } else if saved.manifest_digest != now.manifest_digest {
         changed.push(format!(
             "the manifests changed since the plan was made (manifest digest {} is now {})",
             short(&saved.manifest_digest),
@@ -217,6 +223,33 @@ fn staleness(saved: &PlanDoc, now: &PlanDoc) -> Vec<String> {
         }
     }
     changed
+}
+
+/// Which parts of the manifests differ between a saved plan and now, in words.
+fn changed_parts(saved: &PlanDoc, now: &PlanDoc) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> =
+        saved.manifest_parts.keys().chain(now.manifest_parts.keys()).collect();
+    let differs: Vec<&str> = keys
+        .into_iter()
+        .filter(|k| saved.manifest_parts.get(*k) != now.manifest_parts.get(*k))
+        .map(String::as_str)
+        .collect();
+    let yaml: Vec<&str> = differs.iter().filter_map(|k| k.strip_prefix("rollcall.yaml: ")).collect();
+    let mut out: Vec<String> = yaml
+        .iter()
+        .map(|k| format!("the manifests changed since the plan was made: `{k}` in rollcall.yaml changed"))
+        .collect();
+    if differs.contains(&"desired accounts") {
+        out.push(if yaml.is_empty() {
+            "the manifests changed since the plan was made: the desired accounts changed (a directory record; rollcall.yaml is as it was)".to_owned()
+        } else {
+            "the manifests changed since the plan was made: the desired accounts changed".to_owned()
+        });
+    }
+    if out.is_empty() {
+        out.push("the manifests changed since the plan was made".to_owned());
+    }
+    out
 }
 
 fn short(digest: &str) -> &str {

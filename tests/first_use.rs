@@ -316,3 +316,40 @@ fn an_assignment_can_name_a_whole_directory_source() {
         + 1;
     assert!(e.contains(&format!("rollcall.yaml:{line}:")), "{e}");
 }
+
+// ---------------------------------------------------------------------------
+// A stale plan names what changed
+
+#[test]
+fn a_stale_plan_names_the_part_of_the_manifests_that_changed() {
+    let site = Site::copy("examples/acme");
+    let plan = site.dir.parent().unwrap().join("plan.json");
+    let save = || {
+        let o = rollcall(
+            &["plan", site.dir.to_str().unwrap(), "--out", plan.to_str().unwrap()],
+            site.dir.parent().unwrap(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    };
+    let apply = || {
+        rollcall(
+            &["apply", plan.to_str().unwrap(), "--auto-approve", "--dir", site.dir.to_str().unwrap()],
+            site.dir.parent().unwrap(),
+        )
+    };
+    // A policy edit that changes no action.
+    save();
+    site.edit("rollcall.yaml", "count: 10,", "count: 11,");
+    let o = apply();
+    assert_eq!(o.status.code(), Some(1));
+    let e = err(&o);
+    assert!(e.contains("rollcall::stale-plan"), "{e}");
+    assert!(e.contains("`policy` in rollcall.yaml changed"), "{e}");
+    assert!(!e.contains("manifest digest"), "names what changed, not two digests: {e}");
+    // A directory edit that changes only an on-create value of an existing account.
+    save();
+    site.edit("people.yaml", "preferredLanguage: fr-FR", "preferredLanguage: de-DE");
+    let e = err(&apply());
+    assert!(e.contains("rollcall::stale-plan"), "{e}");
+    assert!(e.contains("the desired accounts changed (a directory record; rollcall.yaml is as it was)"), "{e}");
+}
