@@ -5,17 +5,22 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Func {
     Append,
+    BitAnd,
     CBool,
     Coalesce,
     ConvertToBase64,
     ConvertToUtf8Hex,
+    Count,
     CStr,
+    Guid,
     IgnoreFlowIfNullOrEmpty,
     Iif,
+    InStr,
     IsNull,
     IsNullOrEmpty,
     IsPresent,
     IsString,
+    Item,
     Join,
     Left,
     Len,
@@ -23,6 +28,9 @@ pub(super) enum Func {
     NormalizeDiacritics,
     Not,
     PCase,
+    RandomString,
+    Redact,
+    RemoveDuplicates,
     Replace,
     Split,
     StripSpaces,
@@ -72,17 +80,22 @@ impl Arity {
 /// Every supported function, sorted by name.
 pub(super) const FUNCS: &[(&str, Func)] = &[
     ("Append", Func::Append),
+    ("BitAnd", Func::BitAnd),
     ("CBool", Func::CBool),
     ("CStr", Func::CStr),
     ("Coalesce", Func::Coalesce),
     ("ConvertToBase64", Func::ConvertToBase64),
     ("ConvertToUTF8Hex", Func::ConvertToUtf8Hex),
+    ("Count", Func::Count),
+    ("Guid", Func::Guid),
     ("IIF", Func::Iif),
     ("IgnoreFlowIfNullOrEmpty", Func::IgnoreFlowIfNullOrEmpty),
+    ("InStr", Func::InStr),
     ("IsNull", Func::IsNull),
     ("IsNullOrEmpty", Func::IsNullOrEmpty),
     ("IsPresent", Func::IsPresent),
     ("IsString", Func::IsString),
+    ("Item", Func::Item),
     ("Join", Func::Join),
     ("Left", Func::Left),
     ("Len", Func::Len),
@@ -90,6 +103,9 @@ pub(super) const FUNCS: &[(&str, Func)] = &[
     ("NormalizeDiacritics", Func::NormalizeDiacritics),
     ("Not", Func::Not),
     ("PCase", Func::PCase),
+    ("RandomString", Func::RandomString),
+    ("Redact", Func::Redact),
+    ("RemoveDuplicates", Func::RemoveDuplicates),
     ("Replace", Func::Replace),
     ("Split", Func::Split),
     ("StripSpaces", Func::StripSpaces),
@@ -103,17 +119,22 @@ pub(super) const FUNCS: &[(&str, Func)] = &[
 /// The names of [`FUNCS`], in the same order.
 pub(super) const NAMES: &[&str] = &[
     "Append",
+    "BitAnd",
     "CBool",
     "CStr",
     "Coalesce",
     "ConvertToBase64",
     "ConvertToUTF8Hex",
+    "Count",
+    "Guid",
     "IIF",
     "IgnoreFlowIfNullOrEmpty",
+    "InStr",
     "IsNull",
     "IsNullOrEmpty",
     "IsPresent",
     "IsString",
+    "Item",
     "Join",
     "Left",
     "Len",
@@ -121,6 +142,9 @@ pub(super) const NAMES: &[&str] = &[
     "NormalizeDiacritics",
     "Not",
     "PCase",
+    "RandomString",
+    "Redact",
+    "RemoveDuplicates",
     "Replace",
     "Split",
     "StripSpaces",
@@ -143,10 +167,14 @@ impl Func {
     pub(super) fn arity(self) -> Arity {
         use Func::*;
         match self {
-            Append | Left | Split => Arity::Range(2, 2),
+            Append | BitAnd | Item | Left | Split => Arity::Range(2, 2),
+            Guid => Arity::Range(0, 0),
+            InStr => Arity::Range(2, 4),
+            RandomString => Arity::Range(5, 6),
             CBool
             | ConvertToBase64
             | ConvertToUtf8Hex
+            | Count
             | CStr
             | IgnoreFlowIfNullOrEmpty
             | IsNull
@@ -156,6 +184,8 @@ impl Func {
             | Len
             | NormalizeDiacritics
             | Not
+            | Redact
+            | RemoveDuplicates
             | StripSpaces
             | Trim => Arity::Range(1, 1),
             Coalesce => Arity::AtLeast(1),
@@ -175,6 +205,8 @@ impl Func {
             Func::Switch => index == 1,
             Func::Coalesce => true,
             Func::Join => index >= 1,
+            Func::InStr => index >= 2,
+            Func::RandomString => index == 5,
             _ => false,
         }
     }
@@ -183,32 +215,18 @@ impl Func {
 /// Entra functions rollcall does not support, with the reason given as help.
 pub(super) fn unsupported_help(name: &str) -> Option<&'static str> {
     Some(match name {
-        "Guid" => {
-            "`Guid` is not supported: it gives a new value on every run, and the same manifests must always give the same plan"
-        }
         "Now" => {
-            "`Now` is not supported: it depends on the time of the run, and the same manifests must always give the same plan"
-        }
-        "RandomString" => {
-            "`RandomString` is not supported: it gives a new value on every run, and the same manifests must always give the same plan"
+            "`Now` is not supported yet: a plan's time would have to be carried to apply so the plan is not stale by the clock"
         }
         "SelectUniqueValue" => {
-            "`SelectUniqueValue` is not supported: it looks values up in the target while provisioning; rollcall computes the plan from the manifests alone"
+            "`SelectUniqueValue` is not supported yet: it needs the emails of every other desired and live account"
         }
         "AppRoleAssignmentsComplex" | "SingleAppRoleAssignment" => {
-            "not supported: licenses and admin roles come from `roles:` in the manifests, not from expressions"
-        }
-        "Count" | "Item" | "RemoveDuplicates" => {
-            "not supported: rollcall attributes have a single value (use `Split` inside `Join`, or `Word`, to pick pieces of a string)"
+            "not supported yet: licenses and admin roles come from `roles:` in the manifests, not from expressions"
         }
         "CDate" | "DateAdd" | "DateDiff" | "DateFromNum" | "FormatDateTime" | "NumFromDate" => {
-            "not supported: rollcall has no date values (GoTo user attributes are plain strings); format dates in the directory export"
+            "not supported yet: rollcall has no date values; format dates in the directory export"
         }
-        "BitAnd" => "`BitAnd` is not supported: rollcall has no numeric attributes",
-        "InStr" => {
-            "`InStr` is not supported: a position is only useful with arithmetic, which the language has not; use `Word`, `Split` or `Replace`"
-        }
-        "Redact" => "`Redact` is not supported: it only hides values in Entra's provisioning logs",
         "DefaultDomain" => "`DefaultDomain` is not supported: it reads the Entra tenant; write the domain as a string",
         _ => return None,
     })

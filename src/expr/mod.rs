@@ -46,6 +46,12 @@ pub trait Record {
     /// The value of `attribute`, or `None` when the person has no such attribute
     /// (null).
     fn get(&self, attribute: &str) -> Option<&str>;
+
+    /// Who the person is (userPrincipalName, else mail): what `Guid()` and
+    /// `RandomString()` derive their values from, so that plans do not churn.
+    fn identity(&self) -> Option<&str> {
+        self.get("userPrincipalName").or_else(|| self.get("mail"))
+    }
 }
 
 impl<S: std::hash::BuildHasher> Record for std::collections::HashMap<String, String, S> {
