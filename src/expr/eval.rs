@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::ops::Range;
 
 use super::functions::Func;
-use super::{Call, CmpOp, Kind, Node, Prepared, Record, ReplaceForm, diacritics};
+use super::{Call, CmpOp, Kind, Node, Prepared, Record, ReplaceForm, dates, diacritics};
 
 type Value<'a> = Option<Cow<'a, str>>;
 
@@ -269,6 +269,21 @@ fn eval_call<'a>(call: &'a Call, rec: &'a dyn Record, at: usize) -> Value<'a> {
             Some(Cow::Owned(random_string(rec, at, n, avoid.as_deref().unwrap_or(""))?))
         }
         Func::Redact => arg(0),
+        Func::CDate => Some(Cow::Owned(dates::display(dates::parse(&arg(0)?)?))),
+        Func::DateAdd => {
+            let date = dates::parse(&arg(2)?)?;
+            Some(Cow::Owned(dates::display(dates::add(&arg(0)?, int(1)?, date)?)))
+        }
+        Func::DateDiff => {
+            let (a, b) = (dates::parse(&arg(1)?)?, dates::parse(&arg(2)?)?);
+            Some(Cow::Owned(dates::diff(&arg(0)?, a, b)?.to_string()))
+        }
+        Func::DateFromNum => Some(Cow::Owned(dates::display(dates::from_filetime(int(0)?)?))),
+        Func::NumFromDate => Some(Cow::Owned(dates::to_filetime(dates::parse(&arg(0)?)?)?.to_string())),
+        Func::FormatDateTime => {
+            let date = dates::parse_with(&arg(0)?, &arg(2)?)?;
+            Some(Cow::Owned(dates::format(date, &arg(3)?)))
+        }
         // Only reached through Join, Count or Item (the parser allows it nowhere else).
         Func::RemoveDuplicates => arg(0),
         Func::Append => {

@@ -7,11 +7,16 @@ pub(super) enum Func {
     Append,
     BitAnd,
     CBool,
+    CDate,
     Coalesce,
     ConvertToBase64,
     ConvertToUtf8Hex,
     Count,
     CStr,
+    DateAdd,
+    DateDiff,
+    DateFromNum,
+    FormatDateTime,
     Guid,
     IgnoreFlowIfNullOrEmpty,
     Iif,
@@ -27,6 +32,7 @@ pub(super) enum Func {
     Mid,
     NormalizeDiacritics,
     Not,
+    NumFromDate,
     PCase,
     RandomString,
     Redact,
@@ -82,11 +88,16 @@ pub(super) const FUNCS: &[(&str, Func)] = &[
     ("Append", Func::Append),
     ("BitAnd", Func::BitAnd),
     ("CBool", Func::CBool),
+    ("CDate", Func::CDate),
     ("CStr", Func::CStr),
     ("Coalesce", Func::Coalesce),
     ("ConvertToBase64", Func::ConvertToBase64),
     ("ConvertToUTF8Hex", Func::ConvertToUtf8Hex),
     ("Count", Func::Count),
+    ("DateAdd", Func::DateAdd),
+    ("DateDiff", Func::DateDiff),
+    ("DateFromNum", Func::DateFromNum),
+    ("FormatDateTime", Func::FormatDateTime),
     ("Guid", Func::Guid),
     ("IIF", Func::Iif),
     ("IgnoreFlowIfNullOrEmpty", Func::IgnoreFlowIfNullOrEmpty),
@@ -102,6 +113,7 @@ pub(super) const FUNCS: &[(&str, Func)] = &[
     ("Mid", Func::Mid),
     ("NormalizeDiacritics", Func::NormalizeDiacritics),
     ("Not", Func::Not),
+    ("NumFromDate", Func::NumFromDate),
     ("PCase", Func::PCase),
     ("RandomString", Func::RandomString),
     ("Redact", Func::Redact),
@@ -121,11 +133,16 @@ pub(super) const NAMES: &[&str] = &[
     "Append",
     "BitAnd",
     "CBool",
+    "CDate",
     "CStr",
     "Coalesce",
     "ConvertToBase64",
     "ConvertToUTF8Hex",
     "Count",
+    "DateAdd",
+    "DateDiff",
+    "DateFromNum",
+    "FormatDateTime",
     "Guid",
     "IIF",
     "IgnoreFlowIfNullOrEmpty",
@@ -141,6 +158,7 @@ pub(super) const NAMES: &[&str] = &[
     "Mid",
     "NormalizeDiacritics",
     "Not",
+    "NumFromDate",
     "PCase",
     "RandomString",
     "Redact",
@@ -172,6 +190,9 @@ impl Func {
             InStr => Arity::Range(2, 4),
             RandomString => Arity::Range(5, 6),
             CBool
+            | CDate
+            | DateFromNum
+            | NumFromDate
             | ConvertToBase64
             | ConvertToUtf8Hex
             | Count
@@ -189,7 +210,8 @@ impl Func {
             | StripSpaces
             | Trim => Arity::Range(1, 1),
             Coalesce => Arity::AtLeast(1),
-            Iif | Mid | Word => Arity::Range(3, 3),
+            Iif | Mid | Word | DateAdd | DateDiff => Arity::Range(3, 3),
+            FormatDateTime => Arity::Range(4, 4),
             Join => Arity::AtLeast(2),
             PCase | ToLower | ToUpper => Arity::Range(1, 2),
             Replace => Arity::Range(3, 7),
@@ -206,6 +228,7 @@ impl Func {
             Func::Coalesce => true,
             Func::Join => index >= 1,
             Func::InStr => index >= 2,
+            Func::FormatDateTime => index == 1,
             Func::RandomString => index == 5,
             _ => false,
         }
@@ -223,9 +246,6 @@ pub(super) fn unsupported_help(name: &str) -> Option<&'static str> {
         }
         "AppRoleAssignmentsComplex" | "SingleAppRoleAssignment" => {
             "not supported yet: licenses and admin roles come from `roles:` in the manifests, not from expressions"
-        }
-        "CDate" | "DateAdd" | "DateDiff" | "DateFromNum" | "FormatDateTime" | "NumFromDate" => {
-            "not supported yet: rollcall has no date values; format dates in the directory export"
         }
         "DefaultDomain" => "`DefaultDomain` is not supported: it reads the Entra tenant; write the domain as a string",
         _ => return None,

@@ -313,6 +313,11 @@ fn signature_help(func: Func) -> Option<&'static str> {
     Some(match func {
         Func::Append => "Append(source, suffix)",
         Func::BitAnd => "BitAnd(value1, value2)",
+        Func::DateAdd => "DateAdd(interval, number, dateTime): interval is yyyy, m, d, ww, h, n or s",
+        Func::DateDiff => "DateDiff(interval, date1, date2): interval is yyyy, m, d, ww, h, n or s",
+        Func::FormatDateTime => {
+            "FormatDateTime(source, dateTimeStyles, inputFormat, outputFormat): dateTimeStyles may be left empty"
+        }
         Func::Guid => "Guid() takes no arguments",
         Func::InStr => {
             "InStr(value1, value2, start, compareType): start and compareType (vbBinaryCompare or vbTextCompare) are optional"

@@ -195,19 +195,15 @@ fn nondeterministic_functions() {
 
 #[test]
 fn other_unsupported_functions() {
-    insta::assert_snapshot!(render(&[r#"DateAdd("d", 7, CDate([StatusHireDate]))"#, r#"SelectUniqueValue([a], [b])"#]), @r#"
-    | DateAdd("d", 7, CDate([StatusHireDate]))
-    | ^^^^^^^
-    rollcall::unknown-function 0..7: unknown function `DateAdd`
-    help: not supported yet: rollcall has no date values; format dates in the directory export
-    | DateAdd("d", 7, CDate([StatusHireDate]))
-    |                 ^^^^^
-    rollcall::unknown-function 16..21: unknown function `CDate`
-    help: not supported yet: rollcall has no date values; format dates in the directory export
+    insta::assert_snapshot!(render(&[r#"SelectUniqueValue([a], [b])"#, r#"SingleAppRoleAssignment([appRoleAssignments])"#]), @r#"
     | SelectUniqueValue([a], [b])
     | ^^^^^^^^^^^^^^^^^
     rollcall::unknown-function 0..17: unknown function `SelectUniqueValue`
     help: `SelectUniqueValue` is not supported yet: it needs the emails of every other desired and live account
+    | SingleAppRoleAssignment([appRoleAssignments])
+    | ^^^^^^^^^^^^^^^^^^^^^^^
+    rollcall::unknown-function 0..23: unknown function `SingleAppRoleAssignment`
+    help: not supported yet: licenses and admin roles come from `roles:` in the manifests, not from expressions
     "#);
 }
 

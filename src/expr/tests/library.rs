@@ -118,3 +118,85 @@ fn redact_yields_its_value() {
     assert_eq!(ev("Redact([employeeId])", &[("employeeId", "E1001")]), some("E1001"));
     assert_eq!(ev("Redact([employeeId])", &[]), None);
 }
+
+#[test]
+fn cdate_gives_utc_in_entras_format() {
+    // [E-FN] CDate, examples 1 to 3.
+    assert_eq!(ev("CDate([StatusHireDate])", &[("StatusHireDate", "2020-03-16-07:00")]), some("3/16/2020 7:00:00 AM"));
+    assert_eq!(ev(r#"CDate("2021-06-30+08:00")"#, &[]), some("6/29/2021 4:00:00 PM"));
+    assert_eq!(ev(r#"CDate("2009-06-15T01:45:30-07:00")"#, &[]), some("6/15/2009 8:45:30 AM"));
+    // Entra's own output form reads back; nonsense and impossible dates are null.
+    assert_eq!(ev(r#"CDate("8/25/2021 5:41:18 PM")"#, &[]), some("8/25/2021 5:41:18 PM"));
+    assert_eq!(ev(r#"CDate("2021-02-30")"#, &[]), None);
+    assert_eq!(ev(r#"CDate("soon")"#, &[]), None);
+    assert_eq!(ev("CDate([missing])", &[]), None);
+}
+
+#[test]
+fn date_add_with_every_interval_of_the_reference() {
+    // [E-FN] DateAdd, example 1's table: StatusHireDate 2012-03-16-07:00.
+    let hire = [("StatusHireDate", "2012-03-16-07:00")];
+    for (interval, n, out) in [
+        ("d", "7", "3/23/2012 7:00:00 AM"),
+        ("d", "-10", "3/6/2012 7:00:00 AM"),
+        ("ww", "2", "3/30/2012 7:00:00 AM"),
+        ("m", "10", "1/16/2013 7:00:00 AM"),
+        ("yyyy", "2", "3/16/2014 7:00:00 AM"),
+    ] {
+        let e = format!(r#"DateAdd("{interval}", {n}, CDate([StatusHireDate]))"#);
+        assert_eq!(ev(&e, &hire), some(out), "{e}");
+    }
+    assert_eq!(ev(r#"DateAdd("m", 1, CDate("2021-01-31"))"#, &[]), some("2/28/2021 12:00:00 AM"));
+    assert_eq!(ev(r#"DateAdd("h", 1, CDate("2021-01-31"))"#, &[]), some("1/31/2021 1:00:00 AM"));
+    assert_eq!(ev(r#"DateAdd("q", 1, CDate("2021-01-31"))"#, &[]), None, "not an interval");
+}
+
+#[test]
+fn date_diff_with_every_row_of_the_reference() {
+    // [E-FN] DateDiff, example 1's table.
+    for (interval, d1, d2, out) in [
+        ("d", "2021-08-18+08:00", "2021-08-31+08:00", "13"),
+        ("d", "8/25/2021 5:41:18 PM", "2012-03-16-07:00", "-3449"),
+        ("ww", "8/25/2021 5:41:18 PM", "2012-03-16-07:00", "-493"),
+        ("m", "8/25/2021 5:41:18 PM", "2012-03-16-07:00", "-113"),
+        ("yyyy", "8/25/2021 5:41:18 PM", "2012-03-16-07:00", "-9"),
+        ("d", "2021-08-31+08:00", "2021-08-31+08:00", "0"),
+        ("h", "2021-08-24", "2021-08-25", "24"),
+        ("n", "2021-08-24", "2021-08-25", "1440"),
+        ("s", "2021-08-24", "2021-08-25", "86400"),
+    ] {
+        let e = format!(r#"DateDiff("{interval}", CDate("{d1}"), CDate("{d2}"))"#);
+        assert_eq!(ev(&e, &[]), some(out), "{e}");
+    }
+    // [E-FN] DateDiff example 2 (pre-hire provisioning), with a fixed date for Now().
+    let e = r#"IIF(DateDiff("d", CDate([today]), CDate([StatusHireDate])) > 5, "False", "True")"#;
+    assert_eq!(ev(e, &[("today", "2021-08-18"), ("StatusHireDate", "2021-08-31")]), some("False"));
+    assert_eq!(ev(e, &[("today", "2021-08-28"), ("StatusHireDate", "2021-08-31")]), some("True"));
+}
+
+#[test]
+fn date_from_num_and_num_from_date() {
+    // [E-FN] DateFromNum(129699324000000000) is January 1, 2012 at 11:00 PM.
+    assert_eq!(ev("DateFromNum(129699324000000000)", &[]), some("1/1/2012 11:00:00 PM"));
+    assert_eq!(ev("NumFromDate(\"2012-01-01T23:00:00Z\")", &[]), some("129699324000000000"));
+    // [E-FN] NumFromDate's Workday example: ContractEndDate 2020-12-31-08:00, the end of
+    // that day at -08:00 as an AD date (2021-01-01 07:59:59 UTC).
+    let e = r#"NumFromDate(Join("", FormatDateTime([ContractEndDate], , "yyyy-MM-ddzzz", "yyyy-MM-dd"), " 23:59:59-08:00"))"#;
+    assert_eq!(ev(e, &[("ContractEndDate", "2020-12-31-08:00")]), some("132539615990000000"));
+    // [E-FN] The SuccessFactors example, endDate in M/d/yyyy hh:mm:ss tt.
+    let e =
+        r#"NumFromDate(Join("",FormatDateTime([endDate], ,"M/d/yyyy hh:mm:ss tt","yyyy-MM-dd")," 23:59:59-08:00"))"#;
+    assert_eq!(ev(e, &[("endDate", "12/31/2020 09:30:00 AM")]), some("132539615990000000"));
+}
+
+#[test]
+fn format_date_time() {
+    // [E-FN] FormatDateTime: "20150123105347.1Z" with "yyyyMMddHHmmss.fZ" to "yyyy-MM-dd".
+    let e = r#"FormatDateTime([extensionAttribute1], , "yyyyMMddHHmmss.fZ", "yyyy-MM-dd")"#;
+    assert_eq!(ev(e, &[("extensionAttribute1", "20150123105347.1Z")]), some("2015-01-23"));
+    assert_eq!(ev(e, &[("extensionAttribute1", "2015-01-23")]), None, "does not fit the input format");
+    assert_eq!(
+        ev(r#"FormatDateTime("2015-01-23 10:53", , "yyyy-MM-dd HH:mm", "dddd, MMMM d, yyyy h:mm tt")"#, &[]),
+        some("Friday, January 23, 2015 10:53 AM")
+    );
+}
