@@ -36,12 +36,20 @@ struct Prepared {
     nothing_to_do: Vec<String>,
 }
 
-fn prepare(dir: &Path, only: &[String]) -> Result<Prepared, Problems> {
+/// The current time as `Now()` gives it.
+fn now_text() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    crate::expr::time_text(i64::try_from(secs).unwrap_or(0))
+}
+
+/// `made_at`: the time of the plan being applied (None: a new plan, made now).
+fn prepare(dir: &Path, only: &[String], made_at: Option<String>) -> Result<Prepared, Problems> {
     let mut clock = Phases::start();
     let mut manifest = validate::load(dir)?;
     clock.done("validate");
+    let made_at = made_at.unwrap_or_else(now_text);
     // Everything about the input is checked before the first request.
-    let desired = desired::build(&manifest)?;
+    let desired = desired::build_at(&manifest, Some(&made_at))?;
     clock.done("desired state");
     // `--only` for someone with nothing to do says why: what the manifests say of them is read now.
     let only_facts: Vec<explain::Facts> = only.iter().map(|q| explain::facts(&manifest, q)).collect();
@@ -71,6 +79,7 @@ fn prepare(dir: &Path, only: &[String]) -> Result<Prepared, Problems> {
     let live_digest = planfile::live_digest(&live, &desired, &grants.managed);
     let mut doc = PlanDoc::new(plan, target.info(), planfile::provenance(dir), manifest_digest, live_digest);
     doc.manifest_parts = manifest_parts;
+    doc.made_at = Some(made_at);
     clock.done("live digest and provenance");
     Ok(Prepared { target, live, doc, nothing_to_do })
 }
@@ -112,7 +121,7 @@ fn note(out: Output, s: &str) {
 }
 
 pub fn plan(args: &PlanArgs, out: Output) -> Result<ExitCode, Problems> {
-    let prepared = prepare(&args.dir, &args.only)?;
+    let prepared = prepare(&args.dir, &args.only, None)?;
     if interrupted() {
         eprintln!("Interrupted: nothing was changed.");
         return Ok(ExitCode::from(INTERRUPTED));
@@ -141,7 +150,7 @@ pub fn plan(args: &PlanArgs, out: Output) -> Result<ExitCode, Problems> {
 /// `rollcall explain EMAIL [DIR]`.
 pub fn explain(email: &str, dir: &Path, format: Format) -> Result<ExitCode, Problems> {
     let manifest = validate::load(dir)?;
-    let desired = desired::build(&manifest)?;
+    let desired = desired::build_at(&manifest, Some(&now_text()))?;
     let facts = explain::facts(&manifest, email);
     let known = explain::known_emails(&manifest);
     let mut target = targets::open(&manifest)?;
@@ -287,7 +296,7 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
         (None, None) => args.path.clone(),
     };
     let only = saved.as_ref().map_or_else(|| args.only.clone(), |d| d.only.clone());
-    let mut prepared = prepare(&dir, &only)?;
+    let mut prepared = prepare(&dir, &only, saved.as_ref().and_then(|d| d.made_at.clone()))?;
     let doc = &prepared.doc;
     if let Some(saved) = &saved {
         if let Some(g) = &saved.git {

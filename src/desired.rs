@@ -83,8 +83,38 @@ impl Record for Attributes {
     }
 }
 
-/// Builds the desired state from a checked manifest.
+/// A person as expressions see them: their attributes, and what Entra's functions read
+/// beyond them (their roles, the default domain, the plan's time).
+struct PersonRecord<'a> {
+    attributes: &'a Attributes,
+    roles: Vec<&'a str>,
+    domain: Option<&'a str>,
+    now: Option<&'a str>,
+}
+
+impl Record for PersonRecord<'_> {
+    fn get(&self, attribute: &str) -> Option<&str> {
+        self.attributes.get(attribute)
+    }
+    fn app_roles(&self) -> Vec<&str> {
+        self.roles.clone()
+    }
+    fn default_domain(&self) -> Option<&str> {
+        self.domain
+    }
+    fn now(&self) -> Option<&str> {
+        self.now
+    }
+}
+
+/// Builds the desired state from a checked manifest (`Now()` is null: no plan is made).
 pub fn build(m: &Manifest) -> Result<Desired, Problems> {
+    build_at(m, None)
+}
+
+/// Builds the desired state for a plan made at `now` (Entra's `M/d/yyyy h:mm:ss tt`), the
+/// value of `Now()`; apply passes the saved plan's time, so the plan is not stale by the clock.
+pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
     let mut problems = Problems::default();
     let roles_of = expand_assignments(m);
     let email_attribute = if m.target.kind == TargetKind::Scim { "userName" } else { "email" };
@@ -101,12 +131,18 @@ pub fn build(m: &Manifest) -> Result<Desired, Problems> {
             grants.extend(r.admin_roles.iter().cloned().map(RoleGrant::AdminRole));
             grants.extend(r.scim_roles.iter().cloned().map(RoleGrant::ScimRole));
         }
+        let record = PersonRecord {
+            attributes: &person.attributes,
+            roles: roles.iter().map(String::as_str).collect(),
+            domain: m.scope.as_ref().and_then(|s| s.domains.first()).map(String::as_str),
+            now,
+        };
         let attributes: Vec<DesiredAttribute> = m
             .mappings
             .iter()
             .map(|mapping| {
                 let value = match &mapping.value {
-                    MappingValue::Expr(e) => e.eval(&person.attributes),
+                    MappingValue::Expr(e) => e.eval(&record),
                     MappingValue::Constant(c) => Some(c.clone()),
                 };
                 DesiredAttribute {

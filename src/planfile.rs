@@ -40,6 +40,10 @@ pub struct PlanDoc {
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub manifest_parts: std::collections::BTreeMap<String, String>,
     pub live_digest: String,
+    /// When the plan was made (UTC, `M/d/yyyy h:mm:ss tt`): the value of `Now()`, which
+    /// apply uses again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_at: Option<String>,
     pub summary: Summary,
     /// null, or why apply refuses this plan without --allow-removals.
     pub blocked: Option<String>,
@@ -71,6 +75,7 @@ impl PlanDoc {
             manifest_digest,
             manifest_parts: Default::default(),
             live_digest,
+            made_at: None,
             summary: plan.summary(),
             blocked: (!plan.blocked.is_empty())
                 .then(|| plan.blocked.iter().map(|b| b.message.as_str()).collect::<Vec<_>>().join("; ")),

@@ -353,3 +353,27 @@ fn a_stale_plan_names_the_part_of_the_manifests_that_changed() {
     assert!(e.contains("rollcall::stale-plan"), "{e}");
     assert!(e.contains("the desired accounts changed (a directory record; rollcall.yaml is as it was)"), "{e}");
 }
+
+#[test]
+fn now_is_the_plans_time_and_apply_reuses_it() {
+    let site = tiny(
+        &TINY.replace("firstName: { from: \"[givenName]\" }", "firstName: { from: 'Join(\" \", [givenName], Now())' }"),
+    );
+    std::fs::write(site.dir.join("live.json"), snapshot(&[])).unwrap();
+    let plan = site.dir.parent().unwrap().join("plan.json");
+    let o =
+        rollcall(&["plan", site.dir.to_str().unwrap(), "--out", plan.to_str().unwrap()], site.dir.parent().unwrap());
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let made_at = saved["made_at"].as_str().expect("the plan records its time").to_owned();
+    assert!(out(&o).contains(&format!("firstName: \"ann {made_at}\"")), "{}", out(&o));
+    // A second later the clock has moved; the reviewed plan still applies, with its own time.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let o = rollcall(
+        &["apply", plan.to_str().unwrap(), "--auto-approve", "--dir", site.dir.to_str().unwrap()],
+        site.dir.parent().unwrap(),
+    );
+    assert_eq!(o.status.code(), Some(0), "not stale by the clock: {}", err(&o));
+    let live = std::fs::read_to_string(site.dir.join("live.json")).unwrap();
+    assert!(live.contains(&format!("ann {made_at}")), "{live}");
+}

@@ -155,6 +155,11 @@ pub(super) fn parse(s: &str) -> Option<Instant> {
     .instant()
 }
 
+/// [`display`] of a time given in seconds since 1970.
+pub(super) fn display_unix(secs: i64) -> String {
+    display(Instant { secs, ticks: 0 })
+}
+
 /// Entra's text form of a date: `M/d/yyyy h:mm:ss tt`, in UTC.
 pub(super) fn display(i: Instant) -> String {
     format(i, "M/d/yyyy h:mm:ss tt")

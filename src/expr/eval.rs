@@ -34,7 +34,7 @@ pub(super) fn eval<'a>(node: &'a Node, rec: &'a dyn Record) -> Value<'a> {
 
 /// Functions whose value is several values (a multi-valued attribute, in Entra's terms).
 pub(super) fn is_multi(func: Func) -> bool {
-    matches!(func, Func::Split | Func::RemoveDuplicates)
+    matches!(func, Func::Split | Func::RemoveDuplicates | Func::AppRoleAssignmentsComplex)
 }
 
 /// The values of a node: the pieces of a `Split`, deduplicated by `RemoveDuplicates`, or
@@ -52,6 +52,7 @@ fn values<'a>(node: &'a Node, rec: &'a dyn Record) -> Option<Vec<Cow<'a, str>>> 
                 _ => vec![text],
             })
         }
+        Func::AppRoleAssignmentsComplex => Some(rec.app_roles().into_iter().map(Cow::Borrowed).collect()),
         Func::RemoveDuplicates => {
             let mut seen = std::collections::HashSet::new();
             let all = values(&call.args[0], rec)?;
@@ -269,6 +270,12 @@ fn eval_call<'a>(call: &'a Call, rec: &'a dyn Record, at: usize) -> Value<'a> {
             Some(Cow::Owned(random_string(rec, at, n, avoid.as_deref().unwrap_or(""))?))
         }
         Func::Redact => arg(0),
+        Func::Now => rec.now().map(Cow::Borrowed),
+        Func::DefaultDomain => rec.default_domain().map(Cow::Borrowed),
+        // Entra gives no guarantee which role of several; rollcall gives the first by name.
+        Func::SingleAppRoleAssignment => rec.app_roles().first().map(|r| Cow::Borrowed(*r)),
+        // Only reached through Join, Count or Item.
+        Func::AppRoleAssignmentsComplex => Some(Cow::Owned(rec.app_roles().join(","))),
         Func::CDate => Some(Cow::Owned(dates::display(dates::parse(&arg(0)?)?))),
         Func::DateAdd => {
             let date = dates::parse(&arg(2)?)?;

@@ -5,6 +5,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Func {
     Append,
+    AppRoleAssignmentsComplex,
     BitAnd,
     CBool,
     CDate,
@@ -16,6 +17,7 @@ pub(super) enum Func {
     DateAdd,
     DateDiff,
     DateFromNum,
+    DefaultDomain,
     FormatDateTime,
     Guid,
     IgnoreFlowIfNullOrEmpty,
@@ -32,12 +34,14 @@ pub(super) enum Func {
     Mid,
     NormalizeDiacritics,
     Not,
+    Now,
     NumFromDate,
     PCase,
     RandomString,
     Redact,
     RemoveDuplicates,
     Replace,
+    SingleAppRoleAssignment,
     Split,
     StripSpaces,
     Switch,
@@ -85,6 +89,7 @@ impl Arity {
 
 /// Every supported function, sorted by name.
 pub(super) const FUNCS: &[(&str, Func)] = &[
+    ("AppRoleAssignmentsComplex", Func::AppRoleAssignmentsComplex),
     ("Append", Func::Append),
     ("BitAnd", Func::BitAnd),
     ("CBool", Func::CBool),
@@ -97,6 +102,7 @@ pub(super) const FUNCS: &[(&str, Func)] = &[
     ("DateAdd", Func::DateAdd),
     ("DateDiff", Func::DateDiff),
     ("DateFromNum", Func::DateFromNum),
+    ("DefaultDomain", Func::DefaultDomain),
     ("FormatDateTime", Func::FormatDateTime),
     ("Guid", Func::Guid),
     ("IIF", Func::Iif),
@@ -113,12 +119,14 @@ pub(super) const FUNCS: &[(&str, Func)] = &[
     ("Mid", Func::Mid),
     ("NormalizeDiacritics", Func::NormalizeDiacritics),
     ("Not", Func::Not),
+    ("Now", Func::Now),
     ("NumFromDate", Func::NumFromDate),
     ("PCase", Func::PCase),
     ("RandomString", Func::RandomString),
     ("Redact", Func::Redact),
     ("RemoveDuplicates", Func::RemoveDuplicates),
     ("Replace", Func::Replace),
+    ("SingleAppRoleAssignment", Func::SingleAppRoleAssignment),
     ("Split", Func::Split),
     ("StripSpaces", Func::StripSpaces),
     ("Switch", Func::Switch),
@@ -130,6 +138,7 @@ pub(super) const FUNCS: &[(&str, Func)] = &[
 
 /// The names of [`FUNCS`], in the same order.
 pub(super) const NAMES: &[&str] = &[
+    "AppRoleAssignmentsComplex",
     "Append",
     "BitAnd",
     "CBool",
@@ -142,6 +151,7 @@ pub(super) const NAMES: &[&str] = &[
     "DateAdd",
     "DateDiff",
     "DateFromNum",
+    "DefaultDomain",
     "FormatDateTime",
     "Guid",
     "IIF",
@@ -158,12 +168,14 @@ pub(super) const NAMES: &[&str] = &[
     "Mid",
     "NormalizeDiacritics",
     "Not",
+    "Now",
     "NumFromDate",
     "PCase",
     "RandomString",
     "Redact",
     "RemoveDuplicates",
     "Replace",
+    "SingleAppRoleAssignment",
     "Split",
     "StripSpaces",
     "Switch",
@@ -186,7 +198,8 @@ impl Func {
         use Func::*;
         match self {
             Append | BitAnd | Item | Left | Split => Arity::Range(2, 2),
-            Guid => Arity::Range(0, 0),
+            Guid | Now | DefaultDomain => Arity::Range(0, 0),
+            SingleAppRoleAssignment | AppRoleAssignmentsComplex => Arity::Range(1, 1),
             InStr => Arity::Range(2, 4),
             RandomString => Arity::Range(5, 6),
             CBool
@@ -238,16 +251,9 @@ impl Func {
 /// Entra functions rollcall does not support, with the reason given as help.
 pub(super) fn unsupported_help(name: &str) -> Option<&'static str> {
     Some(match name {
-        "Now" => {
-            "`Now` is not supported yet: a plan's time would have to be carried to apply so the plan is not stale by the clock"
-        }
         "SelectUniqueValue" => {
             "`SelectUniqueValue` is not supported yet: it needs the emails of every other desired and live account"
         }
-        "AppRoleAssignmentsComplex" | "SingleAppRoleAssignment" => {
-            "not supported yet: licenses and admin roles come from `roles:` in the manifests, not from expressions"
-        }
-        "DefaultDomain" => "`DefaultDomain` is not supported: it reads the Entra tenant; write the domain as a string",
         _ => return None,
     })
 }

@@ -395,6 +395,7 @@ fn check_split(node: &Node, allowed: bool, errors: &mut Vec<ExprError>) {
                 let takes_several = match call.func {
                     Func::Join => i >= 1,
                     Func::Count | Func::Item | Func::RemoveDuplicates => i == 0,
+                    Func::SingleAppRoleAssignment | Func::AppRoleAssignmentsComplex => true,
                     _ => false,
                 };
                 check_split(arg, takes_several, errors);

@@ -200,3 +200,57 @@ fn format_date_time() {
         some("Friday, January 23, 2015 10:53 AM")
     );
 }
+
+/// A person with roles, a default domain and a plan time, as desired state builds them.
+struct Planned(&'static [(&'static str, &'static str)], &'static [&'static str]);
+
+impl crate::expr::Record for Planned {
+    fn get(&self, attribute: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| *k == attribute).map(|&(_, v)| v)
+    }
+    fn app_roles(&self) -> Vec<&str> {
+        self.1.to_vec()
+    }
+    fn default_domain(&self) -> Option<&str> {
+        Some("acme.example")
+    }
+    fn now(&self) -> Option<&str> {
+        Some("8/18/2021 12:00:00 AM")
+    }
+}
+
+fn ev_planned(src: &str, p: &Planned) -> Option<String> {
+    Expr::parse(src).unwrap_or_else(|e| panic!("{src}: {e:#?}")).eval(p)
+}
+
+#[test]
+fn now_is_the_plans_time() {
+    // [E-FN] DateDiff example 2: pre-hire provisioning, hire date within the next five days.
+    let e = r#"Switch([Active], , "1", IIF(DateDiff("d", Now(), CDate([StatusHireDate])) > 5, "False", "True"), "0", "False")"#;
+    let later = Planned(&[("Active", "1"), ("StatusHireDate", "2021-08-31+08:00")], &[]);
+    let soon = Planned(&[("Active", "1"), ("StatusHireDate", "2021-08-20")], &[]);
+    assert_eq!(ev_planned(e, &later), some("False"));
+    assert_eq!(ev_planned(e, &soon), some("True"));
+    assert_eq!(ev_planned("Now()", &later), some("8/18/2021 12:00:00 AM"));
+    // Outside a plan (validate, diff) there is no time: null.
+    assert_eq!(ev("Now()", &[]), None);
+}
+
+#[test]
+fn default_domain_and_app_role_functions_see_the_manifest() {
+    let p = Planned(&[("givenName", "Ann")], &["admin", "organizer"]);
+    // DefaultDomain (newer reference text, [DIFF]): rollcall's is the first scope domain.
+    assert_eq!(ev_planned(r#"Join("@", ToLower([givenName]), DefaultDomain())"#, &p), some("ann@acme.example"));
+    // [E-FN] SingleAppRoleAssignment([appRoleAssignments]): one role; of several, Entra
+    // gives no guarantee which, rollcall the first by name.
+    assert_eq!(ev_planned("SingleAppRoleAssignment([appRoleAssignments])", &p), some("admin"));
+    assert_eq!(ev_planned("SingleAppRoleAssignment([appRoleAssignments])", &Planned(&[], &[])), None);
+    // AppRoleAssignmentsComplex: every role, a multi-valued source.
+    assert_eq!(
+        ev_planned(r#"Join(";", AppRoleAssignmentsComplex([appRoleAssignments]))"#, &p),
+        some("admin;organizer")
+    );
+    assert_eq!(ev_planned("Count(AppRoleAssignmentsComplex([appRoleAssignments]))", &p), some("2"));
+    // `[appRoleAssignments]` is not a directory attribute: it is not reported as unknown.
+    assert!(Expr::parse("SingleAppRoleAssignment([appRoleAssignments])").unwrap().references().is_empty());
+}
