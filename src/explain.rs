@@ -347,6 +347,18 @@ fn memberships(directory: &Directory, i: usize) -> Vec<Membership> {
 pub fn finish(facts: Facts, desired: &Desired, live: &LiveState, plan: &Plan) -> Explanation {
     let Facts { explanation: mut e, person, excluded } = facts;
     let wanted = person.as_deref().and_then(|p| desired.accounts.iter().find(|a| a.person == p));
+    // The values desired state computed (with the person's roles, the default domain and
+    // the plan's time, which the manifests alone do not give).
+    if let Some(account) = wanted {
+        for fact in &mut e.attributes {
+            let Some(d) = account.attribute(&fact.attribute) else { continue };
+            fact.value = if fact.apply == "always" {
+                d.on_update.clone()
+            } else {
+                d.on_create.clone().filter(|v| fact.value.is_some() || Some(v) != fact.default.as_ref())
+            };
+        }
+    }
     // Which live account: the one the desired account matches, else the one with the email.
     let mut live_fact = None;
     if let Some(account) = wanted {

@@ -206,3 +206,24 @@ fn plan_only_for_someone_with_nothing_to_do_says_why_in_one_line() {
     );
     assert!(!p.contains("emma.thompson@acme.example: "), "a person with an action needs no why: {p}");
 }
+
+#[test]
+fn mapped_values_are_those_of_desired_state_with_roles_and_plan_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir: PathBuf = tmp.path().join("acme");
+    copy_dir(&root().join("examples/acme"), &dir);
+    let path = dir.join("rollcall.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replacen(
+        r#"lastName:  { from: "[surname]" }"#,
+        r#"lastName:  { from: 'Join(" ", [surname], SingleAppRoleAssignment([appRoleAssignments]))' }"#,
+        1,
+    );
+    assert!(text.contains("SingleAppRoleAssignment"));
+    std::fs::write(&path, text).unwrap();
+    let o = rollcall(&["explain", "emma.thompson@acme.example", dir.to_str().unwrap()], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let text = out(&o);
+    assert!(text.contains("lastName:  \"Thompson organizer\""), "{text}");
+    assert!(text.contains("lastName: \"Thomson\" -> \"Thompson organizer\""), "{text}");
+}
