@@ -77,6 +77,7 @@ fn world(n: usize) -> (Desired, LiveState) {
             on_unassign: OnUnassign::Disable,
             max_removals_count: 25,
             max_removals_percent: 20.0,
+            max_removals_min_accounts: 0,
             protect: BTreeSet::new(),
         },
     };

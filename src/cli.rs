@@ -39,6 +39,8 @@ pub enum Format {
 pub enum SchemaFor {
     Rollcall,
     Directory,
+    /// The output of `rollcall explain --format json`.
+    Explain,
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +78,17 @@ pub enum Command {
     Schema {
         #[arg(long = "for", value_enum, default_value_t = SchemaFor::Rollcall)]
         schema_for: SchemaFor,
+    },
+    /// Every fact that decides one person's account: sources, groups, scoping, roles,
+    /// mapped values, the live match, and the planned action or why there is none.
+    Explain {
+        /// The person's email, userPrincipalName or mail, or a live account's email.
+        email: String,
+        /// Manifest directory (holds rollcall.yaml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
     /// Offline: how desired accounts differ between two git revisions of the manifests.
     Diff(DiffArgs),

@@ -9,6 +9,7 @@ use crate::cli::{ApplyArgs, Format, PlanArgs};
 use crate::config;
 use crate::desired;
 use crate::diag::{Code, Problem, Problems};
+use crate::explain;
 use crate::live::LiveState;
 use crate::plan::planner::Grants;
 use crate::plan::{self, Action, PlanOptions};
@@ -31,33 +32,56 @@ struct Prepared {
     target: Box<dyn Target>,
     live: LiveState,
     doc: PlanDoc,
+    /// `--only` emails the plan has nothing for, each with why (one line).
+    nothing_to_do: Vec<String>,
 }
 
-fn prepare(dir: &Path, only: &[String]) -> Result<Prepared, Problems> {
+/// The current time as `Now()` gives it.
+fn now_text() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    crate::expr::time_text(i64::try_from(secs).unwrap_or(0))
+}
+
+/// `made_at`: the time of the plan being applied (None: a new plan, made now).
+fn prepare(dir: &Path, only: &[String], made_at: Option<String>) -> Result<Prepared, Problems> {
     let mut clock = Phases::start();
     let mut manifest = config::load(dir)?;
     clock.done("validate");
+    let made_at = made_at.unwrap_or_else(now_text);
     // Everything about the input is checked before the first request.
-    let desired = desired::build(&manifest)?;
+    let desired = desired::build_at(&manifest, Some(&made_at))?;
     clock.done("desired state");
+    // `--only` for someone with nothing to do says why: what the manifests say of them is read now.
+    let only_facts: Vec<explain::Facts> = only.iter().map(|q| explain::facts(&manifest, q)).collect();
     // The people's source records are not needed any more: free them before the live state arrives.
     drop(std::mem::take(&mut manifest.directory));
     let mut target = targets::open(&manifest)?;
     // The digest of the manifests is computed while the target is read.
     let (manifest_digest, live) = std::thread::scope(|s| {
-        let digest = s.spawn(|| planfile::manifest_digest(&manifest, &desired));
+        let digest = s.spawn(|| {
+            let digest = planfile::manifest_digest(&manifest, &desired)?;
+            Ok::<_, Problem>((digest, planfile::manifest_parts(&manifest, &desired)?))
+        });
         let live = target.read();
         (digest.join().expect("the digest does not panic"), live)
     });
-    let (manifest_digest, live) = (manifest_digest?, live?);
+    let ((manifest_digest, manifest_parts), live) = (manifest_digest?, live?);
     clock.done("read the target (and digest the manifests)");
     let grants = Grants::resolve(&desired, &live)?;
     let plan = plan::planner::plan_resolved(&desired, &live, &grants, &PlanOptions { only: only.to_vec() })?;
     clock.done("plan");
+    let nothing_to_do = only_facts
+        .into_iter()
+        .map(|f| explain::finish(f, &desired, &live, &plan))
+        .filter(|e| e.action.is_none())
+        .map(|e| format!("{}: {}", e.query.trim(), e.verdict))
+        .collect();
     let live_digest = planfile::live_digest(&live, &desired, &grants.managed);
-    let doc = PlanDoc::new(plan, target.info(), planfile::provenance(dir), manifest_digest, live_digest);
+    let mut doc = PlanDoc::new(plan, target.info(), planfile::provenance(dir), manifest_digest, live_digest);
+    doc.manifest_parts = manifest_parts;
+    doc.made_at = Some(made_at);
     clock.done("live digest and provenance");
-    Ok(Prepared { target, live, doc })
+    Ok(Prepared { target, live, doc, nothing_to_do })
 }
 
 /// `-vv`: how long each phase took, on stderr.
@@ -97,7 +121,7 @@ fn note(out: Output, s: &str) {
 }
 
 pub fn plan(args: &PlanArgs, out: Output) -> Result<ExitCode, Problems> {
-    let prepared = prepare(&args.dir, &args.only)?;
+    let prepared = prepare(&args.dir, &args.only, None)?;
     if interrupted() {
         eprintln!("Interrupted: nothing was changed.");
         return Ok(ExitCode::from(INTERRUPTED));
@@ -105,6 +129,11 @@ pub fn plan(args: &PlanArgs, out: Output) -> Result<ExitCode, Problems> {
     let doc = &prepared.doc;
     let mut clock = Phases::start();
     print(&render_plan(doc, args.format, out));
+    if args.format != Format::Json {
+        for line in &prepared.nothing_to_do {
+            print(&format!("{line}\n"));
+        }
+    }
     clock.done("render");
     if let Some(path) = &args.out {
         std::fs::write(path, doc.to_json())
@@ -116,6 +145,31 @@ pub fn plan(args: &PlanArgs, out: Output) -> Result<ExitCode, Problems> {
         return Ok(ExitCode::from(1));
     }
     Ok(if args.detailed_exitcode && !doc.actions.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// `rollcall explain EMAIL [DIR]`.
+pub fn explain(email: &str, dir: &Path, format: Format) -> Result<ExitCode, Problems> {
+    let manifest = config::load(dir)?;
+    let desired = desired::build_at(&manifest, Some(&now_text()))?;
+    let facts = explain::facts(&manifest, email);
+    let known = explain::known_emails(&manifest);
+    let mut target = targets::open(&manifest)?;
+    let live = target.read()?;
+    if !facts.known(&live) {
+        return Err(explain::unknown(email, &known, &live).into());
+    }
+    let grants = Grants::resolve(&desired, &live)?;
+    let plan = plan::planner::plan_resolved(&desired, &live, &grants, &PlanOptions::default())?;
+    let e = explain::finish(facts, &desired, &live, &plan);
+    print(&match format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&e).expect("an explanation is always serialisable");
+            s.push('\n');
+            s
+        }
+        Format::Text | Format::Markdown => explain::render(&e),
+    });
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn show(path: &Path, format: Format, out: Output) -> Result<ExitCode, Problems> {
@@ -149,7 +203,9 @@ fn contained(recomputed: &Action, saved: &Action) -> bool {
 /// recomputed plan is the reviewed one or what is left of it.
 fn staleness(saved: &PlanDoc, now: &PlanDoc) -> Vec<String> {
     let mut changed = Vec::new();
-    if saved.manifest_digest != now.manifest_digest {
+    if saved.manifest_digest != now.manifest_digest && !saved.manifest_parts.is_empty() {
+        changed.extend(changed_parts(saved, now));
+    } else if saved.manifest_digest != now.manifest_digest {
         changed.push(format!(
             "the manifests changed since the plan was made (manifest digest {} is now {})",
             short(&saved.manifest_digest),
@@ -176,6 +232,33 @@ fn staleness(saved: &PlanDoc, now: &PlanDoc) -> Vec<String> {
         }
     }
     changed
+}
+
+/// Which parts of the manifests differ between a saved plan and now, in words.
+fn changed_parts(saved: &PlanDoc, now: &PlanDoc) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> =
+        saved.manifest_parts.keys().chain(now.manifest_parts.keys()).collect();
+    let differs: Vec<&str> = keys
+        .into_iter()
+        .filter(|k| saved.manifest_parts.get(*k) != now.manifest_parts.get(*k))
+        .map(String::as_str)
+        .collect();
+    let yaml: Vec<&str> = differs.iter().filter_map(|k| k.strip_prefix("rollcall.yaml: ")).collect();
+    let mut out: Vec<String> = yaml
+        .iter()
+        .map(|k| format!("the manifests changed since the plan was made: `{k}` in rollcall.yaml changed"))
+        .collect();
+    if differs.contains(&"desired accounts") {
+        out.push(if yaml.is_empty() {
+            "the manifests changed since the plan was made: the desired accounts changed (a directory record; rollcall.yaml is as it was)".to_owned()
+        } else {
+            "the manifests changed since the plan was made: the desired accounts changed".to_owned()
+        });
+    }
+    if out.is_empty() {
+        out.push("the manifests changed since the plan was made".to_owned());
+    }
+    out
 }
 
 fn short(digest: &str) -> &str {
@@ -213,7 +296,7 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
         (None, None) => args.path.clone(),
     };
     let only = saved.as_ref().map_or_else(|| args.only.clone(), |d| d.only.clone());
-    let mut prepared = prepare(&dir, &only)?;
+    let mut prepared = prepare(&dir, &only, saved.as_ref().and_then(|d| d.made_at.clone()))?;
     let doc = &prepared.doc;
     if let Some(saved) = &saved {
         if let Some(g) = &saved.git {

@@ -102,6 +102,8 @@ pub enum Assignee {
     /// Index into `directory.people`.
     User(usize),
     Group(String),
+    /// Everyone from the `directory:` entry with this index (and path, as written).
+    Source(usize, String),
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +111,8 @@ pub struct Policy {
     pub on_unassign: OnUnassign,
     pub max_removals_count: u64,
     pub max_removals_percent: f64,
+    /// In-scope accounts from which `max_removals_percent` applies.
+    pub max_removals_min_accounts: u64,
     /// Lower-cased emails.
     pub protect: Vec<String>,
     pub welcome_email: bool,
@@ -116,6 +120,8 @@ pub struct Policy {
 
 pub const DEFAULT_MAX_REMOVALS_COUNT: u64 = 25;
 pub const DEFAULT_MAX_REMOVALS_PERCENT: f64 = 20.0;
+/// As octoDNS does for its thresholds: a percentage of a handful is not a safety measure.
+pub const DEFAULT_MAX_REMOVALS_MIN_ACCOUNTS: u64 = 10;
 
 /// Reads and checks the manifest directory `dir`.
 pub fn load(dir: &Path) -> Result<Manifest, Problems> {
@@ -463,14 +469,15 @@ impl Checker<'_> {
                     Some("name the role after what it grants (e.g. organizer); the Entra GoToMeeting connector rejected Default Access too".into());
             }
             let grants_nothing = match kind {
-                Some(TargetKind::Scim) => r.scim_roles.is_empty(),
+                // A SCIM service may have no roles at all: a role may give only the account.
+                Some(TargetKind::Scim) => false,
                 Some(_) => r.licenses.is_empty() && r.admin_roles.is_empty(),
                 None => false,
             };
             if grants_nothing {
                 self.at(Code::EmptyRole, format!("role `{}` grants nothing", name.value), name, "empty role").help =
                     Some(match kind {
-                        Some(TargetKind::Scim) => "a role for a scim target lists `scim_roles`".into(),
+                        Some(TargetKind::Scim) => unreachable!("a scim role may grant only the account"),
                         _ => "list the `licenses` (and optionally `admin_roles`) that people with this role get".into(),
                     });
             }
@@ -596,7 +603,8 @@ impl Checker<'_> {
                 continue;
             }
             let keyed = m.value == "key" && kind != Some(TargetKind::Scim);
-            if !keyed && !mappings.iter().any(|x| x.attribute == m.value) {
+            // A mapping whose expression is wrong is reported there; it still produces the attribute.
+            if !keyed && !raw.mappings.0.iter().any(|(a, _)| a.value == m.value) {
                 let mapped: Vec<&str> = mappings.iter().map(|x| x.attribute.as_str()).collect();
                 let help = did_you_mean(&m.value, mapped.iter().copied()).unwrap_or_else(|| {
                     format!("match on an attribute that a mapping produces ({}) or on `key`", mapped.join(", "))
@@ -734,53 +742,60 @@ impl Checker<'_> {
                 .help = Some(help);
                 ok = false;
             }
-            let who = match (&a.user, &a.group) {
-                (Some(u), None) => match directory.person(&u.value) {
-                    Some(i) => Some(Assignee::User(i)),
-                    None => {
-                        if !is_email(u.value.trim()) {
-                            self.email(u, "`user:`");
-                        } else {
-                            self.at(Code::UnknownUser, format!("`{}` is not in the directory", u.value), u, "unknown person").help =
+            let who = if let Some(s) = &a.source {
+                self.source_assignee(raw, a, s)
+            } else {
+                match (&a.user, &a.group) {
+                    (Some(u), None) => match directory.person(&u.value) {
+                        Some(i) => Some(Assignee::User(i)),
+                        None => {
+                            if !is_email(u.value.trim()) {
+                                self.email(u, "`user:`");
+                            } else {
+                                self.at(Code::UnknownUser, format!("`{}` is not in the directory", u.value), u, "unknown person").help =
                                 Some("people are named by userPrincipalName or mail, as in a directory source; add them there first".into());
+                            }
+                            None
                         }
-                        None
-                    }
-                },
-                (None, Some(g)) => match directory.group(&g.value) {
-                    Some(_) => Some(Assignee::Group(g.value.clone())),
-                    None => {
-                        let help = did_you_mean(&g.value, directory.group_names())
+                    },
+                    (None, Some(g)) => match directory.group(&g.value) {
+                        Some(_) => Some(Assignee::Group(g.value.clone())),
+                        None => {
+                            let help = did_you_mean(&g.value, directory.group_names())
                             .unwrap_or_else(|| "define the group in a directory source (groups: in YAML, or an entra-group-members export)".into());
+                            self.at(
+                                Code::UnknownGroup,
+                                format!("group `{}` is not defined", g.value),
+                                g,
+                                "unknown group",
+                            )
+                            .help = Some(help);
+                            None
+                        }
+                    },
+                    (Some(u), Some(_)) => {
                         self.at(
-                            Code::UnknownGroup,
-                            format!("group `{}` is not defined", g.value),
-                            g,
-                            "unknown group",
+                            Code::AssignmentShape,
+                            "an assignment names both `user` and `group`",
+                            u,
+                            "one or the other",
                         )
-                        .help = Some(help);
+                        .help = Some("split it into two assignments".into());
                         None
                     }
-                },
-                (Some(u), Some(_)) => {
-                    self.at(
-                        Code::AssignmentShape,
-                        "an assignment names both `user` and `group`",
-                        u,
-                        "one or the other",
-                    )
-                    .help = Some("split it into two assignments".into());
-                    None
-                }
-                (None, None) => {
-                    self.at(
-                        Code::AssignmentShape,
-                        "an assignment names neither `user` nor `group`",
-                        &a.role,
-                        "assigned to whom?",
-                    )
-                    .help = Some("add `user: someone@acme.example` or `group: name`".into());
-                    None
+                    (None, None) => {
+                        self.at(
+                            Code::AssignmentShape,
+                            "an assignment names neither `user` nor `group`",
+                            &a.role,
+                            "assigned to whom?",
+                        )
+                        .help = Some(
+                            "add `user: someone@acme.example`, `group: name` or `source: path/of/a/directory/source`"
+                                .into(),
+                        );
+                        None
+                    }
                 }
             };
             if let (Some(who), true) = (who, ok) {
@@ -790,11 +805,51 @@ impl Checker<'_> {
         out
     }
 
+    /// `{ source: PATH, role: R }`: everyone from the directory entry whose path is PATH.
+    fn source_assignee(
+        &mut self,
+        raw: &RawManifest,
+        a: &crate::manifest::RawAssignment,
+        s: &Spanned<String>,
+    ) -> Option<Assignee> {
+        if let Some(other) = a.user.as_ref().or(a.group.as_ref()) {
+            self.at(
+                Code::AssignmentShape,
+                "an assignment names `source` and a `user` or `group`",
+                other,
+                "one or the other",
+            )
+            .help = Some("split it into two assignments".into());
+            return None;
+        }
+        match raw.directory.iter().position(|d| d.path.value == s.value) {
+            Some(i) => Some(Assignee::Source(i, s.value.clone())),
+            None => {
+                let paths: Vec<&str> = raw.directory.iter().map(|d| d.path.value.as_str()).collect();
+                let help = did_you_mean(&s.value, paths.iter().copied()).unwrap_or_else(|| {
+                    format!("name a `directory:` entry by its path as written there: {}", paths.join(", "))
+                });
+                self.at(
+                    Code::UnknownSource,
+                    format!("`{}` is not a directory source of this manifest", s.value),
+                    s,
+                    "no such directory entry",
+                )
+                .help = Some(help);
+                None
+            }
+        }
+    }
+
     fn policy(&mut self, raw: &RawManifest) -> Policy {
         let p = &raw.policy;
         let mut percent = DEFAULT_MAX_REMOVALS_PERCENT;
         let mut count = DEFAULT_MAX_REMOVALS_COUNT;
+        let mut min_accounts = DEFAULT_MAX_REMOVALS_MIN_ACCOUNTS;
         if let Some(m) = &p.max_removals {
+            if let Some(n) = m.min_accounts {
+                min_accounts = n;
+            }
             if let Some(c) = m.count {
                 count = c;
             }
@@ -818,6 +873,7 @@ impl Checker<'_> {
             on_unassign: p.on_unassign,
             max_removals_count: count,
             max_removals_percent: percent,
+            max_removals_min_accounts: min_accounts,
             protect: p.protect.iter().map(|e| e.value.trim().to_lowercase()).collect(),
             welcome_email: p.welcome_email,
         }

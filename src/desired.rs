@@ -58,6 +58,8 @@ pub struct SafetyPolicy {
     pub on_unassign: OnUnassign,
     pub max_removals_count: u64,
     pub max_removals_percent: f64,
+    /// In-scope accounts from which the percentage applies.
+    pub max_removals_min_accounts: u64,
     /// Lower-cased emails.
     pub protect: BTreeSet<String>,
 }
@@ -68,8 +70,8 @@ pub struct Desired {
     pub accounts: Vec<DesiredAccount>,
     /// Every grant some role names: the only grants rollcall adds or removes.
     pub managed: BTreeSet<RoleGrant>,
-    /// Where each license name is written, for plan-time errors.
-    pub license_origins: BTreeMap<String, Origin>,
+    /// Everywhere each license name is written, for plan-time errors.
+    pub license_origins: BTreeMap<String, Vec<Origin>>,
     pub scope: Option<Scope>,
     pub matching: Vec<String>,
     pub policy: SafetyPolicy,
@@ -81,8 +83,38 @@ impl Record for Attributes {
     }
 }
 
-/// Builds the desired state from a checked manifest.
+/// A person as expressions see them: their attributes, and what Entra's functions read
+/// beyond them (their roles, the default domain, the plan's time).
+struct PersonRecord<'a> {
+    attributes: &'a Attributes,
+    roles: Vec<&'a str>,
+    domain: Option<&'a str>,
+    now: Option<&'a str>,
+}
+
+impl Record for PersonRecord<'_> {
+    fn get(&self, attribute: &str) -> Option<&str> {
+        self.attributes.get(attribute)
+    }
+    fn app_roles(&self) -> Vec<&str> {
+        self.roles.clone()
+    }
+    fn default_domain(&self) -> Option<&str> {
+        self.domain
+    }
+    fn now(&self) -> Option<&str> {
+        self.now
+    }
+}
+
+/// Builds the desired state from a checked manifest (`Now()` is null: no plan is made).
 pub fn build(m: &Manifest) -> Result<Desired, Problems> {
+    build_at(m, None)
+}
+
+/// Builds the desired state for a plan made at `now` (Entra's `M/d/yyyy h:mm:ss tt`), the
+/// value of `Now()`; apply passes the saved plan's time, so the plan is not stale by the clock.
+pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
     let mut problems = Problems::default();
     let roles_of = expand_assignments(m);
     let email_attribute = if m.target.kind == TargetKind::Scim { "userName" } else { "email" };
@@ -99,12 +131,18 @@ pub fn build(m: &Manifest) -> Result<Desired, Problems> {
             grants.extend(r.admin_roles.iter().cloned().map(RoleGrant::AdminRole));
             grants.extend(r.scim_roles.iter().cloned().map(RoleGrant::ScimRole));
         }
+        let record = PersonRecord {
+            attributes: &person.attributes,
+            roles: roles.iter().map(String::as_str).collect(),
+            domain: m.scope.as_ref().and_then(|s| s.domains.first()).map(String::as_str),
+            now,
+        };
         let attributes: Vec<DesiredAttribute> = m
             .mappings
             .iter()
             .map(|mapping| {
                 let value = match &mapping.value {
-                    MappingValue::Expr(e) => e.eval(&person.attributes),
+                    MappingValue::Expr(e) => e.eval(&record),
                     MappingValue::Constant(c) => Some(c.clone()),
                 };
                 DesiredAttribute {
@@ -147,7 +185,7 @@ pub fn build(m: &Manifest) -> Result<Desired, Problems> {
     for r in m.roles.values() {
         for (l, origin) in &r.licenses {
             managed.insert(RoleGrant::License(l.clone()));
-            license_origins.entry(l.clone()).or_insert_with(|| origin.clone());
+            license_origins.entry(l.clone()).or_insert_with(Vec::new).push(origin.clone());
         }
         managed.extend(r.admin_roles.iter().cloned().map(RoleGrant::AdminRole));
         managed.extend(r.scim_roles.iter().cloned().map(RoleGrant::ScimRole));
@@ -162,6 +200,7 @@ pub fn build(m: &Manifest) -> Result<Desired, Problems> {
             on_unassign: m.policy.on_unassign,
             max_removals_count: m.policy.max_removals_count,
             max_removals_percent: m.policy.max_removals_percent,
+            max_removals_min_accounts: m.policy.max_removals_min_accounts,
             protect: m.policy.protect.iter().cloned().collect(),
         },
     };
@@ -176,6 +215,11 @@ fn expand_assignments(m: &Manifest) -> BTreeMap<usize, BTreeSet<String>> {
         match &a.who {
             Assignee::User(i) => {
                 out.entry(*i).or_default().insert(a.role.clone());
+            }
+            Assignee::Source(entry, _) => {
+                for (i, _) in m.directory.people.iter().enumerate().filter(|(_, p)| p.entry == *entry) {
+                    out.entry(i).or_default().insert(a.role.clone());
+                }
             }
             Assignee::Group(g) => {
                 if !members_cache.contains_key(g.as_str()) {
@@ -213,7 +257,7 @@ pub fn passes_scoping(filters: &[Vec<Clause>], attributes: &Attributes) -> bool 
     filters.is_empty() || filters.iter().any(|clauses| clauses.iter().all(|c| clause_holds(c, attributes)))
 }
 
-fn clause_holds(c: &Clause, attributes: &Attributes) -> bool {
+pub fn clause_holds(c: &Clause, attributes: &Attributes) -> bool {
     let v = attributes.get(&c.attribute);
     match (c.op, &c.value) {
         (ScopingOp::IsNull, _) => v.is_none_or(str::is_empty),

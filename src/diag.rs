@@ -68,6 +68,7 @@ codes! {
     EmptyRole => "rollcall::empty-role": "a role that grants nothing for its target",
     UnknownGroup => "rollcall::unknown-group": "a group that no directory source defines",
     UnknownUser => "rollcall::unknown-user": "a person that no directory source defines",
+    UnknownSource => "rollcall::unknown-source": "an assignment names a directory source that directory: does not list",
     GroupCycle => "rollcall::group-cycle": "groups that contain each other",
     DuplicateGroup => "rollcall::duplicate-group": "the same group defined twice",
     DuplicateUser => "rollcall::duplicate-user": "the same person in two directory records",

@@ -9,6 +9,7 @@ pub mod config;
 pub mod desired;
 pub mod diag;
 pub mod directory;
+pub mod explain;
 pub mod expr;
 pub mod gitrev;
 pub mod import;

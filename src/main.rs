@@ -28,23 +28,27 @@ fn main() -> ExitCode {
         eprintln!("\nInterrupted: finishing the action in flight, then stopping.");
     });
     let result = match &cli.command {
-        Command::Validate { dir } => rollcall::config::load(dir).map(|m| {
-            if !cli.quiet {
-                eprintln!(
-                    "{}: ok ({} people, {} groups, {} roles, {} assignments)",
-                    m.root.name(),
-                    m.directory.people.len(),
-                    m.directory.groups.len(),
-                    m.roles.len(),
-                    m.assignments.len()
-                );
-            }
-            ExitCode::SUCCESS
-        }),
+        // Desired state too: what it finds (an email outside scope.domains) is a validation error.
+        Command::Validate { dir } => {
+            rollcall::config::load(dir).and_then(|m| rollcall::desired::build(&m).map(|_| m)).map(|m| {
+                if !cli.quiet {
+                    eprintln!(
+                        "{}: ok ({} people, {} groups, {} roles, {} assignments)",
+                        m.root.name(),
+                        m.directory.people.len(),
+                        m.directory.groups.len(),
+                        m.roles.len(),
+                        m.assignments.len()
+                    );
+                }
+                ExitCode::SUCCESS
+            })
+        }
         Command::Plan(args) => commands::plan(args, out),
         Command::Apply(args) => commands::apply(args, out),
         Command::Show { plan, format } => commands::show(plan, *format, out),
         Command::Check { dir, probe, record } => commands::check(dir, probe.as_deref(), record.as_deref(), out),
+        Command::Explain { email, dir, format } => commands::explain(email, dir, *format),
         Command::Diff(args) => {
             rollcall::revdiff::run(&args.base, args.head.as_deref(), &args.dir, args.format, out.color)
         }
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
                 match schema_for {
                     SchemaFor::Rollcall => rollcall::schema::rollcall(),
                     SchemaFor::Directory => rollcall::schema::directory(),
+                    SchemaFor::Explain => rollcall::schema::explain(),
                 }
             );
             Ok(ExitCode::SUCCESS)

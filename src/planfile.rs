@@ -35,7 +35,15 @@ pub struct PlanDoc {
     pub git: Option<GitInfo>,
     pub only: Vec<String>,
     pub manifest_digest: String,
+    /// Digests of each part of the manifests (each top-level key of rollcall.yaml, and the
+    /// desired accounts), so that a stale plan names what changed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub manifest_parts: std::collections::BTreeMap<String, String>,
     pub live_digest: String,
+    /// When the plan was made (UTC, `M/d/yyyy h:mm:ss tt`): the value of `Now()`, which
+    /// apply uses again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_at: Option<String>,
     pub summary: Summary,
     /// null, or why apply refuses this plan without --allow-removals.
     pub blocked: Option<String>,
@@ -65,7 +73,9 @@ impl PlanDoc {
             git: provenance.git,
             only: plan.only.clone(),
             manifest_digest,
+            manifest_parts: Default::default(),
             live_digest,
+            made_at: None,
             summary: plan.summary(),
             blocked: (!plan.blocked.is_empty())
                 .then(|| plan.blocked.iter().map(|b| b.message.as_str()).collect::<Vec<_>>().join("; ")),
@@ -173,22 +183,44 @@ fn feed(h: &mut Sha256, parts: &[&str]) {
     }
 }
 
+/// The digest of each part of the manifests: `rollcall.yaml: KEY` for each top-level key of
+/// the normalised rollcall.yaml, and `desired accounts`.
+pub fn manifest_parts(
+    manifest: &Manifest,
+    desired: &Desired,
+) -> Result<std::collections::BTreeMap<String, String>, Problem> {
+    let mut parts = std::collections::BTreeMap::new();
+    if let Value::Object(m) = canonical(&yaml::to_json(&manifest.root)?) {
+        for (key, value) in m {
+            let mut h = Sha256::new();
+            feed(&mut h, &[&value.to_string()]);
+            parts.insert(format!("rollcall.yaml: {key}"), format!("{:x}", h.finalize()));
+        }
+    }
+    let mut h = Sha256::new();
+    feed_accounts(&mut h, desired);
+    parts.insert("desired accounts".to_owned(), format!("{:x}", h.finalize()));
+    Ok(parts)
+}
+
 /// Digest of the canonical desired state and the normalised rollcall.yaml: formatting,
 /// comments, key order and which file a person came from do not change it.
 pub fn manifest_digest(manifest: &Manifest, desired: &Desired) -> Result<String, Problem> {
     let mut h = Sha256::new();
     let root = canonical(&yaml::to_json(&manifest.root)?);
     feed(&mut h, &["rollcall.yaml", &root.to_string()]);
+    feed_accounts(&mut h, desired);
+    Ok(format!("sha256:{:x}", h.finalize()))
+}
+
+fn feed_accounts(h: &mut Sha256, desired: &Desired) {
     let mut accounts: Vec<_> = desired.accounts.iter().collect();
     accounts.sort_by(|a, b| a.person.cmp(&b.person));
     for a in accounts {
-        feed(
-            &mut h,
-            &["person", &a.person, a.key.as_ref().map_or("", |k| k.as_str()), if a.enabled { "1" } else { "0" }],
-        );
+        feed(h, &["person", &a.person, a.key.as_ref().map_or("", |k| k.as_str()), if a.enabled { "1" } else { "0" }]);
         for attr in &a.attributes {
             feed(
-                &mut h,
+                h,
                 &[&attr.name, attr.on_create.as_deref().unwrap_or("\0"), attr.on_update.as_deref().unwrap_or("\0")],
             );
         }
@@ -198,10 +230,9 @@ pub fn manifest_digest(manifest: &Manifest, desired: &Desired) -> Result<String,
                 crate::desired::RoleGrant::AdminRole(n) => ("admin_role", n),
                 crate::desired::RoleGrant::ScimRole(n) => ("scim_role", n),
             };
-            feed(&mut h, &[kind, name]);
+            feed(h, &[kind, name]);
         }
     }
-    Ok(format!("sha256:{:x}", h.finalize()))
 }
 
 /// Digest of what rollcall manages in the live account: the attributes and managed grants of

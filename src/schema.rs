@@ -10,6 +10,11 @@ pub fn directory() -> String {
     render(schemars::schema_for!(RawDirectoryFile))
 }
 
+/// The JSON `rollcall explain --format json` prints.
+pub fn explain() -> String {
+    render(schemars::schema_for!(crate::explain::Explanation))
+}
+
 fn render(schema: schemars::Schema) -> String {
     let mut s = serde_json::to_string_pretty(&schema).expect("a schema is always serialisable");
     s.push('\n');

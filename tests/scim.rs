@@ -535,3 +535,30 @@ fn scim_errors_are_shown_with_their_scim_type() {
     assert!(out(&o).contains("[uniqueness]"), "{}", out(&o));
     assert!(out(&o).contains("0 updated, 0 disabled, 0 enabled, 0 deleted, 1 failed."), "{}", out(&o));
 }
+
+#[test]
+fn an_account_only_role_provisions_plain_accounts_plan_apply_empty_plan() {
+    // Most SCIM services have no `roles` attribute: a role that names no scim_roles gives
+    // only the account, and no `roles` is sent.
+    let site = Site::new(Config::Default);
+    site.edit(
+        "rollcall.yaml",
+        "  member:\n    scim_roles: [member]\n  organizer:\n    scim_roles: [member, organizer]\n  admin:\n    scim_roles: [member, admin]\n",
+        "  member: {}\n",
+    );
+    site.edit(
+        "rollcall.yaml",
+        "  - { group: organizers, role: organizer }\n  - { user: alice.archer@acme.example, role: admin }\n",
+        "",
+    );
+    let o = site.run(&["validate", site.d()]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let plan = site.plan(2, "Plan: 6 to create, 0 to update, 0 to disable, 0 to enable, 0 to delete.");
+    assert!(!plan.contains("roles:"), "no role is granted: {plan}");
+    site.apply("Apply complete: 6 created, 0 updated, 0 disabled, 0 enabled, 0 deleted, 0 failed.");
+    site.plan(0, "No changes.");
+    let chloe = site.peer.user("chloe.martin@acme.example").unwrap();
+    assert_eq!(chloe["active"], true);
+    assert!(roles(&chloe).is_empty(), "{chloe}");
+    assert!(chloe.get("roles").is_none_or(|r| r.as_array().is_some_and(Vec::is_empty)), "{chloe}");
+}

@@ -208,7 +208,7 @@ pub(super) fn read_users(source: &Source, problems: &mut Problems) -> Option<Con
             )),
         }
     }
-    Some(Contribution { records, groups: Vec::new() })
+    Some(Contribution { records, groups: Vec::new(), memberships: Vec::new() })
 }
 
 /// The members a group-member export names: (userPrincipalName or mail, where).

@@ -59,6 +59,9 @@ pub struct Person {
     pub id: String,
     pub attributes: Attributes,
     pub origin: Origin,
+    /// The manifest's `directory:` entry the record comes from (0-based), for
+    /// `{ source: ..., role: ... }` assignments.
+    pub entry: usize,
 }
 
 impl Person {
@@ -163,6 +166,8 @@ struct Record {
 struct Contribution {
     records: Vec<Record>,
     groups: Vec<Group>,
+    /// (group, member, where): memberships a record states itself (a CSV `groups` column).
+    memberships: Vec<(String, String, Origin)>,
 }
 
 /// An entra-group-members file: the group it names, where, and its members.
@@ -184,7 +189,7 @@ pub fn load_from(
     let mut directory = Directory::default();
     let mut group_member_files: Vec<GroupMembers> = Vec::new();
     let mut steps = Vec::new();
-    for entry in sources {
+    for (entry_index, entry) in sources.iter().enumerate() {
         let format = match &entry.format {
             Some(f) => match DirectoryFormat::parse(&f.value) {
                 Some(fmt) => fmt,
@@ -235,7 +240,12 @@ pub fn load_from(
             match fs.read(&file) {
                 Ok(text) => {
                     let group = entry.group.as_ref().map(|g| (g.value.clone(), Origin::new(root, span(g))));
-                    steps.push(Step::Parse(Parse { format, source: diag::source(&shown, text), group }));
+                    steps.push(Step::Parse(Parse {
+                        format,
+                        source: diag::source(&shown, text),
+                        group,
+                        entry: entry_index,
+                    }));
                 }
                 Err(e) => steps.push(Step::Report(
                     Problem::new(Code::MissingDirectoryFile, format!("cannot read {shown}: {e}"))
@@ -248,13 +258,14 @@ pub fn load_from(
     // Files are parsed concurrently (they are independent) and merged in manifest order, so
     // that people, groups and problems come out exactly as a sequential read would give them.
     let outcomes = parse_all(&steps);
+    let mut memberships = Vec::new();
     for (step, outcome) in steps.into_iter().zip(outcomes) {
-        let (contribution, file_problems) = match (step, outcome) {
+        let (entry, (contribution, file_problems)) = match (step, outcome) {
             (Step::Report(p), _) => {
                 problems.push(p);
                 continue;
             }
-            (Step::Parse(_), outcome) => outcome.expect("every parse step has an outcome"),
+            (Step::Parse(parse), outcome) => (parse.entry, outcome.expect("every parse step has an outcome")),
         };
         problems.0.extend(file_problems.0);
         match contribution {
@@ -263,8 +274,10 @@ pub fn load_from(
             Parsed::Contribution(Some(contribution)) => {
                 for record in contribution.records {
                     match Person::identity(&record.attributes) {
-                        Some(id) => directory
-                            .add_person(Person { id, attributes: record.attributes, origin: record.origin }, problems),
+                        Some(id) => directory.add_person(
+                            Person { id, attributes: record.attributes, origin: record.origin, entry },
+                            problems,
+                        ),
                         None => problems.push(
                             Problem::new(Code::MissingIdentity, "this record has neither userPrincipalName nor mail")
                                 .at(&record.origin.source, record.origin.span, "who is this?")
@@ -275,6 +288,7 @@ pub fn load_from(
                 for group in contribution.groups {
                     directory.add_group(group, problems);
                 }
+                memberships.extend(contribution.memberships);
             }
         }
     }
@@ -284,6 +298,16 @@ pub fn load_from(
         match directory.group_index.get(&name) {
             Some(&i) => directory.groups[i].members.extend(members),
             None => directory.add_group(Group { name, members, groups: Vec::new(), origin }, problems),
+        }
+    }
+    // A CSV `groups` column: the group is created by its first member unless defined elsewhere.
+    for (name, member, origin) in memberships {
+        match directory.group_index.get(&name) {
+            Some(&i) => directory.groups[i].members.push((member, origin)),
+            None => directory.add_group(
+                Group { name, members: vec![(member, origin.clone())], groups: Vec::new(), origin },
+                problems,
+            ),
         }
     }
     directory
@@ -301,6 +325,8 @@ struct Parse {
     source: Source,
     /// entra-group-members: the group the file lists, and where the manifest names it.
     group: Option<(String, Origin)>,
+    /// Index of the `directory:` entry.
+    entry: usize,
 }
 
 enum Parsed {

@@ -41,7 +41,7 @@ pub(super) fn read(source: &Source, problems: &mut Problems) -> Option<Contribut
             groups: g.groups.into_iter().map(|m| (m.value.clone(), Origin::new(source, span(&m)))).collect(),
         })
         .collect();
-    Some(Contribution { records, groups })
+    Some(Contribution { records, groups, memberships: Vec::new() })
 }
 
 /// What diagnostics about a record underline: its identity as written, else the record's

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::ops::Range;
 
 use super::functions::Func;
-use super::{Call, CmpOp, Kind, Node, Prepared, Record, ReplaceForm, diacritics};
+use super::{Call, CmpOp, Kind, Node, Prepared, Record, ReplaceForm, dates, diacritics};
 
 type Value<'a> = Option<Cow<'a, str>>;
 
@@ -28,8 +28,117 @@ pub(super) fn eval<'a>(node: &'a Node, rec: &'a dyn Record) -> Value<'a> {
             let rhs = eval(&cmp.rhs, rec);
             boolean(compare(cmp.op, lhs.as_deref(), rhs.as_deref()))
         }
-        Kind::Call(call) => eval_call(call, rec),
+        Kind::Call(call) => eval_call(call, rec, node.span.start),
     }
+}
+
+/// Functions whose value is several values (a multi-valued attribute, in Entra's terms).
+pub(super) fn is_multi(func: Func) -> bool {
+    matches!(func, Func::Split | Func::RemoveDuplicates | Func::AppRoleAssignmentsComplex)
+}
+
+/// The values of a node: the pieces of a `Split`, deduplicated by `RemoveDuplicates`, or
+/// the one value of anything else. None when null.
+fn values<'a>(node: &'a Node, rec: &'a dyn Record) -> Option<Vec<Cow<'a, str>>> {
+    let Kind::Call(call) = &node.kind else {
+        return eval(node, rec).map(|v| vec![v]);
+    };
+    match call.func {
+        Func::Split => {
+            let text = eval(&call.args[0], rec)?;
+            let delimiter = eval(&call.args[1], rec);
+            Some(match delimiter.as_deref() {
+                Some(d) if !d.is_empty() => text.split(d).map(|p| Cow::Owned(p.to_owned())).collect(),
+                _ => vec![text],
+            })
+        }
+        Func::AppRoleAssignmentsComplex => Some(rec.app_roles().into_iter().map(Cow::Borrowed).collect()),
+        Func::RemoveDuplicates => {
+            let mut seen = std::collections::HashSet::new();
+            let all = values(&call.args[0], rec)?;
+            Some(all.into_iter().filter(|v| seen.insert(v.clone())).collect())
+        }
+        _ => eval(node, rec).map(|v| vec![v]),
+    }
+}
+
+/// A deterministic stream of bytes for `Guid()` and `RandomString()`: the person's
+/// identity and where the call is in the expression, hashed.
+fn stream(rec: &dyn Record, what: &str, at: usize) -> impl Iterator<Item = u8> {
+    use sha2::{Digest, Sha256};
+    let seed = format!("rollcall {what}\0{}\0{at}", rec.identity().unwrap_or("").to_lowercase());
+    (0u64..).flat_map(move |block| {
+        let mut h = Sha256::new();
+        h.update(seed.as_bytes());
+        h.update(block.to_le_bytes());
+        h.finalize().to_vec()
+    })
+}
+
+fn guid(rec: &dyn Record, at: usize) -> String {
+    let mut b: Vec<u8> = stream(rec, "Guid", at).take(16).collect();
+    b[6] = (b[6] & 0x0f) | 0x40; // version 4
+    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// `RandomString(length, minNumbers, minSpecial, minCapital, minLower, charactersToAvoid)`.
+fn random_string(rec: &dyn Record, at: usize, n: [i64; 5], avoid: &str) -> Option<String> {
+    const SPECIAL: &str = "!#$%&()*+,-./:;<=>?@[]^_{|}~";
+    let [length, numbers, special, capital, lower] = n;
+    if !(1..=256).contains(&length) || n[1..].iter().any(|m| *m < 0) || numbers + special + capital + lower > length {
+        return None;
+    }
+    let class = |chars: &str| -> Vec<char> { chars.chars().filter(|c| !avoid.contains(*c)).collect() };
+    let classes = [
+        (class("0123456789"), numbers),
+        (class(SPECIAL), special),
+        (class("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), capital),
+        (class("abcdefghijklmnopqrstuvwxyz"), lower),
+    ];
+    let any: Vec<char> = classes.iter().flat_map(|(c, _)| c.iter().copied()).collect();
+    if any.is_empty() || classes.iter().any(|(c, min)| c.is_empty() && *min > 0) {
+        return None;
+    }
+    let mut bytes = stream(rec, "RandomString", at);
+    let mut pick = |from: &[char]| from[usize::from(bytes.next().unwrap_or(0)) % from.len()];
+    let mut out: Vec<char> = Vec::new();
+    for (chars, min) in &classes {
+        for _ in 0..*min {
+            out.push(pick(chars));
+        }
+    }
+    while out.len() < length as usize {
+        out.push(pick(&any));
+    }
+    // Shuffle (Fisher-Yates), so the required characters are not always first.
+    let mut bytes = stream(rec, "RandomString shuffle", at);
+    for i in (1..out.len()).rev() {
+        let j = usize::from(bytes.next().unwrap_or(0)) % (i + 1);
+        out.swap(i, j);
+    }
+    Some(out.into_iter().collect())
+}
+
+/// `InStr(value1, value2, start, compareType)`: the 1-based position of value2 in value1
+/// from `start`, 0 when absent; vbTextCompare (1) ignores case.
+fn instr(haystack: &str, needle: &str, start: i64, text_compare: bool) -> Option<i64> {
+    if start < 1 {
+        return None;
+    }
+    let fold = |s: &str| -> Vec<char> {
+        if text_compare { s.chars().flat_map(char::to_lowercase).collect() } else { s.chars().collect() }
+    };
+    let (h, n) = (fold(haystack), fold(needle));
+    let from = usize::try_from(start - 1).ok()?;
+    if n.is_empty() {
+        return Some(start);
+    }
+    if from >= h.len() {
+        return Some(0);
+    }
+    Some(h[from..].windows(n.len()).position(|w| w == n.as_slice()).map_or(0, |p| (from + p + 1) as i64))
 }
 
 /// Whether a value counts as true: `"True"` in any case, or a non-zero number.
@@ -137,10 +246,53 @@ fn char_offset(s: &str, n: usize) -> usize {
     s.char_indices().nth(n).map_or(s.len(), |(i, _)| i)
 }
 
-fn eval_call<'a>(call: &'a Call, rec: &'a dyn Record) -> Value<'a> {
+fn eval_call<'a>(call: &'a Call, rec: &'a dyn Record, at: usize) -> Value<'a> {
     let args = &call.args;
     let arg = |i: usize| -> Value<'a> { args.get(i).and_then(|a| eval(a, rec)) };
+    let int = |i: usize| -> Option<i64> { args.get(i).and_then(|a| int_arg(a, rec)) };
     match call.func {
+        Func::BitAnd => Some(Cow::Owned((int(0)? & int(1)?).to_string())),
+        Func::Count => Some(Cow::Owned(values(&args[0], rec).map_or(0, |v| v.len()).to_string())),
+        Func::Guid => Some(Cow::Owned(guid(rec, at))),
+        Func::InStr => {
+            let (haystack, needle) = (arg(0)?, arg(1)?);
+            let start = if args.get(2).is_some_and(|a| a.kind != Kind::Omitted) { int(2)? } else { 1 };
+            let text_compare = int(3).is_some_and(|c| c == 1);
+            Some(Cow::Owned(instr(&haystack, &needle, start, text_compare)?.to_string()))
+        }
+        Func::Item => {
+            let index = usize::try_from(int(1)?).ok()?.checked_sub(1)?;
+            values(&args[0], rec)?.into_iter().nth(index)
+        }
+        Func::RandomString => {
+            let n = [int(0)?, int(1)?, int(2)?, int(3)?, int(4)?];
+            let avoid = arg(5);
+            Some(Cow::Owned(random_string(rec, at, n, avoid.as_deref().unwrap_or(""))?))
+        }
+        Func::Redact => arg(0),
+        Func::Now => rec.now().map(Cow::Borrowed),
+        Func::DefaultDomain => rec.default_domain().map(Cow::Borrowed),
+        // Entra gives no guarantee which role of several; rollcall gives the first by name.
+        Func::SingleAppRoleAssignment => rec.app_roles().first().map(|r| Cow::Borrowed(*r)),
+        // Only reached through Join, Count or Item.
+        Func::AppRoleAssignmentsComplex => Some(Cow::Owned(rec.app_roles().join(","))),
+        Func::CDate => Some(Cow::Owned(dates::display(dates::parse(&arg(0)?)?))),
+        Func::DateAdd => {
+            let date = dates::parse(&arg(2)?)?;
+            Some(Cow::Owned(dates::display(dates::add(&arg(0)?, int(1)?, date)?)))
+        }
+        Func::DateDiff => {
+            let (a, b) = (dates::parse(&arg(1)?)?, dates::parse(&arg(2)?)?);
+            Some(Cow::Owned(dates::diff(&arg(0)?, a, b)?.to_string()))
+        }
+        Func::DateFromNum => Some(Cow::Owned(dates::display(dates::from_filetime(int(0)?)?))),
+        Func::NumFromDate => Some(Cow::Owned(dates::to_filetime(dates::parse(&arg(0)?)?)?.to_string())),
+        Func::FormatDateTime => {
+            let date = dates::parse_with(&arg(0)?, &arg(2)?)?;
+            Some(Cow::Owned(dates::format(date, &arg(3)?)))
+        }
+        // Only reached through Join, Count or Item (the parser allows it nowhere else).
+        Func::RemoveDuplicates => arg(0),
         Func::Append => {
             let source = arg(0)?;
             match arg(1) {
@@ -285,17 +437,13 @@ fn join<'a>(args: &'a [Node], rec: &'a dyn Record) -> Value<'a> {
     };
     for source in &args[1..] {
         if let Kind::Call(call) = &source.kind
-            && call.func == Func::Split
+            && is_multi(call.func)
         {
-            let Some(text) = eval(&call.args[0], rec) else {
+            let Some(pieces) = values(source, rec) else {
                 continue;
             };
             any = true;
-            let delimiter = eval(&call.args[1], rec);
-            match delimiter.as_deref() {
-                Some(d) if !d.is_empty() => text.split(d).for_each(&mut push),
-                _ => push(&text),
-            }
+            pieces.iter().for_each(|p| push(p));
         } else if let Some(value) = eval(source, rec) {
             any = true;
             push(&value);

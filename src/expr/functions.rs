@@ -5,25 +5,43 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Func {
     Append,
+    AppRoleAssignmentsComplex,
+    BitAnd,
     CBool,
+    CDate,
     Coalesce,
     ConvertToBase64,
     ConvertToUtf8Hex,
+    Count,
     CStr,
+    DateAdd,
+    DateDiff,
+    DateFromNum,
+    DefaultDomain,
+    FormatDateTime,
+    Guid,
     IgnoreFlowIfNullOrEmpty,
     Iif,
+    InStr,
     IsNull,
     IsNullOrEmpty,
     IsPresent,
     IsString,
+    Item,
     Join,
     Left,
     Len,
     Mid,
     NormalizeDiacritics,
     Not,
+    Now,
+    NumFromDate,
     PCase,
+    RandomString,
+    Redact,
+    RemoveDuplicates,
     Replace,
+    SingleAppRoleAssignment,
     Split,
     StripSpaces,
     Switch,
@@ -71,26 +89,44 @@ impl Arity {
 
 /// Every supported function, sorted by name.
 pub(super) const FUNCS: &[(&str, Func)] = &[
+    ("AppRoleAssignmentsComplex", Func::AppRoleAssignmentsComplex),
     ("Append", Func::Append),
+    ("BitAnd", Func::BitAnd),
     ("CBool", Func::CBool),
+    ("CDate", Func::CDate),
     ("CStr", Func::CStr),
     ("Coalesce", Func::Coalesce),
     ("ConvertToBase64", Func::ConvertToBase64),
     ("ConvertToUTF8Hex", Func::ConvertToUtf8Hex),
+    ("Count", Func::Count),
+    ("DateAdd", Func::DateAdd),
+    ("DateDiff", Func::DateDiff),
+    ("DateFromNum", Func::DateFromNum),
+    ("DefaultDomain", Func::DefaultDomain),
+    ("FormatDateTime", Func::FormatDateTime),
+    ("Guid", Func::Guid),
     ("IIF", Func::Iif),
     ("IgnoreFlowIfNullOrEmpty", Func::IgnoreFlowIfNullOrEmpty),
+    ("InStr", Func::InStr),
     ("IsNull", Func::IsNull),
     ("IsNullOrEmpty", Func::IsNullOrEmpty),
     ("IsPresent", Func::IsPresent),
     ("IsString", Func::IsString),
+    ("Item", Func::Item),
     ("Join", Func::Join),
     ("Left", Func::Left),
     ("Len", Func::Len),
     ("Mid", Func::Mid),
     ("NormalizeDiacritics", Func::NormalizeDiacritics),
     ("Not", Func::Not),
+    ("Now", Func::Now),
+    ("NumFromDate", Func::NumFromDate),
     ("PCase", Func::PCase),
+    ("RandomString", Func::RandomString),
+    ("Redact", Func::Redact),
+    ("RemoveDuplicates", Func::RemoveDuplicates),
     ("Replace", Func::Replace),
+    ("SingleAppRoleAssignment", Func::SingleAppRoleAssignment),
     ("Split", Func::Split),
     ("StripSpaces", Func::StripSpaces),
     ("Switch", Func::Switch),
@@ -102,26 +138,44 @@ pub(super) const FUNCS: &[(&str, Func)] = &[
 
 /// The names of [`FUNCS`], in the same order.
 pub(super) const NAMES: &[&str] = &[
+    "AppRoleAssignmentsComplex",
     "Append",
+    "BitAnd",
     "CBool",
+    "CDate",
     "CStr",
     "Coalesce",
     "ConvertToBase64",
     "ConvertToUTF8Hex",
+    "Count",
+    "DateAdd",
+    "DateDiff",
+    "DateFromNum",
+    "DefaultDomain",
+    "FormatDateTime",
+    "Guid",
     "IIF",
     "IgnoreFlowIfNullOrEmpty",
+    "InStr",
     "IsNull",
     "IsNullOrEmpty",
     "IsPresent",
     "IsString",
+    "Item",
     "Join",
     "Left",
     "Len",
     "Mid",
     "NormalizeDiacritics",
     "Not",
+    "Now",
+    "NumFromDate",
     "PCase",
+    "RandomString",
+    "Redact",
+    "RemoveDuplicates",
     "Replace",
+    "SingleAppRoleAssignment",
     "Split",
     "StripSpaces",
     "Switch",
@@ -143,10 +197,18 @@ impl Func {
     pub(super) fn arity(self) -> Arity {
         use Func::*;
         match self {
-            Append | Left | Split => Arity::Range(2, 2),
+            Append | BitAnd | Item | Left | Split => Arity::Range(2, 2),
+            Guid | Now | DefaultDomain => Arity::Range(0, 0),
+            SingleAppRoleAssignment | AppRoleAssignmentsComplex => Arity::Range(1, 1),
+            InStr => Arity::Range(2, 4),
+            RandomString => Arity::Range(5, 6),
             CBool
+            | CDate
+            | DateFromNum
+            | NumFromDate
             | ConvertToBase64
             | ConvertToUtf8Hex
+            | Count
             | CStr
             | IgnoreFlowIfNullOrEmpty
             | IsNull
@@ -156,10 +218,13 @@ impl Func {
             | Len
             | NormalizeDiacritics
             | Not
+            | Redact
+            | RemoveDuplicates
             | StripSpaces
             | Trim => Arity::Range(1, 1),
             Coalesce => Arity::AtLeast(1),
-            Iif | Mid | Word => Arity::Range(3, 3),
+            Iif | Mid | Word | DateAdd | DateDiff => Arity::Range(3, 3),
+            FormatDateTime => Arity::Range(4, 4),
             Join => Arity::AtLeast(2),
             PCase | ToLower | ToUpper => Arity::Range(1, 2),
             Replace => Arity::Range(3, 7),
@@ -175,6 +240,9 @@ impl Func {
             Func::Switch => index == 1,
             Func::Coalesce => true,
             Func::Join => index >= 1,
+            Func::InStr => index >= 2,
+            Func::FormatDateTime => index == 1,
+            Func::RandomString => index == 5,
             _ => false,
         }
     }
@@ -183,33 +251,9 @@ impl Func {
 /// Entra functions rollcall does not support, with the reason given as help.
 pub(super) fn unsupported_help(name: &str) -> Option<&'static str> {
     Some(match name {
-        "Guid" => {
-            "`Guid` is not supported: it gives a new value on every run, and the same manifests must always give the same plan"
-        }
-        "Now" => {
-            "`Now` is not supported: it depends on the time of the run, and the same manifests must always give the same plan"
-        }
-        "RandomString" => {
-            "`RandomString` is not supported: it gives a new value on every run, and the same manifests must always give the same plan"
-        }
         "SelectUniqueValue" => {
-            "`SelectUniqueValue` is not supported: it looks values up in the target while provisioning; rollcall computes the plan from the manifests alone"
+            "`SelectUniqueValue` is not supported yet: it needs the emails of every other desired and live account"
         }
-        "AppRoleAssignmentsComplex" | "SingleAppRoleAssignment" => {
-            "not supported: licenses and admin roles come from `roles:` in the manifests, not from expressions"
-        }
-        "Count" | "Item" | "RemoveDuplicates" => {
-            "not supported: rollcall attributes have a single value (use `Split` inside `Join`, or `Word`, to pick pieces of a string)"
-        }
-        "CDate" | "DateAdd" | "DateDiff" | "DateFromNum" | "FormatDateTime" | "NumFromDate" => {
-            "not supported: rollcall has no date values (GoTo user attributes are plain strings); format dates in the directory export"
-        }
-        "BitAnd" => "`BitAnd` is not supported: rollcall has no numeric attributes",
-        "InStr" => {
-            "`InStr` is not supported: a position is only useful with arithmetic, which the language has not; use `Word`, `Split` or `Replace`"
-        }
-        "Redact" => "`Redact` is not supported: it only hides values in Entra's provisioning logs",
-        "DefaultDomain" => "`DefaultDomain` is not supported: it reads the Entra tenant; write the domain as a string",
         _ => return None,
     })
 }

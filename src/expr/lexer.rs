@@ -14,6 +14,8 @@ pub(super) enum Tok {
     /// A string literal, unescaped.
     Str(String),
     Num(i64),
+    /// `42568.75`: the literal as written (Entra's decimal literals evaluate to their text).
+    Decimal(String),
     /// `[name]`: the name.
     Attr(String),
     /// A bare word: a function name when followed by `(`.
@@ -27,7 +29,7 @@ impl Tok {
         match self {
             Tok::Eof => "the end of the expression".to_string(),
             Tok::Str(_) => "a string".to_string(),
-            Tok::Num(_) => format!("the number `{}`", &src[span.clone()]),
+            Tok::Num(_) | Tok::Decimal(_) => format!("the number `{}`", &src[span.clone()]),
             Tok::Attr(_) => format!("the attribute `{}`", &src[span.clone()]),
             _ => format!("`{}`", &src[span.clone()]),
         }
@@ -95,6 +97,8 @@ impl<'s> Lexer<'s> {
             }
             '"' => self.string(),
             '[' => self.attribute(),
+            // VBA's hexadecimal literal, as in Entra's `BitAnd(&HF, &HF7)`.
+            '&' if self.peek_char_at(1).is_some_and(|c| c == 'H' || c == 'h') => self.hex(start),
             '0'..='9' => self.number(start),
             '-' if self.peek_char_at(1).is_some_and(|c| c.is_ascii_digit()) => {
                 self.pos += 1;
@@ -191,10 +195,41 @@ impl<'s> Lexer<'s> {
         Ok((Tok::Attr(name.to_string()), start..end))
     }
 
+    fn hex(&mut self, start: usize) -> Result<(Tok, Range<usize>), ExprError> {
+        let digits = &self.src[start + 2..];
+        let len = digits.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(digits.len());
+        let end = start + 2 + len;
+        let trailing = self.src[end..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_');
+        if len == 0 || trailing {
+            let bad_end =
+                self.src[end..].find(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(self.src.len(), |n| end + n);
+            return Err(ExprError::syntax(
+                format!("`{}` is not a hexadecimal number", &self.src[start..bad_end]),
+                start..bad_end,
+            )
+            .with_help("write hexadecimal numbers as &H followed by the digits 0-9, A-F, e.g. &HF7"));
+        }
+        self.pos = end;
+        match i64::from_str_radix(&self.src[start + 2..end], 16) {
+            Ok(v) => Ok((Tok::Num(v), start..end)),
+            Err(_) => Err(ExprError::syntax("number out of range", start..end)
+                .with_help("numbers must fit in 64 bits; write long digit strings as strings")),
+        }
+    }
+
     fn number(&mut self, start: usize) -> Result<(Tok, Range<usize>), ExprError> {
         let digits_start = self.pos;
         let len = self.src[digits_start..].find(|c: char| !c.is_ascii_digit()).unwrap_or(self.src.len() - digits_start);
         self.pos += len;
+        // A decimal part: `42568.75` (Entra's `Len(42568.75)`).
+        if self.peek_char() == Some('.') && self.peek_char_at(1).is_some_and(|c| c.is_ascii_digit()) {
+            self.pos += 1;
+            let frac = self.src[self.pos..].find(|c: char| !c.is_ascii_digit()).unwrap_or(self.src.len() - self.pos);
+            self.pos += frac;
+            if !self.peek_char().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                return Ok((Tok::Decimal(self.src[start..self.pos].to_string()), start..self.pos));
+            }
+        }
         let span = start..self.pos;
         if let Some(c) = self.peek_char()
             && (c.is_alphanumeric() || c == '_' || c == '.')
@@ -202,11 +237,8 @@ impl<'s> Lexer<'s> {
             let bad_end = self.src[self.pos..]
                 .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
                 .map_or(self.src.len(), |n| self.pos + n);
-            return Err(ExprError::syntax(
-                format!("`{}` is not a whole number", &self.src[start..bad_end]),
-                start..bad_end,
-            )
-            .with_help("numbers are whole numbers such as 3 or -1; write other values as strings"));
+            return Err(ExprError::syntax(format!("`{}` is not a number", &self.src[start..bad_end]), start..bad_end)
+                .with_help("numbers are written 3, -1, 2.5 or &HF7; write other values as strings"));
         }
         match self.src[span.clone()].parse::<i64>() {
             Ok(v) => Ok((Tok::Num(v), span)),

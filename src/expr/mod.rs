@@ -15,6 +15,7 @@
 use std::fmt;
 use std::ops::Range;
 
+mod dates;
 mod diacritics;
 mod eval;
 mod functions;
@@ -46,6 +47,40 @@ pub trait Record {
     /// The value of `attribute`, or `None` when the person has no such attribute
     /// (null).
     fn get(&self, attribute: &str) -> Option<&str>;
+
+    /// Who the person is (userPrincipalName, else mail): what `Guid()` and
+    /// `RandomString()` derive their values from, so that plans do not churn.
+    fn identity(&self) -> Option<&str> {
+        self.get("userPrincipalName").or_else(|| self.get("mail"))
+    }
+
+    /// The rollcall roles the person is assigned (what `SingleAppRoleAssignment` and
+    /// `AppRoleAssignmentsComplex` see), sorted.
+    fn app_roles(&self) -> Vec<&str> {
+        Vec::new()
+    }
+
+    /// What `DefaultDomain()` gives: the first of `scope.domains`.
+    fn default_domain(&self) -> Option<&str> {
+        None
+    }
+
+    /// What `Now()` gives: the plan's time in Entra's form (`M/d/yyyy h:mm:ss tt`); null
+    /// where no plan is made.
+    fn now(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// A time (seconds since 1970-01-01 UTC) in the form `Now()` gives it.
+pub fn time_text(unix_seconds: i64) -> String {
+    dates::display_unix(unix_seconds)
+}
+
+/// Function calls whose argument is Entra's `[appRoleAssignments]`: not a directory
+/// attribute, so it is not checked against the records.
+fn reads_app_roles(call: &Call) -> bool {
+    matches!(call.func, Func::SingleAppRoleAssignment | Func::AppRoleAssignmentsComplex)
 }
 
 impl<S: std::hash::BuildHasher> Record for std::collections::HashMap<String, String, S> {
@@ -269,6 +304,7 @@ impl Node {
         match &self.kind {
             Kind::Attr(name) => out.push((name.as_str(), self.span.clone())),
             Kind::Str(_) | Kind::Num(..) | Kind::Omitted => {}
+            Kind::Call(call) if reads_app_roles(call) => {}
             Kind::Call(call) => call.args.iter().for_each(|a| a.references(out)),
             Kind::Cmp(cmp) => {
                 cmp.lhs.references(out);

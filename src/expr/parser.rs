@@ -111,7 +111,15 @@ impl Parser<'_> {
         let kind = match &mut self.tok {
             Tok::Str(s) => Kind::Str(std::mem::take(s)),
             Tok::Num(v) => Kind::Num(*v, v.to_string()),
+            Tok::Decimal(text) => {
+                let whole = text.split('.').next().and_then(|w| w.parse().ok()).unwrap_or(0);
+                Kind::Num(whole, std::mem::take(text))
+            }
             Tok::Attr(name) => Kind::Attr(std::mem::take(name)),
+            // InStr's compare modes, VBA's named constants.
+            Tok::Ident(name) if name == "vbBinaryCompare" || name == "vbTextCompare" => {
+                Kind::Num(i64::from(name == "vbTextCompare"), std::mem::take(name))
+            }
             Tok::Ident(name) => {
                 let name = std::mem::take(name);
                 return self.call(name, span, depth);
@@ -304,6 +312,20 @@ const REPLACE_FORMS: &str = "Replace(source, oldValue, regexPattern, regexGroupN
 fn signature_help(func: Func) -> Option<&'static str> {
     Some(match func {
         Func::Append => "Append(source, suffix)",
+        Func::BitAnd => "BitAnd(value1, value2)",
+        Func::DateAdd => "DateAdd(interval, number, dateTime): interval is yyyy, m, d, ww, h, n or s",
+        Func::DateDiff => "DateDiff(interval, date1, date2): interval is yyyy, m, d, ww, h, n or s",
+        Func::FormatDateTime => {
+            "FormatDateTime(source, dateTimeStyles, inputFormat, outputFormat): dateTimeStyles may be left empty"
+        }
+        Func::Guid => "Guid() takes no arguments",
+        Func::InStr => {
+            "InStr(value1, value2, start, compareType): start and compareType (vbBinaryCompare or vbTextCompare) are optional"
+        }
+        Func::Item => "Item(Split(source, delimiter), index), index from 1",
+        Func::RandomString => {
+            "RandomString(length, minNumbers, minSpecialCharacters, minCapitals, minLowerCase, charactersToAvoid)"
+        }
         Func::CBool | Func::CStr | Func::IgnoreFlowIfNullOrEmpty | Func::IsNull => return None,
         Func::Coalesce => "Coalesce(source1, source2, ..., defaultValue)",
         Func::Iif => "IIF(condition, valueIfTrue, valueIfFalse)",
@@ -312,7 +334,7 @@ fn signature_help(func: Func) -> Option<&'static str> {
         Func::Mid => "Mid(source, start, length)",
         Func::PCase => "PCase(source) or PCase(source, wordSeparators)",
         Func::Replace => REPLACE_FORMS,
-        Func::Split => "Split(source, delimiter), used as an argument of Join",
+        Func::Split => "Split(source, delimiter), used as an argument of Join, Count, Item or RemoveDuplicates",
         Func::Switch => "Switch(source, defaultValue, key1, value1, key2, value2, ...)",
         Func::ToLower => "ToLower(source) or ToLower(source, culture)",
         Func::ToUpper => "ToUpper(source) or ToUpper(source, culture)",
@@ -358,15 +380,25 @@ fn suggest(name: &str) -> Option<&'static str> {
 fn check_split(node: &Node, allowed: bool, errors: &mut Vec<ExprError>) {
     match &node.kind {
         Kind::Call(call) => {
-            if call.func == Func::Split && !allowed {
+            if super::eval::is_multi(call.func) && !allowed {
                 errors.push(
-                    ExprError::syntax("`Split` can only be used as a source of `Join`", node.span.clone()).with_help(
-                        "rollcall attributes have a single value: Join(\",\", Split([a], \";\")) re-joins the pieces",
+                    ExprError::syntax(
+                        format!("`{}` can only be used as a source of `Join`, `Count`, `Item` or `RemoveDuplicates`", call.func.name()),
+                        node.span.clone(),
+                    )
+                    .with_help(
+                        "it gives several values and a rollcall attribute has one: Join(\",\", Split([a], \";\")) re-joins the pieces",
                     ),
                 );
             }
             for (i, arg) in call.args.iter().enumerate() {
-                check_split(arg, call.func == Func::Join && i >= 1, errors);
+                let takes_several = match call.func {
+                    Func::Join => i >= 1,
+                    Func::Count | Func::Item | Func::RemoveDuplicates => i == 0,
+                    Func::SingleAppRoleAssignment | Func::AppRoleAssignmentsComplex => true,
+                    _ => false,
+                };
+                check_split(arg, takes_several, errors);
             }
         }
         Kind::Cmp(cmp) => {

@@ -4,6 +4,7 @@ use super::{Expr, ExprError};
 
 mod errors;
 mod functions;
+mod library;
 mod props;
 
 /// Parses `src` (panicking on errors) and evaluates it for a record given as pairs.

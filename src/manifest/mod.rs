@@ -500,6 +500,10 @@ pub struct RawAssignment {
     /// A group; nested groups are expanded.
     #[schemars(with = "Option<String>")]
     pub group: Option<Spanned<String>>,
+    /// Everyone from one directory source: its `path` exactly as written under `directory:`
+    /// (e.g. `exports/contractors.csv`).
+    #[schemars(with = "Option<String>")]
+    pub source: Option<Spanned<String>>,
     /// A role declared under roles:.
     #[schemars(with = "String")]
     pub role: Spanned<String>,
@@ -541,6 +545,9 @@ pub struct RawMaxRemovals {
     /// Most disables + deletes as a percentage of in-scope live accounts (default 20).
     #[schemars(with = "Option<f64>", range(min = 0, max = 100))]
     pub percent: Option<Spanned<f64>>,
+    /// In-scope accounts from which `percent` applies (default 10): a small organisation's
+    /// first removal is not blocked by a percentage.
+    pub min_accounts: Option<u64>,
 }
 
 /// A directory YAML file: people and groups.

@@ -62,15 +62,20 @@ impl Grants {
                                     available.join(", ")
                                 )
                             };
-                            let mut p = Problem::new(Code::UnknownLicense, message).help(help);
-                            if let Some(o) = desired.license_origins.get(name) {
-                                p = p.at(
-                                    &o.source,
-                                    o.span,
-                                    if ambiguous { "ambiguous license" } else { "unknown license" },
-                                );
+                            // At every line that names it: each is a place to fix.
+                            let label = if ambiguous { "ambiguous license" } else { "unknown license" };
+                            match desired.license_origins.get(name).map(Vec::as_slice) {
+                                Some(origins) if !origins.is_empty() => {
+                                    for o in origins {
+                                        problems.push(
+                                            Problem::new(Code::UnknownLicense, message.clone())
+                                                .help(help.clone())
+                                                .at(&o.source, o.span, label),
+                                        );
+                                    }
+                                }
+                                _ => problems.push(Problem::new(Code::UnknownLicense, message).help(help)),
                             }
-                            problems.push(p);
                             continue;
                         }
                     }

@@ -116,6 +116,7 @@ fn case() -> impl Strategy<Value = Case> {
                     on_unassign,
                     max_removals_count: 25,
                     max_removals_percent: 20.0,
+                    max_removals_min_accounts: 0,
                     protect: protect.iter().map(|i| format!("u{i}@acme.example")).collect(),
                 },
             };
@@ -317,6 +318,7 @@ fn scim_case() -> impl Strategy<Value = Case> {
                     on_unassign,
                     max_removals_count: 25,
                     max_removals_percent: 20.0,
+                    max_removals_min_accounts: 0,
                     protect: protect.iter().map(|i| format!("u{i}@acme.example")).collect(),
                 },
             };

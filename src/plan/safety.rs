@@ -22,7 +22,11 @@ pub fn check(actions: &[Action], live: &LiveState, desired: &Desired, in_scope: 
         });
     }
     // Percent of the in-scope live accounts: removals / in_scope > percent / 100, in integers where possible.
-    if removals > 0 && (removals as f64) * 100.0 > policy.max_removals_percent * in_scope as f64 {
+    // The percentage applies from min_accounts in scope: 1 of 3 is 33 %, and no accident.
+    if removals > 0
+        && in_scope as u64 >= policy.max_removals_min_accounts
+        && (removals as f64) * 100.0 > policy.max_removals_percent * in_scope as f64
+    {
         let share = if in_scope == 0 { 100.0 } else { removals as f64 * 100.0 / in_scope as f64 };
         blocked.push(Block {
             code: Code::RemovalThreshold,

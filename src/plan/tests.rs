@@ -35,6 +35,7 @@ fn world() -> World {
                 on_unassign: OnUnassign::Disable,
                 max_removals_count: 25,
                 max_removals_percent: 100.0,
+                max_removals_min_accounts: 0,
                 protect: BTreeSet::new(),
             },
         },
@@ -313,6 +314,9 @@ fn on_unassign_disable_skips_accounts_already_disabled_and_delete_removes_them()
     insta::assert_snapshot!(w.text(), @r"
     No changes. The account matches the manifests.
     Left alone: 1 unmanaged grant.
+
+    Unmanaged grants (no role names them; rollcall leaves them alone):
+      = hand@acme.example: license GoToWebinar (7902142105473202999)
     ");
     w.desired.policy.on_unassign = OnUnassign::Delete;
     insta::assert_snapshot!(w.text(), @r"
@@ -323,6 +327,9 @@ fn on_unassign_disable_skips_accounts_already_disabled_and_delete_removes_them()
 
     Plan: 0 to create, 0 to update, 0 to disable, 0 to enable, 2 to delete.
     Left alone: 1 unmanaged grant.
+
+    Unmanaged grants (no role names them; rollcall leaves them alone):
+      = hand@acme.example: license GoToWebinar (7902142105473202999)
     ");
 }
 
@@ -340,6 +347,9 @@ fn role_union_and_unmanaged_grants_untouched() {
 
     Plan: 0 to create, 1 to update, 0 to disable, 0 to enable, 0 to delete.
     Left alone: 1 unmanaged grant.
+
+    Unmanaged grants (no role names them; rollcall leaves them alone):
+      = ann@acme.example: license GoToWebinar (7902142105473202999)
     ");
     let p = w.plan().unwrap();
     assert_eq!(p.unmanaged.len(), 1);
@@ -363,6 +373,9 @@ fn a_role_taken_away_removes_only_its_grant() {
 
     Plan: 0 to create, 1 to update, 0 to disable, 0 to enable, 0 to delete.
     Left alone: 1 unmanaged grant.
+
+    Unmanaged grants (no role names them; rollcall leaves them alone):
+      = ann@acme.example: admin role SUPER_USER
     ");
 }
 
@@ -672,6 +685,10 @@ fn scim_disables_with_active_false_and_keeps_the_roles() {
 
     Plan: 1 to create, 1 to update, 2 to disable, 1 to enable, 0 to delete.
     Left alone: 2 unmanaged grants.
+
+    Unmanaged grants (no role names them; rollcall leaves them alone):
+      = bob@acme.example: role auditor
+      = carol@acme.example: role auditor
     "#);
     // Delete mode deletes the inactive account too.
     w.desired.policy.on_unassign = OnUnassign::Delete;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{TargetInfo, left_alone_line, summary_line, text};
+use super::{TargetInfo, left_alone_line, summary_line, text, unmanaged_lines};
 use crate::plan::Plan;
 
 /// GitHub rejects comments over 65,536 characters; keep a margin.
@@ -86,8 +86,30 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
         }
     }
 
+    let unmanaged = unmanaged_lines(&plan.unmanaged);
+    if !unmanaged.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n<details><summary>Unmanaged grants ({}): no role names them, rollcall leaves them alone</summary>\n",
+            unmanaged.len()
+        );
+        let mut shown = 0;
+        for line in &unmanaged {
+            if out.len() + line.len() + 2000 > limit {
+                break;
+            }
+            let _ = writeln!(out, "- {line}");
+            shown += 1;
+        }
+        if shown < unmanaged.len() {
+            let _ =
+                writeln!(out, "- … and {} more (`rollcall show plan.json` lists them all)", unmanaged.len() - shown);
+        }
+        out.push_str("\n</details>\n");
+    }
+
     if !plan.is_empty() {
-        let full = text::render(plan, target, false);
+        let full = text::render_actions(plan, target, false);
         let open = "\n<details><summary>Full plan</summary>\n\n```diff\n";
         let close = "```\n\n</details>\n";
         let truncated_note =

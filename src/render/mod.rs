@@ -4,7 +4,8 @@ pub mod markdown;
 pub mod report;
 pub mod text;
 
-use crate::plan::{Change, LeftAlone, Summary};
+use crate::live::Grant;
+use crate::plan::{ActionKind, Change, LeftAlone, Summary, Unmanaged};
 
 pub use crate::vocab::{TargetInfo, quote};
 
@@ -30,6 +31,37 @@ pub fn left_alone_line(l: &LeftAlone) -> Option<String> {
     add(l.unmanaged_grants, "unmanaged grant", "unmanaged grants");
     add(l.locked, "account GoTo will not let rollcall change", "accounts GoTo will not let rollcall change");
     (!parts.is_empty()).then(|| format!("Left alone: {}.", parts.join(", ")))
+}
+
+/// One line per account holding grants no role names: what rollcall leaves alone.
+pub fn unmanaged_lines(unmanaged: &[Unmanaged]) -> Vec<String> {
+    unmanaged
+        .iter()
+        .map(|u| {
+            let grants: Vec<String> = u
+                .grants
+                .iter()
+                .map(|g| match &g.grant {
+                    Grant::License(k) if g.name != k.as_str() => format!("license {} ({k})", g.name),
+                    Grant::License(k) => format!("license {k}"),
+                    Grant::AdminRole(r) => format!("admin role {r}"),
+                    Grant::ScimRole(r) => format!("role {r}"),
+                })
+                .collect();
+            format!("{}: {}", u.email, grants.join(", "))
+        })
+        .collect()
+}
+
+/// [`change_parts`] in an action of `kind`: an attribute an update sets where the live
+/// account has none reads `(none) -> "new"`, not like a create.
+pub fn change_parts_in(kind: ActionKind, c: &Change) -> (&'static str, String, Option<String>, char) {
+    match c {
+        Change::Attribute { attribute, old: None, new } if kind != ActionKind::Create => {
+            ("", format!("(none) -> {}", quote(new)), Some(attribute.clone()), '~')
+        }
+        _ => change_parts(c),
+    }
 }
 
 /// (label, text) of one change line, e.g. ("lastName", "\"Smth\" -> \"Smith\"").

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{TargetInfo, change_parts, left_alone_line, summary_line};
+use super::{TargetInfo, change_parts_in, left_alone_line, summary_line, unmanaged_lines};
 use crate::plan::{ActionKind, Change, Plan};
 
 fn style(kind: ActionKind) -> (char, Style) {
@@ -23,6 +23,19 @@ fn paint(color: bool, s: Style, text: &str) -> String {
 
 /// The plan as text; `color` adds ANSI colours.
 pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
+    let mut out = render_actions(plan, target, color);
+    let lines = unmanaged_lines(&plan.unmanaged);
+    if !lines.is_empty() {
+        out.push_str("\nUnmanaged grants (no role names them; rollcall leaves them alone):\n");
+        for line in lines {
+            let _ = writeln!(out, "  = {line}");
+        }
+    }
+    out
+}
+
+/// The plan as text without the list of unmanaged grants (markdown lists them itself).
+pub fn render_actions(plan: &Plan, target: &TargetInfo, color: bool) -> String {
     let mut out = String::new();
     if plan.is_empty() {
         out.push_str("No changes. The account matches the manifests.\n");
@@ -37,7 +50,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
                 .changes
                 .iter()
                 .map(|c| {
-                    let (label, text, attr, sign) = change_parts(c);
+                    let (label, text, attr, sign) = change_parts_in(a.action, c);
                     (attr.unwrap_or_else(|| label.to_owned()), text, sign)
                 })
                 .collect();
