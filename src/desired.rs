@@ -122,9 +122,26 @@ pub fn build(m: &Manifest) -> Result<Desired, Problems> {
             grants,
             roles,
         };
-        if let (Some(scope), Some(email)) =
-            (&m.scope, account.attribute(email_attribute).and_then(|a| a.on_create.as_deref()))
-        {
+        let email = account.attribute(email_attribute).and_then(|a| a.on_create.as_deref());
+        if let Some(email) = email.filter(|e| !crate::manifest::validate::is_plausible_email(e)) {
+            problems.push(
+                Problem::new(
+                    Code::InvalidEmail,
+                    format!(
+                        "{} would get the email `{}`, which is not a plausible address",
+                        crate::render::escape(&account.person),
+                        crate::render::escape(email)
+                    ),
+                )
+                .at(&person.origin.source, person.origin.span, "this person")
+                .help(
+                    "an email needs exactly one @ and no spaces, control characters, backticks, angle brackets \
+                     or double quotes; fix the record or the email mapping",
+                ),
+            );
+            continue;
+        }
+        if let (Some(scope), Some(email)) = (&m.scope, email) {
             let domain = domain_of(email);
             if !scope.exclude.iter().any(|e| e.eq_ignore_ascii_case(email)) && !scope.domains.contains(&domain) {
                 problems.push(
