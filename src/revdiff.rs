@@ -62,6 +62,9 @@ impl ManifestFs for Recording<'_> {
     fn display(&self, path: &Path) -> String {
         self.inner.display(path)
     }
+    fn inside(&self, dir: &Path, path: &Path) -> bool {
+        self.inner.inside(dir, path)
+    }
 }
 
 /// Loads the manifest directory `dir` of `fs` and builds its desired state. A revision
