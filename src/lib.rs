@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod plan;
 pub mod planfile;
 pub mod progress;
+pub mod redact;
 pub mod render;
 pub mod revdiff;
 pub mod schema;

@@ -104,7 +104,10 @@ impl Tokens {
     /// A valid access token, exchanging one if needed.
     pub async fn token(&self, http: &Http) -> Result<SecretString, HttpError> {
         let (client_id, client_secret, kind, secret) = match &self.grant {
-            Credentials::Static(t) => return Ok(t.clone()),
+            Credentials::Static(t) => {
+                crate::redact::register(t.expose_secret());
+                return Ok(t.clone());
+            }
             Credentials::Exchange { client_id, client_secret, kind, secret } => {
                 (client_id, client_secret, kind, secret)
             }
@@ -117,6 +120,8 @@ impl Tokens {
         }
         let rotated = self.rotated.lock().await.clone();
         let secret = rotated.as_ref().unwrap_or(secret);
+        crate::redact::register_basic(client_id, client_secret.expose_secret());
+        crate::redact::register(secret.expose_secret());
         let form = match kind {
             ExchangeKind::PersonalAccessToken => {
                 format!("grant_type=personal_access_token&pat={}", encode(secret.expose_secret()))
@@ -154,7 +159,9 @@ impl Tokens {
             message: "token exchange: the response has no access_token".into(),
         })?;
         let ttl = resp.body.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
+        crate::redact::register(token);
         if let Some(rt) = resp.body.get("refresh_token").and_then(Value::as_str) {
+            crate::redact::register(rt);
             *self.rotated.lock().await = Some(SecretString::from(rt.to_owned()));
         }
         let token = SecretString::from(token.to_owned());
