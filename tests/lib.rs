@@ -9,6 +9,7 @@ mod faults;
 mod goto;
 mod import;
 mod revdiff;
+mod review;
 mod schema;
 mod scim;
 mod support;
