@@ -746,3 +746,49 @@ fn mutated_plan_files_are_refused_or_applied_exactly_never_a_panic() {
     let (refused, accepted) = (refused.get(), accepted.get());
     assert!(refused > 0 && accepted > 0, "{refused} refused, {accepted} accepted");
 }
+
+/// The response of `upstream` (`host:port`) to `request`, read to the end, told to close.
+fn forward(upstream: &str, request: &str) -> String {
+    let mut s = std::net::TcpStream::connect(upstream).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (line, rest) = request.split_once("\r\n").unwrap();
+    s.write_all(format!("{line}\r\nConnection: close\r\n{rest}").as_bytes()).unwrap();
+    let mut response = String::new();
+    let _ = s.read_to_string(&mut response);
+    match response.split_once("\r\n") {
+        Some((status, rest)) => format!("{status}\r\nConnection: close\r\n{rest}"),
+        None => response,
+    }
+}
+
+#[test]
+fn an_api_that_echoes_the_token_on_writes_leaves_no_secret_in_the_report_or_audit_log() {
+    const TOKEN: &str = "static-access-token-78";
+    let mut config = goto_emulator::Config::default();
+    config.access_token = TOKEN.into();
+    let site = Site::world(&World { people: 4, create: 1, rename: 1, regrant: 0, leavers: 1 }, 1000, config);
+    let upstream = site.emu.base_url().trim_start_matches("http://").to_owned();
+    // Reads pass through to the emulator; every write is refused with the request echoed.
+    let proxy = Server::start(move |req| {
+        if req.starts_with("GET ") {
+            forward(&upstream, req)
+        } else {
+            let body = serde_json::json!({"errors": [{"code": "FORBIDDEN", "value": req}], "incidentId": "i-1"});
+            http("403 Forbidden", "Content-Type: application/json\r\n", &body.to_string())
+        }
+    });
+    let audit = site.path("audit.jsonl");
+    let o = site
+        .cmd(&["apply", site.d(), "--auto-approve", "--audit-log", &audit, "-v"])
+        .env("GOTO_ACCESS_TOKEN", TOKEN)
+        .env("ROLLCALL_API_URL", format!("{}/admin/rest/v1", proxy.url))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
+    assert!(proxy.requests.lock().unwrap().iter().any(|r| !r.starts_with("GET ") && r.contains(TOKEN)));
+    let report = out(&o);
+    assert!(report.contains("✗") && report.contains("[redacted]"), "failures shown, redacted: {report}");
+    let audit = std::fs::read_to_string(&audit).unwrap();
+    assert!(audit.contains("[redacted]"), "{audit}");
+    assert_no_secret("writes", &[&report, &err(&o), &audit], &[TOKEN.to_owned()]);
+}
