@@ -27,6 +27,24 @@ macro_rules! codes {
             pub fn description(self) -> &'static str {
                 match self { $(Code::$variant => $doc,)* }
             }
+            /// The code spelled `s` (`rollcall::…`), if there is one.
+            pub fn parse(s: &str) -> Option<Code> {
+                Code::ALL.iter().copied().find(|c| c.as_str() == s)
+            }
+        }
+
+        /// Codes travel in plan files as their stable spelling.
+        impl serde::Serialize for Code {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for Code {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Code, D::Error> {
+                let s = String::deserialize(d)?;
+                Code::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown diagnostic code `{s}`")))
+            }
         }
     };
 }
@@ -146,14 +164,14 @@ impl Problem {
     /// export may hold ANSI escapes or U+202E. Control and bidirectional characters in the
     /// file become `?` (or U+FFFD for three-byte ones), byte for byte, so spans stay put.
     fn without_unsafe_text(&self) -> Option<Problem> {
-        let bad = |c: char| c != '\n' && c != '\t' && c != '\r' && crate::render::is_unsafe_char(c);
+        let bad = |c: char| c != '\n' && c != '\t' && c != '\r' && crate::printable::is_unsafe_char(c);
         let text: Option<&str> = self.source.as_ref().map(|s| &**s.inner());
         let dirty_source = text.is_some_and(|t| t.chars().any(bad));
         if !dirty_source && !self.message.chars().any(bad) && !self.help.as_deref().unwrap_or("").chars().any(bad) {
             return None;
         }
         let keep_lines =
-            |s: &str| s.split('\n').map(|l| crate::render::escape(l).into_owned()).collect::<Vec<_>>().join("\n");
+            |s: &str| s.split('\n').map(|l| crate::printable::escape(l).into_owned()).collect::<Vec<_>>().join("\n");
         let mut clean = self.clone();
         clean.message = keep_lines(&self.message);
         clean.help = self.help.as_deref().map(keep_lines);

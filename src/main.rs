@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     #[cfg(unix)]
     on_sigterm();
     let result = match &cli.command {
-        Command::Validate { dir } => rollcall::manifest::validate::load(dir).map(|m| {
+        Command::Validate { dir } => rollcall::config::load(dir).map(|m| {
             if !cli.quiet {
                 eprintln!(
                     "{}: ok ({} people, {} groups, {} roles, {} assignments)",

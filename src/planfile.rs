@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::config::Manifest;
 use crate::desired::Desired;
 use crate::diag::{Code, Problem};
 use crate::live::{Grant, LiveState};
-use crate::manifest::load;
-use crate::manifest::validate::Manifest;
+use crate::manifest::yaml;
 use crate::plan::{Action, Block, LeftAlone, Plan, Summary, Unmanaged, Warning};
-use crate::render::TargetInfo;
+use crate::vocab::TargetInfo;
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -122,7 +122,7 @@ impl PlanDoc {
         if version != Some(u64::from(FORMAT_VERSION)) {
             let shown = v
                 .get("format_version")
-                .map_or(String::from("none"), |v| crate::render::escape(&v.to_string()).into_owned());
+                .map_or(String::from("none"), |v| crate::printable::escape(&v.to_string()).into_owned());
             return Err(Problem::new(
                 Code::PlanFile,
                 format!(
@@ -134,7 +134,7 @@ impl PlanDoc {
             .help("make the plan again with this version of rollcall"));
         }
         let doc: PlanDoc =
-            serde_json::from_value(v).map_err(|e| bad(crate::render::escape(&e.to_string()).into_owned()))?;
+            serde_json::from_value(v).map_err(|e| bad(crate::printable::escape(&e.to_string()).into_owned()))?;
         doc.check().map_err(bad)?;
         Ok(doc)
     }
@@ -155,18 +155,18 @@ impl PlanDoc {
         if let Some(g) = &self.git
             && !(matches!(g.commit.len(), 40 | 64) && g.commit.bytes().all(|b| b.is_ascii_hexdigit()))
         {
-            return Err(format!("git.commit `{}` is not a commit id", crate::render::escape(&cut(&g.commit))));
+            return Err(format!("git.commit `{}` is not a commit id", crate::printable::escape(&cut(&g.commit))));
         }
         for email in &self.only {
-            if !crate::manifest::validate::is_plausible_email(email) {
-                return Err(format!("only: `{}` is not an email address", crate::render::escape(&cut(email))));
+            if !crate::config::is_plausible_email(email) {
+                return Err(format!("only: `{}` is not an email address", crate::printable::escape(&cut(email))));
             }
         }
         for a in &self.actions {
             if a.email.is_empty() || a.email.chars().count() > 320 {
                 return Err(format!(
                     "an action's email `{}` is empty or too long",
-                    crate::render::escape(&cut(&a.email))
+                    crate::printable::escape(&cut(&a.email))
                 ));
             }
         }
@@ -190,7 +190,7 @@ fn cut(s: &str) -> String {
 fn check_digest(field: &str, d: &str) -> Result<(), String> {
     match d.strip_prefix("sha256:") {
         Some(hex) if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => Ok(()),
-        _ => Err(format!("{field} `{}` is not `sha256:` and 64 hex digits", crate::render::escape(&cut(d)))),
+        _ => Err(format!("{field} `{}` is not `sha256:` and 64 hex digits", crate::printable::escape(&cut(d)))),
     }
 }
 
@@ -198,8 +198,8 @@ fn check_text(field: &str, s: &str, max: usize) -> Result<(), String> {
     if s.len() > max {
         return Err(format!("{field} is longer than {max} bytes"));
     }
-    if s.chars().any(crate::render::is_unsafe_char) {
-        return Err(format!("{field} `{}` holds control characters", crate::render::escape(&cut(s))));
+    if s.chars().any(crate::printable::is_unsafe_char) {
+        return Err(format!("{field} `{}` holds control characters", crate::printable::escape(&cut(s))));
     }
     Ok(())
 }
@@ -275,8 +275,8 @@ pub fn resolve_manifest_dir(doc: &PlanDoc, dir: Option<&Path>) -> Result<PathBuf
         if here != doc.manifest_dir && !(recorded.is_absolute() && recorded == absolute) {
             return Err(refuse(format!(
                 "the plan was made for the manifests in `{}`, --dir names `{}`",
-                crate::render::escape(&doc.manifest_dir),
-                crate::render::escape(&here)
+                crate::printable::escape(&doc.manifest_dir),
+                crate::printable::escape(&here)
             )));
         }
         return Ok(absolute);
@@ -292,7 +292,7 @@ pub fn resolve_manifest_dir(doc: &PlanDoc, dir: Option<&Path>) -> Result<PathBuf
     if !inside {
         return Err(refuse(format!(
             "the plan's manifest_dir `{}` is {} (a plan records its directory relative to {})",
-            crate::render::escape(&doc.manifest_dir),
+            crate::printable::escape(&doc.manifest_dir),
             if recorded.has_root() { "absolute" } else { "outside the root" },
             if doc.git.is_some() { "the repository root" } else { "the working directory" },
         )));
@@ -303,7 +303,7 @@ pub fn resolve_manifest_dir(doc: &PlanDoc, dir: Option<&Path>) -> Result<PathBuf
     if !resolved.starts_with(&root) {
         return Err(refuse(format!(
             "the plan's manifest_dir `{}` leads outside {} (through a symbolic link)",
-            crate::render::escape(&doc.manifest_dir),
+            crate::printable::escape(&doc.manifest_dir),
             root.display()
         )));
     }
@@ -321,7 +321,7 @@ fn feed(h: &mut Sha256, parts: &[&str]) {
 /// comments, key order and which file a person came from do not change it.
 pub fn manifest_digest(manifest: &Manifest, desired: &Desired) -> Result<String, Problem> {
     let mut h = Sha256::new();
-    let root = canonical(&load::to_json(&manifest.root)?);
+    let root = canonical(&yaml::to_json(&manifest.root)?);
     feed(&mut h, &["rollcall.yaml", &root.to_string()]);
     let mut accounts: Vec<_> = desired.accounts.iter().collect();
     accounts.sort_by(|a, b| a.person.cmp(&b.person));

@@ -34,7 +34,11 @@ fn add(secrets: &mut Vec<String>, secret: &str) {
     if secret.is_empty() {
         return;
     }
-    for form in [secret.to_owned(), crate::targets::http::encode(secret)] {
+    // Percent-encoded as a form body or query carries it (`%20` for a space, as GoTo wants).
+    const SET: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    let encoded = percent_encoding::utf8_percent_encode(secret, SET).to_string();
+    for form in [secret.to_owned(), encoded] {
         if !secrets.contains(&form) {
             secrets.push(form);
         }

@@ -12,11 +12,11 @@ use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
 use crate::cli::Format;
+use crate::config::{self, MANIFEST_FILE, Manifest};
 use crate::desired::{self, DesiredAccount, RoleGrant};
 use crate::diag::{Code, Problem, Problems};
 use crate::gitrev::Repo;
 use crate::manifest::files::{ManifestFs, WorkTree};
-use crate::manifest::validate::{self, MANIFEST_FILE, Manifest};
 use crate::render::quote;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -75,7 +75,7 @@ pub fn load_side(label: &str, fs: &dyn ManifestFs, dir: &Path) -> Result<Side, P
         return Ok(Side { label: label.to_owned(), state: None, files: BTreeMap::new() });
     }
     let recording = Recording { inner: fs, dir, read: RefCell::default() };
-    let manifest = validate::load_from(&recording, dir)?;
+    let manifest = config::load_from(&recording, dir)?;
     let desired = desired::build(&manifest)?;
     let mut accounts = desired.accounts;
     accounts.sort_by(|a, b| email_of(a).cmp(email_of(b)).then_with(|| a.person.cmp(&b.person)));
@@ -87,7 +87,7 @@ pub fn load_side(label: &str, fs: &dyn ManifestFs, dir: &Path) -> Result<Side, P
 }
 
 fn email_of(a: &DesiredAccount) -> &str {
-    a.email().or_else(|| a.attribute("userName").and_then(|x| x.on_create.as_deref())).unwrap_or(&a.person)
+    a.email().unwrap_or(&a.person)
 }
 
 /// The manifest-wide settings a reviewer should see change, as one line each.
@@ -537,7 +537,7 @@ fn body(d: &DesiredDiff, color: bool) -> String {
     }
     for a in &d.accounts {
         let (s, word, st) = sign(&a.change);
-        let _ = writeln!(out, "  {} {}", paint(color, st, &format!("{s} {word}")), a.email);
+        let _ = writeln!(out, "  {} {}", paint(color, st, &format!("{s} {word}")), crate::render::escape(&a.email));
         let lines: Vec<(String, String, char)> = a.changes.iter().map(|c| delta_line(c, &a.change)).collect();
         let width = lines.iter().map(|(l, _, _)| l.chars().count()).max().unwrap_or(0) + 1;
         for (label, text, s) in lines {
@@ -555,7 +555,13 @@ fn body(d: &DesiredDiff, color: bool) -> String {
         }
         out.push_str("  Settings:\n");
         for s in &d.settings {
-            let _ = writeln!(out, "  ~ {}: {} -> {}", s.setting, s.old, s.new);
+            let _ = writeln!(
+                out,
+                "  ~ {}: {} -> {}",
+                crate::render::escape(&s.setting),
+                crate::render::escape(&s.old),
+                crate::render::escape(&s.new)
+            );
         }
     }
     out
@@ -579,7 +585,7 @@ fn colored_diff(unified: &str, color: bool) -> String {
             } else {
                 Style::new()
             };
-            format!("{}\n", paint(color, st, l))
+            format!("{}\n", paint(color, st, &crate::render::escape(l)))
         })
         .collect()
 }
@@ -619,6 +625,11 @@ pub fn text(d: &DesiredDiff, color: bool) -> String {
     out
 }
 
+/// A code fence that nothing in `body` can close.
+fn fence_for(body: &str) -> String {
+    "`".repeat(crate::render::longest_backtick_run(body).max(2) + 1)
+}
+
 /// A pull-request comment: the summary and every removal visible, the rest folded, within
 /// the same size limit as plan comments.
 pub fn markdown(d: &DesiredDiff) -> String {
@@ -632,20 +643,31 @@ pub fn markdown(d: &DesiredDiff) -> String {
         if !removed.is_empty() {
             out.push('\n');
             for a in removed {
-                let _ = writeln!(out, "- **removed** `{}`", a.email);
+                let _ = writeln!(out, "- **removed** {}", crate::render::code_span(&a.email));
             }
         }
         for s in &d.settings {
-            let _ = writeln!(out, "- setting `{}`: `{}` -> `{}`", s.setting, s.old, s.new);
+            let _ = writeln!(
+                out,
+                "- setting {}: {} -> {}",
+                crate::render::code_span(&s.setting),
+                crate::render::code_span(&s.old),
+                crate::render::code_span(&s.new)
+            );
         }
+        let body = body(d, false);
+        let fence = fence_for(&body);
         let details =
-            format!("\n<details><summary>Desired accounts</summary>\n\n```diff\n{}```\n\n</details>\n", body(d, false));
+            format!("\n<details><summary>Desired accounts</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n");
         push_within(&mut out, &details, limit);
     }
     if !d.files.is_empty() {
         let mut files = format!("\n<details><summary>Manifest files ({})</summary>\n\n", d.files.len());
         for f in &d.files {
-            let _ = writeln!(files, "{}\n\n```diff\n{}```\n", file_line(f), f.unified);
+            // A manifest file may hold backticks, `</details>` or ANSI escapes: escaped, fenced beyond them.
+            let unified: String = f.unified.lines().map(|l| crate::render::escape(l).into_owned() + "\n").collect();
+            let fence = fence_for(&unified);
+            let _ = writeln!(files, "{}\n\n{fence}diff\n{unified}{fence}\n", crate::render::escape(&file_line(f)));
         }
         files.push_str("</details>\n");
         push_within(&mut out, &files, limit);

@@ -764,8 +764,7 @@ fn forward(upstream: &str, request: &str) -> String {
 #[test]
 fn an_api_that_echoes_the_token_on_writes_leaves_no_secret_in_the_report_or_audit_log() {
     const TOKEN: &str = "static-access-token-78";
-    let mut config = goto_emulator::Config::default();
-    config.access_token = TOKEN.into();
+    let config = goto_emulator::Config { access_token: TOKEN.into(), ..Default::default() };
     let site = Site::world(&World { people: 4, create: 1, rename: 1, regrant: 0, leavers: 1 }, 1000, config);
     let upstream = site.emu.base_url().trim_start_matches("http://").to_owned();
     // Reads pass through to the emulator; every write is refused with the request echoed.

@@ -14,7 +14,7 @@ use miette::SourceSpan;
 
 use crate::diag::{self, Code, Problem, Problems, Source};
 use crate::manifest::files::{ManifestFs, WorkTree};
-use crate::manifest::load::span;
+use crate::manifest::yaml::span;
 use crate::manifest::{DirectoryFormat, RawDirectorySource};
 
 /// A person's source attributes; null attributes are absent.
@@ -406,7 +406,7 @@ fn confined(pattern: &str) -> Result<(), &'static str> {
 }
 
 fn diag_text(s: &str) -> String {
-    crate::render::escape(s).into_owned()
+    crate::printable::escape(s).into_owned()
 }
 
 /// A path or glob, relative to the manifest directory, to the files it names (sorted).

@@ -36,9 +36,9 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
     for b in &plan.blocked {
         let _ = writeln!(
             head,
-            "\n> [!CAUTION]\n> **Blocked:** {} ({})\n> `apply` refuses this plan unless `--allow-removals` is given.",
+            "\n> [!CAUTION]\n> **Blocked:** {} (`{}`)\n> `apply` refuses this plan unless `--allow-removals` is given.",
             markdown_text(&b.message),
-            code_span(&b.code)
+            b.code.as_str()
         );
     }
     if !plan.warnings.is_empty() {
@@ -143,7 +143,7 @@ mod tests {
         Plan {
             actions,
             warnings: vec![],
-            blocked: vec![Block { code: "rollcall::removal-threshold".into(), message: "too many".into() }],
+            blocked: vec![Block { code: crate::diag::Code::RemovalThreshold, message: "too many".into() }],
             left_alone: LeftAlone::default(),
             unmanaged: vec![],
             unscoped: false,

@@ -4,31 +4,9 @@ pub mod markdown;
 pub mod report;
 pub mod text;
 
-use crate::live::Grant;
 use crate::plan::{Change, LeftAlone, Summary};
 
-/// What the plan is about: shown in every header.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TargetInfo {
-    pub kind: String,
-    pub account: String,
-    #[serde(default)]
-    pub name: String,
-}
-
-impl TargetInfo {
-    pub fn describe(&self) -> String {
-        let what = match self.kind.as_str() {
-            "scim" => "SCIM service",
-            _ => "GoTo account",
-        };
-        if self.name.is_empty() {
-            format!("{what} {}", escape(&self.account))
-        } else {
-            format!("{what} {} ({})", escape(&self.account), escape(&self.name))
-        }
-    }
-}
+pub use crate::vocab::{TargetInfo, quote};
 
 pub fn summary_line(s: &Summary) -> String {
     format!(
@@ -64,52 +42,12 @@ pub fn change_parts(c: &Change) -> (&'static str, String, Option<String>, char) 
             };
             ("", text, Some(escape(attribute).into_owned()), '~')
         }
-        Change::Add(g) => (grant_label(&g.grant), escape(&g.name).into_owned(), None, '+'),
-        Change::Remove(g) => (grant_label(&g.grant), escape(&g.name).into_owned(), None, '-'),
+        Change::Add(g) => (g.grant.label(), escape(&g.name).into_owned(), None, '+'),
+        Change::Remove(g) => (g.grant.label(), escape(&g.name).into_owned(), None, '-'),
     }
 }
 
-fn grant_label(g: &Grant) -> &'static str {
-    match g {
-        Grant::License(_) => "licenses",
-        Grant::AdminRole(_) => "admin roles",
-        Grant::ScimRole(_) => "roles",
-    }
-}
-
-pub fn quote(s: &str) -> String {
-    escape(&serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))).into_owned()
-}
-
-/// A character that could rewrite a terminal or hide text from a reviewer: a control
-/// character (ANSI escapes start with one, a newline starts a fake line) or a
-/// bidirectional formatting character (U+202E shows text backwards).
-pub fn is_unsafe_char(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
-        )
-}
-
-/// `s` as printable text on one line: every unsafe character shown as an escape
-/// (`\n`, `\u{1b}`, `\u{202e}`). Every renderer prints values through this.
-pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(is_unsafe_char) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if is_unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
+pub use crate::printable::{escape, is_unsafe_char};
 
 /// The longest run of backticks in `s`.
 pub fn longest_backtick_run(s: &str) -> usize {

@@ -83,7 +83,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
                 paint(color, AnsiColor::Red.on_default().bold(), "Blocked:"),
                 escape(&b.message)
             );
-            let _ = writeln!(out, "  [{}]", escape(&b.code));
+            let _ = writeln!(out, "  [{}]", b.code.as_str());
         }
         out.push_str("apply refuses this plan unless --allow-removals is given.\n");
     }
