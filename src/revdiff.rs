@@ -569,7 +569,7 @@ fn body(d: &DesiredDiff, color: bool) -> String {
 
 fn colored_diff(unified: &str, color: bool) -> String {
     if !color {
-        return unified.to_owned();
+        return unified.lines().map(|l| crate::render::escape(l).into_owned() + "\n").collect();
     }
     unified
         .lines()

@@ -791,3 +791,65 @@ fn an_api_that_echoes_the_token_on_writes_leaves_no_secret_in_the_report_or_audi
     assert!(audit.contains("[redacted]"), "{audit}");
     assert_no_secret("writes", &[&report, &err(&o), &audit], &[TOKEN.to_owned()]);
 }
+
+#[test]
+fn rollcall_diff_keeps_hostile_names_and_file_lines_inside_its_fences() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    acme_into(&repo.join("acme"));
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t.example", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", err(&o));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "acme"]);
+    let dir = repo.join("acme");
+    let mut yaml = String::from("# ```\n# </details>\n# <!--\nusers:\n");
+    let mut members = Vec::new();
+    for (i, h) in HOSTILE.iter().enumerate() {
+        let upn = format!("new{i}@acme.example");
+        yaml.push_str(&format!("  - {{userPrincipalName: {upn}, givenName: {}, surname: x}}\n", yaml_quote(h)));
+        members.push(upn);
+    }
+    yaml.push_str(&format!("groups:\n  newcomers:\n    members: [{}]\n", members.join(", ")));
+    std::fs::write(dir.join("people/newcomers.yaml"), yaml).unwrap();
+    edit(&dir.join("rollcall.yaml"), "assignments:\n", "assignments:\n  - { group: newcomers, role: admin }\n");
+    for format in ["text", "markdown"] {
+        let o = run(&repo, &["diff", "--base", "HEAD", "acme", "--format", format]);
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", err(&o));
+        let shown = out(&o);
+        assert!(!shown.contains(['\u{1b}', '\u{202e}', '\r']), "{format}: raw control characters:\n{shown}");
+        if format == "markdown" {
+            // Each fence closes only where rollcall closes it: right before a blank line or </details>.
+            let lines: Vec<&str> = shown.lines().collect();
+            let mut i = 0;
+            let mut fences = 0;
+            while i < lines.len() {
+                if lines[i].starts_with("```") && lines[i].ends_with("diff") {
+                    let ticks = lines[i].len() - "diff".len();
+                    let close = i
+                        + 1
+                        + lines[i + 1..]
+                            .iter()
+                            .position(|l| l.len() >= ticks && l.chars().all(|c| c == '`'))
+                            .expect("a closing fence");
+                    assert!(
+                        lines[close + 1..].first().is_none_or(|l| l.is_empty()),
+                        "fence closed early at line {close}:\n{shown}"
+                    );
+                    assert!(!lines[i + 1..close].iter().any(|l| l.len() >= ticks && l.chars().all(|c| c == '`')));
+                    fences += 1;
+                    i = close;
+                }
+                i += 1;
+            }
+            assert!(fences >= 2, "{shown}");
+        }
+    }
+}
