@@ -503,7 +503,7 @@ fn plan_with_binary(emu: &Emulator, case: &Case) -> Result<(), String> {
     case.write(tmp.path());
     // Output to files: a pipe nobody reads while waiting would stall a long diagnostic.
     let (stdout, stderr) = (tmp.path().join("stdout"), tmp.path().join("stderr"));
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+    let mut child = crate::support::rollcall()
         .args(["plan", tmp.path().to_str().unwrap()])
         .env("NO_COLOR", "1")
         .env("ROLLCALL_API_URL", emu.api_url())

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::support::copy_dir;
 
 fn rollcall() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rollcall"));
+    let mut c = crate::support::rollcall();
     c.env_remove("NO_COLOR").env("ROLLCALL_TEST", "1");
     c
 }

@@ -55,7 +55,7 @@ impl Site {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_rollcall"));
+        let mut c = crate::support::rollcall();
         c.args(args)
             .current_dir(self.dir.parent().unwrap())
             .env_remove("GOTO_ACCESS_TOKEN")

@@ -11,7 +11,7 @@ const PAT: &str = "pat-import-test";
 const CLIENT_SECRET: &str = "client-secret-import-test";
 
 fn rollcall(cwd: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rollcall"));
+    let mut c = crate::support::rollcall();
     c.current_dir(cwd)
         .env_remove("NO_COLOR")
         .env_remove("GOTO_ACCESS_TOKEN")

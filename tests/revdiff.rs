@@ -116,7 +116,7 @@ fn history() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn rollcall(repo: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rollcall"))
+    crate::support::rollcall()
         .args(args)
         .current_dir(repo)
         .env_remove("NO_COLOR")

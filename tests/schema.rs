@@ -53,8 +53,7 @@ fn man_pages_are_up_to_date() {
 #[test]
 fn completions_for_every_shell_know_the_commands() {
     for shell in ["bash", "zsh", "fish", "powershell"] {
-        let o =
-            std::process::Command::new(env!("CARGO_BIN_EXE_rollcall")).args(["completions", shell]).output().unwrap();
+        let o = crate::support::rollcall().args(["completions", shell]).output().unwrap();
         assert_eq!(o.status.code(), Some(0), "{shell}");
         let script = String::from_utf8(o.stdout).unwrap();
         for word in ["diff", "import", "detailed-exitcode", "auto-approve"] {

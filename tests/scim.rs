@@ -157,7 +157,7 @@ impl Site {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_rollcall"));
+        let mut c = crate::support::rollcall();
         c.args(args)
             .current_dir(self.dir.parent().unwrap())
             .env_remove("NO_COLOR")
@@ -464,7 +464,7 @@ fn missing_token_and_plain_http_elsewhere_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&root().join("tests/fixtures/scim"), tmp.path());
     let run = |env: &[(&str, &str)]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_rollcall"));
+        let mut c = crate::support::rollcall();
         c.args(["plan", tmp.path().to_str().unwrap()]).env_remove("SCIM_TOKEN").env_remove("ROLLCALL_SCIM_URL");
         for (k, v) in env {
             c.env(k, v);

@@ -14,3 +14,42 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Environment variables rollcall reads: a test starts from none of them, whatever the
+/// machine running the suite has set, and adds what it means to test.
+const ROLLCALL_ENVIRONMENT: &[&str] = &[
+    "GOTO_ACCESS_TOKEN",
+    "GOTO_CLIENT_ID",
+    "GOTO_CLIENT_SECRET",
+    "GOTO_PAT",
+    "GOTO_REFRESH_TOKEN",
+    "GOTO_REFRESH_TOKEN_FILE",
+    "ROLLCALL_API_URL",
+    "ROLLCALL_TOKEN_URL",
+    "ROLLCALL_ACCOUNT_KEY",
+    "ROLLCALL_SCIM_URL",
+    "ROLLCALL_GRAPH_URL",
+    "SCIM_TOKEN",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+    "NO_COLOR",
+    "GITHUB_ACTIONS",
+];
+
+/// The one way the tests run the real binary: `rollcall` with none of the environment
+/// variables it reads inherited from the machine.
+pub fn rollcall() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"));
+    for var in ROLLCALL_ENVIRONMENT {
+        c.env_remove(var);
+    }
+    c
+}
+
+/// `rollcall()` for assert_cmd's assertions.
+pub fn rollcall_assert() -> assert_cmd::Command {
+    assert_cmd::Command::from_std(rollcall())
+}

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use rollcall::config;
 use rollcall::diag::{Code, Problems};
 
@@ -139,8 +138,7 @@ fn a_directory_that_does_not_exist() {
 
 #[test]
 fn cli_accepts_the_example() {
-    Command::cargo_bin("rollcall")
-        .expect("binary")
+    crate::support::rollcall_assert()
         .args(["validate", "examples/acme"])
         .assert()
         .success()
@@ -150,8 +148,7 @@ fn cli_accepts_the_example() {
 
 #[test]
 fn cli_reports_problems_on_stderr_and_exits_1() {
-    let out = Command::cargo_bin("rollcall")
-        .expect("binary")
+    let out = crate::support::rollcall_assert()
         .args(["--color", "never", "validate", "tests/fixtures/invalid/unknown-role"])
         .assert()
         .code(1)
