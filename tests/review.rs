@@ -16,7 +16,7 @@ use crate::emulated::{CLIENT_SECRET, PAT, Site, World, action_set, err, out, rep
 use crate::support::copy_dir;
 
 fn rollcall(cwd: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rollcall"));
+    let mut c = crate::support::rollcall();
     c.current_dir(cwd).env("NO_COLOR", "1").env("ROLLCALL_TEST", "1");
     c
 }
