@@ -162,7 +162,7 @@ pub struct ApplyArgs {
     /// A manifest directory, or a plan file saved by `plan --out`.
     #[arg(default_value = ".")]
     pub path: PathBuf,
-    /// With a plan file: read the manifests from here instead of the plan's manifest_dir.
+    /// With a plan file: the manifest directory it was made for (a plan made for another is refused).
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Do not ask for confirmation.
@@ -176,7 +176,7 @@ pub struct ApplyArgs {
     /// Append one JSON line per action to this file.
     #[arg(long)]
     pub audit_log: Option<PathBuf>,
-    /// With a directory: restrict to these accounts (repeatable).
+    /// With a directory: restrict to these accounts (repeatable); a plan file keeps its own.
     #[arg(long = "only", value_name = "EMAIL")]
     pub only: Vec<String>,
 }

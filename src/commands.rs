@@ -25,8 +25,26 @@ pub struct Output {
     pub quiet: bool,
 }
 
-/// Exit code 130: interrupted.
+/// Exit code 130: interrupted (SIGINT).
 pub const INTERRUPTED: u8 = 130;
+/// Exit code 143: terminated (SIGTERM, as Docker, Kubernetes and CI cancel send).
+pub const TERMINATED: u8 = 143;
+
+static STOPPED_BY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(INTERRUPTED);
+
+/// Records the exit code of the signal that stopped this run (the first one wins).
+pub fn stopped_by(code: u8) {
+    let _ = STOPPED_BY.compare_exchange(
+        INTERRUPTED,
+        code,
+        std::sync::atomic::Ordering::SeqCst,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+}
+
+fn interrupted_exit() -> ExitCode {
+    ExitCode::from(STOPPED_BY.load(std::sync::atomic::Ordering::SeqCst))
+}
 
 struct Prepared {
     target: Box<dyn Target>,
@@ -124,7 +142,7 @@ pub fn plan(args: &PlanArgs, out: Output) -> Result<ExitCode, Problems> {
     let prepared = prepare(&args.dir, &args.only, None)?;
     if interrupted() {
         eprintln!("Interrupted: nothing was changed.");
-        return Ok(ExitCode::from(INTERRUPTED));
+        return Ok(interrupted_exit());
     }
     let doc = &prepared.doc;
     let mut clock = Phases::start();
@@ -261,9 +279,8 @@ fn changed_parts(saved: &PlanDoc, now: &PlanDoc) -> Vec<String> {
     out
 }
 
-fn short(digest: &str) -> &str {
-    let d = digest.trim_start_matches("sha256:");
-    &d[..d.len().min(12)]
+fn short(digest: &str) -> String {
+    render::escape(digest.trim_start_matches("sha256:")).chars().take(12).collect()
 }
 
 fn confirm(args: &ApplyArgs, n: usize, doc: &PlanDoc) -> Result<bool, Problems> {
@@ -290,9 +307,27 @@ fn confirm(args: &ApplyArgs, n: usize, doc: &PlanDoc) -> Result<bool, Problems> 
 
 pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
     let saved = if args.path.is_file() { Some(PlanDoc::read(&args.path)?) } else { None };
+    if let Some(saved) = &saved
+        && !args.only.is_empty()
+    {
+        return Err(Problem::new(
+            Code::OnlyWithPlanFile,
+            format!(
+                "--only cannot narrow a saved plan: {} applies what was reviewed{}",
+                args.path.display(),
+                if saved.only.is_empty() {
+                    String::new()
+                } else {
+                    format!(", and it was made with --only {}", render::escape(&saved.only.join(" --only ")))
+                }
+            ),
+        )
+        .help("nothing was applied; make and review a plan with `rollcall plan --only EMAIL --out FILE`, or apply the directory with --only")
+        .into());
+    }
     let dir = match (&saved, &args.dir) {
-        (_, Some(d)) => d.clone(),
-        (Some(doc), None) => planfile::resolve_manifest_dir(doc),
+        (Some(doc), dir) => planfile::resolve_manifest_dir(doc, dir.as_deref())?,
+        (None, Some(d)) => d.clone(),
         (None, None) => args.path.clone(),
     };
     let only = saved.as_ref().map_or_else(|| args.only.clone(), |d| d.only.clone());
@@ -362,11 +397,24 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
     }
     if interrupted() {
         eprintln!("Interrupted: nothing was changed.");
-        return Ok(ExitCode::from(INTERRUPTED));
+        return Ok(interrupted_exit());
     }
     if !confirm(args, doc.actions.len(), doc)? {
         eprintln!("Apply cancelled: nothing was changed.");
         return Ok(ExitCode::from(1));
+    }
+    if args.format != Format::Json {
+        // The report opens with what is applied, where: the reviewer checks it against the PR.
+        print(&format!(
+            "Applying the manifests in {} {}to {}.\n",
+            render::escape(&doc.manifest_dir),
+            match &doc.git {
+                Some(g) =>
+                    format!("at git commit {}{} ", g.commit, if g.dirty { " (with uncommitted changes)" } else { "" }),
+                None => "(not in a git work tree) ".to_owned(),
+            },
+            doc.target.describe()
+        ));
     }
     let mut audit = args.audit_log.as_deref().map(AuditLog::open).transpose()?;
     let report = apply::execute(prepared.target.as_mut(), &doc.actions, &prepared.live, audit.as_mut())?;
@@ -377,7 +425,7 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
     });
     let s = report.summary();
     if s.skipped > 0 && interrupted() {
-        return Ok(ExitCode::from(INTERRUPTED));
+        return Ok(interrupted_exit());
     }
     Ok(if s.failed > 0 || s.skipped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -889,6 +889,20 @@ pub fn is_email(s: &str) -> bool {
     !local.is_empty() && !local.contains(char::is_whitespace) && is_domain(&domain.to_lowercase())
 }
 
+/// A desired email that can be shown and sent safely: exactly one `@` with text on both sides,
+/// and no whitespace, control or bidirectional characters, backticks, angle brackets or
+/// double quotes (an apostrophe, as in o'neil@, is a real address).
+pub fn is_plausible_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains('@')
+        && s.len() <= 320
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || crate::printable::is_unsafe_char(c) || matches!(c, '`' | '<' | '>' | '"'))
+}
+
 pub fn is_domain(s: &str) -> bool {
     s.len() <= 253
         && s.contains('.')

@@ -160,9 +160,26 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
             grants,
             roles,
         };
-        if let (Some(scope), Some(email)) =
-            (&m.scope, account.attribute(email_attribute).and_then(|a| a.on_create.as_deref()))
-        {
+        let email = account.attribute(email_attribute).and_then(|a| a.on_create.as_deref());
+        if let Some(email) = email.filter(|e| !crate::config::is_plausible_email(e)) {
+            problems.push(
+                Problem::new(
+                    Code::InvalidEmail,
+                    format!(
+                        "{} would get the email `{}`, which is not a plausible address",
+                        crate::printable::escape(&account.person),
+                        crate::printable::escape(email)
+                    ),
+                )
+                .at(&person.origin.source, person.origin.span, "this person")
+                .help(
+                    "an email needs exactly one @ and no spaces, control characters, backticks, angle brackets \
+                     or double quotes; fix the record or the email mapping",
+                ),
+            );
+            continue;
+        }
+        if let (Some(scope), Some(email)) = (&m.scope, email) {
             let domain = domain_of(email);
             if !scope.exclude.iter().any(|e| e.eq_ignore_ascii_case(email)) && !scope.domains.contains(&domain) {
                 problems.push(

@@ -103,6 +103,9 @@ codes! {
     InsufficientAdminRole => "rollcall::insufficient-admin-role": "the plan needs a GoTo admin role the credential's user does not hold",
     StalePlan => "rollcall::stale-plan": "the manifests or the account changed since the plan was made",
     PlanFile => "rollcall::plan-file": "a plan file that cannot be read",
+    PlanDir => "rollcall::plan-dir": "a plan applied to manifests other than the ones it was made for",
+    OnlyWithPlanFile => "rollcall::only-with-plan-file": "--only given with a plan file, which keeps its own --only set",
+    UnsafePath => "rollcall::unsafe-path": "a directory path that leads outside the manifest directory",
     Confirmation => "rollcall::confirmation-required": "apply needs a yes on a terminal, or --auto-approve",
     Target => "rollcall::target": "the target could not be reached, or refused a request",
     Credentials => "rollcall::credentials": "credentials missing from the environment",
@@ -153,6 +156,42 @@ impl Problem {
     /// What to render: a snippet whose line is too long to read (a 10 MB value, a minified
     /// export on one line) would flood the terminal, so such a problem says where instead.
     pub fn for_display(&self) -> std::borrow::Cow<'_, Problem> {
+        match self.without_unsafe_text() {
+            Some(clean) => std::borrow::Cow::Owned(clean.shortened().into_owned()),
+            None => self.shortened(),
+        }
+    }
+
+    /// A copy whose message and snippet cannot rewrite the terminal: a hostile directory
+    /// export may hold ANSI escapes or U+202E. Control and bidirectional characters in the
+    /// file become `?` (or U+FFFD for three-byte ones), byte for byte, so spans stay put.
+    fn without_unsafe_text(&self) -> Option<Problem> {
+        let bad = |c: char| c != '\n' && c != '\t' && c != '\r' && crate::printable::is_unsafe_char(c);
+        let text: Option<&str> = self.source.as_ref().map(|s| &**s.inner());
+        let dirty_source = text.is_some_and(|t| t.chars().any(bad));
+        if !dirty_source && !self.message.chars().any(bad) && !self.help.as_deref().unwrap_or("").chars().any(bad) {
+            return None;
+        }
+        let keep_lines =
+            |s: &str| s.split('\n').map(|l| crate::printable::escape(l).into_owned()).collect::<Vec<_>>().join("\n");
+        let mut clean = self.clone();
+        clean.message = keep_lines(&self.message);
+        clean.help = self.help.as_deref().map(keep_lines);
+        if let (true, Some(src), Some(text)) = (dirty_source, &self.source, text) {
+            let mut safe = String::with_capacity(text.len());
+            for c in text.chars() {
+                match c.len_utf8() {
+                    _ if !bad(c) => safe.push(c),
+                    3 => safe.push('\u{FFFD}'),
+                    n => safe.extend(std::iter::repeat_n('?', n)),
+                }
+            }
+            clean.source = Some(source(src.name(), safe));
+        }
+        Some(clean)
+    }
+
+    fn shortened(&self) -> std::borrow::Cow<'_, Problem> {
         const LONGEST_LINE: usize = 1000;
         let too_long = self.source.as_ref().is_some_and(|src| {
             let text: &str = src.inner();

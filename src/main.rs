@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use rollcall::cli::{Cli, ColorChoice, Command, SchemaFor};
-use rollcall::commands::{self, INTERRUPTED, Output};
+use rollcall::commands::{self, INTERRUPTED, Output, TERMINATED};
 use rollcall::diag::{Code, Problem, Problems};
 
 fn main() -> ExitCode {
@@ -18,15 +18,9 @@ fn main() -> ExitCode {
     rollcall::progress::set_quiet(cli.quiet);
     rollcall::progress::set_verbosity(cli.verbose);
     let out = Output { color: color_for(std::io::stdout().is_terminal()), quiet: cli.quiet };
-    // First Ctrl-C: finish the action in flight, skip the rest, report, exit 130.
-    // Second: leave at once (every target write is atomic, so nothing is half-written).
-    let _ = ctrlc::set_handler(|| {
-        if rollcall::targets::interrupted() {
-            std::process::exit(i32::from(INTERRUPTED));
-        }
-        rollcall::targets::interrupt();
-        eprintln!("\nInterrupted: finishing the action in flight, then stopping.");
-    });
+    let _ = ctrlc::set_handler(|| on_signal(INTERRUPTED));
+    #[cfg(unix)]
+    on_sigterm();
     let result = match &cli.command {
         // Desired state too: what it finds (an email outside scope.domains) is a validation error.
         Command::Validate { dir } => {
@@ -79,6 +73,43 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// First SIGINT or SIGTERM: finish the action in flight, skip the rest, report, exit 130 or
+/// 143 (by returning, not by dying from the signal). Second: leave at once (every target
+/// write is atomic, so nothing is half-written).
+fn on_signal(code: u8) {
+    if rollcall::targets::interrupted() {
+        std::process::exit(i32::from(code));
+    }
+    commands::stopped_by(code);
+    rollcall::targets::interrupt();
+    eprintln!("\nInterrupted: finishing the action in flight, then stopping.");
+}
+
+/// SIGTERM as ctrlc treats SIGINT, with its own exit code (ctrlc's `termination` feature
+/// would not say which signal came): the handler only writes a byte to a socket, which is
+/// async-signal-safe; a thread reads it and does the rest.
+#[cfg(unix)]
+fn on_sigterm() {
+    use std::io::{Read, Write};
+    const SIGTERM: std::ffi::c_int = 15;
+    let Ok((mut reader, writer)) = std::os::unix::net::UnixStream::pair() else { return };
+    // SAFETY: the action makes one write(2) on a socket: no allocation, no lock.
+    let registered = unsafe {
+        signal_hook_registry::register(SIGTERM, move || {
+            let _ = (&writer).write(&[1]);
+        })
+    };
+    if registered.is_err() {
+        return;
+    }
+    let _ = std::thread::Builder::new().name("sigterm".into()).spawn(move || {
+        let mut byte = [0u8; 1];
+        while matches!(reader.read(&mut byte), Ok(1)) {
+            on_signal(TERMINATED);
+        }
+    });
 }
 
 /// Problems of one kind shown in full before the rest are counted (100,000 unknown members

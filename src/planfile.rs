@@ -1,7 +1,7 @@
 //! The plan file (`plan --out`, `--format json`): one documented JSON format with
 //! `"format_version": 1`, and the digests and provenance that make stale plans detectable.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,8 @@ pub struct PlanDoc {
     pub format_version: u32,
     pub rollcall_version: String,
     pub target: TargetInfo,
-    /// Relative to the git root when in a git work tree, else as given.
+    /// Relative to the git root when in a git work tree, else to the working directory; an
+    /// absolute path for a directory outside both (such a plan applies only with `--dir`).
     pub manifest_dir: String,
     pub git: Option<GitInfo>,
     pub only: Vec<String>,
@@ -111,6 +112,16 @@ impl PlanDoc {
     }
 
     pub fn read(path: &Path) -> Result<PlanDoc, Problem> {
+        let bad = |why: String| {
+            Problem::new(Code::PlanFile, format!("{} is not a valid plan file: {why}", path.display()))
+                .help("nothing was applied; save plans with `rollcall plan --out FILE` and apply them unchanged")
+        };
+        let size = std::fs::metadata(path)
+            .map_err(|e| Problem::new(Code::PlanFile, format!("cannot read plan file {}: {e}", path.display())))?
+            .len();
+        if size > MAX_PLAN_BYTES {
+            return Err(bad(format!("it is {size} bytes, more than a plan can be ({MAX_PLAN_BYTES})")));
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| Problem::new(Code::PlanFile, format!("cannot read plan file {}: {e}", path.display())))?;
         let v: Value = serde_json::from_str(&text).map_err(|e| {
@@ -119,19 +130,98 @@ impl PlanDoc {
         })?;
         let version = v.get("format_version").and_then(Value::as_u64);
         if version != Some(u64::from(FORMAT_VERSION)) {
+            let shown = v
+                .get("format_version")
+                .map_or(String::from("none"), |v| crate::printable::escape(&v.to_string()).into_owned());
             return Err(Problem::new(
                 Code::PlanFile,
                 format!(
                     "{} has format_version {}, this rollcall reads {FORMAT_VERSION}",
                     path.display(),
-                    version.map_or("none".into(), |v| v.to_string())
+                    shown.chars().take(40).collect::<String>()
                 ),
             )
             .help("make the plan again with this version of rollcall"));
         }
-        serde_json::from_value(v)
-            .map_err(|e| Problem::new(Code::PlanFile, format!("{} is not a valid plan file: {e}", path.display())))
+        let doc: PlanDoc =
+            serde_json::from_value(v).map_err(|e| bad(crate::printable::escape(&e.to_string()).into_owned()))?;
+        doc.check().map_err(bad)?;
+        Ok(doc)
     }
+
+    /// Every field checked before anything uses it: a plan file comes from a CI artifact that
+    /// whoever controls the branch can edit.
+    fn check(&self) -> Result<(), String> {
+        check_digest("manifest_digest", &self.manifest_digest)?;
+        check_digest("live_digest", &self.live_digest)?;
+        check_text("rollcall_version", &self.rollcall_version, 64)?;
+        check_text("target.kind", &self.target.kind, 16)?;
+        if !["file", "goto", "scim"].contains(&self.target.kind.as_str()) {
+            return Err(format!("target.kind `{}` is not file, goto or scim", self.target.kind));
+        }
+        check_text("target.account", &self.target.account, 1024)?;
+        check_text("target.name", &self.target.name, 1024)?;
+        check_manifest_dir(&self.manifest_dir)?;
+        if let Some(g) = &self.git
+            && !(matches!(g.commit.len(), 40 | 64) && g.commit.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(format!("git.commit `{}` is not a commit id", crate::printable::escape(&cut(&g.commit))));
+        }
+        for email in &self.only {
+            if !crate::config::is_plausible_email(email) {
+                return Err(format!("only: `{}` is not an email address", crate::printable::escape(&cut(email))));
+            }
+        }
+        for a in &self.actions {
+            if a.email.is_empty() || a.email.chars().count() > 320 {
+                return Err(format!(
+                    "an action's email `{}` is empty or too long",
+                    crate::printable::escape(&cut(&a.email))
+                ));
+            }
+        }
+        if self.summary != Summary::of(&self.actions) {
+            return Err("its summary does not count its actions".into());
+        }
+        if self.blocked.is_some() == self.blocks.is_empty() {
+            return Err("`blocked` and `blocks` disagree".into());
+        }
+        Ok(())
+    }
+}
+
+/// A plan for 100,000 people is about 60 MB.
+const MAX_PLAN_BYTES: u64 = 1 << 30;
+
+fn cut(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+fn check_digest(field: &str, d: &str) -> Result<(), String> {
+    match d.strip_prefix("sha256:") {
+        Some(hex) if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => Ok(()),
+        _ => Err(format!("{field} `{}` is not `sha256:` and 64 hex digits", crate::printable::escape(&cut(d)))),
+    }
+}
+
+fn check_text(field: &str, s: &str, max: usize) -> Result<(), String> {
+    if s.len() > max {
+        return Err(format!("{field} is longer than {max} bytes"));
+    }
+    if s.chars().any(crate::printable::is_unsafe_char) {
+        return Err(format!("{field} `{}` holds control characters", crate::printable::escape(&cut(s))));
+    }
+    Ok(())
+}
+
+/// A recorded manifest directory: `.`, a relative path that stays inside the root, or an
+/// absolute path (a directory outside the root, usable only with `--dir`).
+fn check_manifest_dir(dir: &str) -> Result<(), String> {
+    check_text("manifest_dir", dir, 4096)?;
+    if dir.is_empty() {
+        return Err("manifest_dir is empty".into());
+    }
+    Ok(())
 }
 
 /// Where the manifests came from.
@@ -153,27 +243,81 @@ pub fn git_root(dir: &Path) -> Option<PathBuf> {
 
 pub fn provenance(dir: &Path) -> Provenance {
     let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    if let Some(root) = git_root(&absolute) {
-        let root = std::fs::canonicalize(&root).unwrap_or(root);
-        let relative = absolute.strip_prefix(&root).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-        let commit = git(&absolute, &["rev-parse", "HEAD"]);
+    let repository = git_root(&absolute).map(|root| std::fs::canonicalize(&root).unwrap_or(root));
+    let git = repository.as_ref().and_then(|_| {
+        let commit = git(&absolute, &["rev-parse", "HEAD"])?;
         let dirty = git(&absolute, &["status", "--porcelain", "--", "."]).is_some_and(|s| !s.is_empty());
-        return Provenance {
-            manifest_dir: if relative.is_empty() { ".".into() } else { relative },
-            git: commit.map(|commit| GitInfo { commit, dirty }),
-        };
-    }
-    Provenance { manifest_dir: dir.to_string_lossy().into_owned(), git: None }
+        Some(GitInfo { commit, dirty })
+    });
+    let root = repository.unwrap_or_else(working_directory);
+    Provenance { manifest_dir: record(&absolute, &root), git }
 }
 
-/// Where a saved plan's manifests are, seen from the current directory.
-pub fn resolve_manifest_dir(doc: &PlanDoc) -> PathBuf {
-    if doc.git.is_some()
-        && let Some(root) = git_root(Path::new("."))
-    {
-        return root.join(&doc.manifest_dir);
+fn working_directory() -> PathBuf {
+    std::env::current_dir().and_then(std::fs::canonicalize).unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// `absolute` as a plan records it: relative to `root` with `/` separators (`.` for the root
+/// itself), or, outside the root, the absolute path.
+fn record(absolute: &Path, root: &Path) -> String {
+    match absolute.strip_prefix(root) {
+        Ok(relative) if relative.as_os_str().is_empty() => ".".into(),
+        Ok(relative) => relative.iter().map(|c| c.to_string_lossy()).collect::<Vec<_>>().join("/"),
+        Err(_) => absolute.to_string_lossy().into_owned(),
     }
-    PathBuf::from(&doc.manifest_dir)
+}
+
+/// Where a saved plan's manifests are: its `manifest_dir` resolved against the root (the git
+/// work tree of the current directory, else the current directory), never against the plan
+/// file's location; or `--dir`, which must name the directory the plan was made for.
+pub fn resolve_manifest_dir(doc: &PlanDoc, dir: Option<&Path>) -> Result<PathBuf, Problem> {
+    let recorded = Path::new(&doc.manifest_dir);
+    let refuse = |message: String| {
+        Problem::new(Code::PlanDir, message).help(
+            "nothing was applied; apply a plan in the checkout it was made from, with `--dir` naming the \
+             manifest directory it was made for, or make a new plan there",
+        )
+    };
+    if let Some(dir) = dir {
+        let absolute = std::fs::canonicalize(dir)
+            .map_err(|e| refuse(format!("--dir {}: cannot read the directory: {e}", dir.display())))?;
+        let here = provenance(&absolute).manifest_dir;
+        if here != doc.manifest_dir && !(recorded.is_absolute() && recorded == absolute) {
+            return Err(refuse(format!(
+                "the plan was made for the manifests in `{}`, --dir names `{}`",
+                crate::printable::escape(&doc.manifest_dir),
+                crate::printable::escape(&here)
+            )));
+        }
+        return Ok(absolute);
+    }
+    let root = if doc.git.is_some() {
+        git_root(Path::new(".")).map(|r| std::fs::canonicalize(&r).unwrap_or(r)).ok_or_else(|| {
+            refuse("the plan was made in a git work tree and the current directory is in none".to_owned())
+        })?
+    } else {
+        working_directory()
+    };
+    let inside = recorded.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !inside {
+        return Err(refuse(format!(
+            "the plan's manifest_dir `{}` is {} (a plan records its directory relative to {})",
+            crate::printable::escape(&doc.manifest_dir),
+            if recorded.has_root() { "absolute" } else { "outside the root" },
+            if doc.git.is_some() { "the repository root" } else { "the working directory" },
+        )));
+    }
+    let joined = root.join(recorded);
+    let resolved = std::fs::canonicalize(&joined)
+        .map_err(|e| refuse(format!("the plan's manifest directory {} cannot be read: {e}", joined.display())))?;
+    if !resolved.starts_with(&root) {
+        return Err(refuse(format!(
+            "the plan's manifest_dir `{}` leads outside {} (through a symbolic link)",
+            crate::printable::escape(&doc.manifest_dir),
+            root.display()
+        )));
+    }
+    Ok(resolved)
 }
 
 fn feed(h: &mut Sha256, parts: &[&str]) {

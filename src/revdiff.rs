@@ -62,6 +62,9 @@ impl ManifestFs for Recording<'_> {
     fn display(&self, path: &Path) -> String {
         self.inner.display(path)
     }
+    fn inside(&self, dir: &Path, path: &Path) -> bool {
+        self.inner.inside(dir, path)
+    }
 }
 
 /// Loads the manifest directory `dir` of `fs` and builds its desired state. A revision
@@ -534,7 +537,7 @@ fn body(d: &DesiredDiff, color: bool) -> String {
     }
     for a in &d.accounts {
         let (s, word, st) = sign(&a.change);
-        let _ = writeln!(out, "  {} {}", paint(color, st, &format!("{s} {word}")), a.email);
+        let _ = writeln!(out, "  {} {}", paint(color, st, &format!("{s} {word}")), crate::render::escape(&a.email));
         let lines: Vec<(String, String, char)> = a.changes.iter().map(|c| delta_line(c, &a.change)).collect();
         let width = lines.iter().map(|(l, _, _)| l.chars().count()).max().unwrap_or(0) + 1;
         for (label, text, s) in lines {
@@ -552,7 +555,13 @@ fn body(d: &DesiredDiff, color: bool) -> String {
         }
         out.push_str("  Settings:\n");
         for s in &d.settings {
-            let _ = writeln!(out, "  ~ {}: {} -> {}", s.setting, s.old, s.new);
+            let _ = writeln!(
+                out,
+                "  ~ {}: {} -> {}",
+                crate::render::escape(&s.setting),
+                crate::render::escape(&s.old),
+                crate::render::escape(&s.new)
+            );
         }
     }
     out
@@ -560,7 +569,7 @@ fn body(d: &DesiredDiff, color: bool) -> String {
 
 fn colored_diff(unified: &str, color: bool) -> String {
     if !color {
-        return unified.to_owned();
+        return unified.lines().map(|l| crate::render::escape(l).into_owned() + "\n").collect();
     }
     unified
         .lines()
@@ -576,7 +585,7 @@ fn colored_diff(unified: &str, color: bool) -> String {
             } else {
                 Style::new()
             };
-            format!("{}\n", paint(color, st, l))
+            format!("{}\n", paint(color, st, &crate::render::escape(l)))
         })
         .collect()
 }
@@ -616,6 +625,11 @@ pub fn text(d: &DesiredDiff, color: bool) -> String {
     out
 }
 
+/// A code fence that nothing in `body` can close.
+fn fence_for(body: &str) -> String {
+    "`".repeat(crate::render::longest_backtick_run(body).max(2) + 1)
+}
+
 /// A pull-request comment: the summary and every removal visible, the rest folded, within
 /// the same size limit as plan comments.
 pub fn markdown(d: &DesiredDiff) -> String {
@@ -629,20 +643,31 @@ pub fn markdown(d: &DesiredDiff) -> String {
         if !removed.is_empty() {
             out.push('\n');
             for a in removed {
-                let _ = writeln!(out, "- **removed** `{}`", a.email);
+                let _ = writeln!(out, "- **removed** {}", crate::render::code_span(&a.email));
             }
         }
         for s in &d.settings {
-            let _ = writeln!(out, "- setting `{}`: `{}` -> `{}`", s.setting, s.old, s.new);
+            let _ = writeln!(
+                out,
+                "- setting {}: {} -> {}",
+                crate::render::code_span(&s.setting),
+                crate::render::code_span(&s.old),
+                crate::render::code_span(&s.new)
+            );
         }
+        let body = body(d, false);
+        let fence = fence_for(&body);
         let details =
-            format!("\n<details><summary>Desired accounts</summary>\n\n```diff\n{}```\n\n</details>\n", body(d, false));
+            format!("\n<details><summary>Desired accounts</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n");
         push_within(&mut out, &details, limit);
     }
     if !d.files.is_empty() {
         let mut files = format!("\n<details><summary>Manifest files ({})</summary>\n\n", d.files.len());
         for f in &d.files {
-            let _ = writeln!(files, "{}\n\n```diff\n{}```\n", file_line(f), f.unified);
+            // A manifest file may hold backticks, `</details>` or ANSI escapes: escaped, fenced beyond them.
+            let unified: String = f.unified.lines().map(|l| crate::render::escape(l).into_owned() + "\n").collect();
+            let fence = fence_for(&unified);
+            let _ = writeln!(files, "{}\n\n{fence}diff\n{unified}{fence}\n", crate::render::escape(&file_line(f)));
         }
         files.push_str("</details>\n");
         push_within(&mut out, &files, limit);

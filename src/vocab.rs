@@ -195,17 +195,21 @@ impl TargetInfo {
             "scim" => "SCIM service",
             _ => "GoTo account",
         };
+        // The account's name comes from the server: shown escaped.
+        let account = crate::printable::escape(&self.account);
         if self.name.is_empty() {
-            format!("{what} {}", self.account)
+            format!("{what} {account}")
         } else {
-            format!("{what} {} ({})", self.account, self.name)
+            format!("{what} {account} ({})", crate::printable::escape(&self.name))
         }
     }
 }
 
 /// A value as people read it in plans, reports and messages: a JSON string literal.
 pub fn quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+    let quoted = serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""));
+    // JSON escapes C0 controls; bidirectional overrides and C1 controls it leaves as they are.
+    crate::printable::escape(&quoted).into_owned()
 }
 
 #[cfg(test)]

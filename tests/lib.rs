@@ -13,6 +13,7 @@ mod goto;
 mod gotoreal;
 mod import;
 mod revdiff;
+mod review;
 mod schema;
 mod scim;
 mod support;

@@ -214,6 +214,14 @@ pub fn load_from(
             ));
             continue;
         }
+        if let Err(why) = confined(&entry.path.value) {
+            steps.push(Step::Report(
+                Problem::new(Code::UnsafePath, format!("the directory path `{}` {why}", diag_text(&entry.path.value)))
+                    .at(root, span(&entry.path), "outside the manifest directory")
+                    .help("directory files live inside the manifest directory: give a relative path without `..` out of it"),
+            ));
+            continue;
+        }
         let files = match expand(fs, dir, &entry.path.value) {
             Ok(files) if !files.is_empty() => files,
             Ok(_) => {
@@ -237,6 +245,19 @@ pub fn load_from(
         };
         for file in files {
             let shown = fs.display(&file);
+            if !fs.inside(dir, &file) {
+                steps.push(Step::Report(
+                    Problem::new(
+                        Code::UnsafePath,
+                        format!("{} leads outside the manifest directory (a symbolic link)", diag_text(&shown)),
+                    )
+                    .at(root, span(&entry.path), "listed here")
+                    .help(
+                        "directory files live inside the manifest directory: copy the file in instead of linking to it",
+                    ),
+                ));
+                continue;
+            }
             match fs.read(&file) {
                 Ok(text) => {
                     let group = entry.group.as_ref().map(|g| (g.value.clone(), Origin::new(root, span(g))));
@@ -389,6 +410,29 @@ fn infer_format(path: &str) -> DirectoryFormat {
     } else {
         DirectoryFormat::Yaml
     }
+}
+
+/// Why a directory path or glob may not be read: absolute, or `..` out of the folder.
+fn confined(pattern: &str) -> Result<(), &'static str> {
+    let path = Path::new(pattern);
+    if path.has_root() || path.components().any(|c| matches!(c, std::path::Component::Prefix(_))) {
+        return Err("is absolute");
+    }
+    let mut depth = 0usize;
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                depth = depth.checked_sub(1).ok_or("leads out of the manifest directory with `..`")?
+            }
+            std::path::Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn diag_text(s: &str) -> String {
+    crate::printable::escape(s).into_owned()
 }
 
 /// A path or glob, relative to the manifest directory, to the files it names (sorted).

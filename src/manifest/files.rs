@@ -13,6 +13,10 @@ pub trait ManifestFs {
     fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, glob::PatternError>;
     /// How a path is named in diagnostics.
     fn display(&self, path: &Path) -> String;
+    /// Whether `path`, symbolic links resolved, is inside `dir`.
+    fn inside(&self, _dir: &Path, _path: &Path) -> bool {
+        true
+    }
 }
 
 /// The file system as it is.
@@ -36,5 +40,11 @@ impl ManifestFs for WorkTree {
     }
     fn display(&self, path: &Path) -> String {
         path.to_string_lossy().trim_start_matches("./").to_owned()
+    }
+    fn inside(&self, dir: &Path, path: &Path) -> bool {
+        match (std::fs::canonicalize(dir), std::fs::canonicalize(path)) {
+            (Ok(dir), Ok(path)) => path.starts_with(dir),
+            _ => false,
+        }
     }
 }

@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use super::{TargetInfo, left_alone_line, summary_line, text, unmanaged_lines};
+use super::{
+    TargetInfo, code_span, left_alone_line, longest_backtick_run, markdown_text, summary_line, text, unmanaged_lines,
+};
 use crate::plan::Plan;
 
 /// GitHub rejects comments over 65,536 characters; keep a margin.
@@ -15,9 +17,9 @@ pub fn render(plan: &Plan, target: &TargetInfo, commit: Option<&str>) -> String 
 
 pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, limit: usize) -> String {
     let mut head = String::new();
-    let _ = writeln!(head, "### rollcall plan for {}\n", target.describe());
+    let _ = writeln!(head, "### rollcall plan for {}\n", markdown_text(&target.describe()));
     if let Some(c) = commit {
-        let _ = writeln!(head, "Made from commit `{c}`.\n");
+        let _ = writeln!(head, "Made from commit {}.\n", code_span(c));
     }
     if plan.is_empty() {
         head.push_str("**No changes.** The account matches the manifests.\n");
@@ -31,7 +33,7 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
         head.push_str("\nNo scope: only matched accounts are managed, and nothing is ever deprovisioned.\n");
     }
     if !plan.only.is_empty() {
-        let _ = writeln!(head, "\nRestricted to: {} (`--only`).", plan.only.join(", "));
+        let _ = writeln!(head, "\nRestricted to: {} (`--only`).", markdown_text(&plan.only.join(", ")));
     }
     for b in &plan.blocked {
         let lifted = if b.code == crate::diag::Code::InsufficientAdminRole {
@@ -39,12 +41,13 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
         } else {
             "`apply` refuses this plan unless `--allow-removals` is given."
         };
-        let _ = writeln!(head, "\n> [!CAUTION]\n> **Blocked:** {} (`{}`)\n> {lifted}", b.message, b.code);
+        let _ =
+            writeln!(head, "\n> [!CAUTION]\n> **Blocked:** {} (`{}`)\n> {lifted}", markdown_text(&b.message), b.code);
     }
     if !plan.warnings.is_empty() {
         let _ = writeln!(head, "\n**Warnings ({}):**", plan.warnings.len());
         for w in plan.warnings.iter().take(50) {
-            let _ = writeln!(head, "- `{}`: {}", w.email, w.message);
+            let _ = writeln!(head, "- {}: {}", code_span(&w.email), markdown_text(&w.message));
         }
         if plan.warnings.len() > 50 {
             let _ = writeln!(head, "- … and {} more (see the plan file)", plan.warnings.len() - 50);
@@ -58,10 +61,10 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
         .filter(|a| a.action.is_removal())
         .map(|a| {
             format!(
-                "- **{}** `{}`{}\n",
+                "- **{}** {}{}\n",
                 a.action.as_str(),
-                a.email,
-                a.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+                code_span(&a.email),
+                a.reason.as_ref().map(|r| format!(" ({})", markdown_text(r))).unwrap_or_default()
             )
         })
         .collect();
@@ -98,7 +101,7 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
             if out.len() + line.len() + 2000 > limit {
                 break;
             }
-            let _ = writeln!(out, "- {line}");
+            let _ = writeln!(out, "- {}", code_span(line));
             shown += 1;
         }
         if shown < unmanaged.len() {
@@ -110,13 +113,15 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
 
     if !plan.is_empty() {
         let full = text::render_actions(plan, target, false);
-        let open = "\n<details><summary>Full plan</summary>\n\n```diff\n";
-        let close = "```\n\n</details>\n";
+        // A fence longer than any backtick run in the plan: no value can close it.
+        let fence = "`".repeat(longest_backtick_run(&full).max(2) + 1);
+        let open = format!("\n<details><summary>Full plan</summary>\n\n{fence}diff\n");
+        let close = format!("{fence}\n\n</details>\n");
         let truncated_note =
             "… truncated here to stay under the comment size limit; `rollcall show plan.json` shows the whole plan.\n";
         let room = limit.saturating_sub(out.len() + open.len() + close.len() + truncated_note.len());
         if room > 200 {
-            out.push_str(open);
+            out.push_str(&open);
             if full.len() <= room {
                 out.push_str(&full);
             } else {
@@ -129,7 +134,7 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
                 out.push_str(&full[..cut]);
                 out.push_str(truncated_note);
             }
-            out.push_str(close);
+            out.push_str(&close);
         }
     }
     out

@@ -48,7 +48,7 @@ pub fn unmanaged_lines(unmanaged: &[Unmanaged]) -> Vec<String> {
                     Grant::ScimRole(r) => format!("role {r}"),
                 })
                 .collect();
-            format!("{}: {}", u.email, grants.join(", "))
+            escape(&format!("{}: {}", u.email, grants.join(", "))).into_owned()
         })
         .collect()
 }
@@ -58,7 +58,7 @@ pub fn unmanaged_lines(unmanaged: &[Unmanaged]) -> Vec<String> {
 pub fn change_parts_in(kind: ActionKind, c: &Change) -> (&'static str, String, Option<String>, char) {
     match c {
         Change::Attribute { attribute, old: None, new } if kind != ActionKind::Create => {
-            ("", format!("(none) -> {}", quote(new)), Some(attribute.clone()), '~')
+            ("", format!("(none) -> {}", quote(new)), Some(escape(attribute).into_owned()), '~')
         }
         _ => change_parts(c),
     }
@@ -72,9 +72,43 @@ pub fn change_parts(c: &Change) -> (&'static str, String, Option<String>, char) 
                 Some(o) => format!("{} -> {}", quote(o), quote(new)),
                 None => quote(new),
             };
-            ("", text, Some(attribute.clone()), '~')
+            ("", text, Some(escape(attribute).into_owned()), '~')
         }
-        Change::Add(g) => (g.grant.label(), g.name.clone(), None, '+'),
-        Change::Remove(g) => (g.grant.label(), g.name.clone(), None, '-'),
+        Change::Add(g) => (g.grant.label(), escape(&g.name).into_owned(), None, '+'),
+        Change::Remove(g) => (g.grant.label(), escape(&g.name).into_owned(), None, '-'),
     }
+}
+
+pub use crate::printable::{escape, is_unsafe_char};
+
+/// The longest run of backticks in `s`.
+pub fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// `s` as a markdown code span that nothing in it can close: escaped, and delimited by more
+/// backticks than it holds in a row.
+pub fn code_span(s: &str) -> String {
+    let s = escape(s);
+    let ticks = "`".repeat(longest_backtick_run(&s) + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') || s.starts_with(' ') { " " } else { "" };
+    format!("{ticks}{pad}{s}{pad}{ticks}")
+}
+
+/// `s` as markdown text: escaped, with HTML and markdown syntax made literal.
+pub fn markdown_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in escape(s).chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }

@@ -4,24 +4,27 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use super::escape;
 use crate::apply::{Report, ReportSummary};
 use crate::targets::Outcome;
 
 pub fn line(a: &crate::plan::Action, o: &Outcome) -> String {
     match o {
-        Outcome::Done => format!("  ✓ {} {}", a.action.as_str(), a.email),
+        Outcome::Done => format!("  ✓ {} {}", a.action.as_str(), escape(&a.email)),
         Outcome::Failed { message, status, incident } => {
             let mut extra = Vec::new();
             if let Some(s) = status {
                 extra.push(format!("HTTP {s}"));
             }
             if let Some(i) = incident {
-                extra.push(format!("incident {i}"));
+                extra.push(format!("incident {}", escape(i)));
             }
             let extra = if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) };
-            format!("  ✗ {} {}: {message}{extra}", a.action.as_str(), a.email)
+            format!("  ✗ {} {}: {}{extra}", a.action.as_str(), escape(&a.email), escape(message))
         }
-        Outcome::Skipped { reason } => format!("  · skipped {} {}: {reason}", a.action.as_str(), a.email),
+        Outcome::Skipped { reason } => {
+            format!("  · skipped {} {}: {}", a.action.as_str(), escape(&a.email), escape(reason))
+        }
     }
 }
 
@@ -79,10 +82,8 @@ pub fn json(report: &Report) -> String {
 pub fn markdown(report: &Report) -> String {
     let mut out = String::from("### rollcall apply\n\n");
     let _ = writeln!(out, "**{}**\n", closing_line(&report.summary()));
-    out.push_str("<details><summary>Every action</summary>\n\n```\n");
-    for (a, o) in &report.results {
-        let _ = writeln!(out, "{}", line(a, o));
-    }
-    out.push_str("```\n\n</details>\n");
+    let lines: String = report.results.iter().map(|(a, o)| line(a, o) + "\n").collect();
+    let fence = "`".repeat(super::longest_backtick_run(&lines).max(2) + 1);
+    let _ = write!(out, "<details><summary>Every action</summary>\n\n{fence}\n{lines}{fence}\n\n</details>\n");
     out
 }

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{TargetInfo, change_parts_in, left_alone_line, summary_line, unmanaged_lines};
+use super::{TargetInfo, change_parts_in, escape, left_alone_line, summary_line, unmanaged_lines};
 use crate::plan::{ActionKind, Change, Plan};
 
 fn style(kind: ActionKind) -> (char, Style) {
@@ -43,9 +43,13 @@ pub fn render_actions(plan: &Plan, target: &TargetInfo, color: bool) -> String {
         let _ = writeln!(out, "rollcall will change {}:\n", target.describe());
         for a in &plan.actions {
             let (sign, st) = style(a.action);
-            let reason = a.reason.as_ref().map(|r| format!("   ({r})")).unwrap_or_default();
-            let _ =
-                writeln!(out, "  {} {}{reason}", paint(color, st, &format!("{sign} {}", a.action.as_str())), a.email);
+            let reason = a.reason.as_ref().map(|r| format!("   ({})", escape(r))).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {} {}{reason}",
+                paint(color, st, &format!("{sign} {}", a.action.as_str())),
+                escape(&a.email)
+            );
             let labels: Vec<(String, String, char)> = a
                 .changes
                 .iter()
@@ -75,18 +79,23 @@ pub fn render_actions(plan: &Plan, target: &TargetInfo, color: bool) -> String {
         out.push_str("No scope: only matched accounts are managed, and nothing is ever deprovisioned.\n");
     }
     if !plan.only.is_empty() {
-        let _ = writeln!(out, "Restricted to: {} (--only).", plan.only.join(", "));
+        let _ = writeln!(out, "Restricted to: {} (--only).", escape(&plan.only.join(", ")));
     }
     if !plan.warnings.is_empty() {
         out.push_str("\nWarnings:\n");
         for w in &plan.warnings {
-            let _ = writeln!(out, "  ! {}: {}", w.email, w.message);
+            let _ = writeln!(out, "  ! {}: {}", escape(&w.email), escape(&w.message));
         }
     }
     if !plan.blocked.is_empty() {
         out.push('\n');
         for b in &plan.blocked {
-            let _ = writeln!(out, "{} {}", paint(color, AnsiColor::Red.on_default().bold(), "Blocked:"), b.message);
+            let _ = writeln!(
+                out,
+                "{} {}",
+                paint(color, AnsiColor::Red.on_default().bold(), "Blocked:"),
+                escape(&b.message)
+            );
             let _ = writeln!(out, "  [{}]", b.code.as_str());
         }
         out.push_str(if plan.blocked.iter().any(|b| b.code == crate::diag::Code::InsufficientAdminRole) {

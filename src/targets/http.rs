@@ -9,6 +9,8 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::redact::redact;
+
 /// Spaces requests at most `rate` per second across every task that shares it. When the
 /// service answers 429 it slows down for everyone (half the rate, at most once a second since
 /// answers to requests in flight together come together; and nobody starts a request before
@@ -130,7 +132,12 @@ impl HttpError {
             }
             None => {}
         }
-        HttpError { status: Some(status.as_u16()), code, incident, message }
+        HttpError {
+            status: Some(status.as_u16()),
+            code: code.map(|c| redact(&c).into_owned()),
+            incident: incident.map(|i| redact(&i).into_owned()),
+            message: redact(&message).into_owned(),
+        }
     }
 
     fn transport(e: &reqwest::Error, what: &str) -> Self {
@@ -142,7 +149,8 @@ impl HttpError {
         } else {
             "connection failed"
         };
-        HttpError { status: None, code: None, incident: None, message: format!("{what}: {kind} ({})", without_url(e)) }
+        let message = format!("{what}: {kind} ({})", without_url(e));
+        HttpError { status: None, code: None, incident: None, message: redact(&message).into_owned() }
     }
 }
 
@@ -179,7 +187,10 @@ pub struct Response {
 }
 
 pub struct Http {
+    /// API calls: redirects followed only to the same https origin.
     client: reqwest::Client,
+    /// Requests that carry credentials (the token exchange): never redirected.
+    token_client: reqwest::Client,
     pub limiter: RateLimiter,
     pub max_attempts: u32,
     seed: std::sync::atomic::AtomicU64,
@@ -207,16 +218,38 @@ fn redacted(v: Value) -> Value {
 
 impl Http {
     pub fn new(requests_per_second: f64) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("rollcall/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(15))
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(concat!("rollcall/", env!("CARGO_PKG_VERSION")))
+                .timeout(Duration::from_secs(60))
+                .connect_timeout(Duration::from_secs(15))
+        };
+        let client = builder()
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let same_origin = attempt.previous().first().is_some_and(|first| {
+                    first.scheme() == attempt.url().scheme()
+                        && first.host_str() == attempt.url().host_str()
+                        && first.port_or_known_default() == attempt.url().port_or_known_default()
+                });
+                if attempt.previous().len() > 5 {
+                    attempt.error("too many redirects")
+                } else if same_origin && attempt.url().scheme() == "https" {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .build()
+            .map_err(|e| format!("cannot set up HTTPS: {e}"))?;
+        let token_client = builder()
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot set up HTTPS: {e}"))?;
         let seed =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
         Ok(Http {
             client,
+            token_client,
             limiter: RateLimiter::new(requests_per_second),
             max_attempts: 8,
             seed: std::sync::atomic::AtomicU64::new(seed | 1),
@@ -287,7 +320,8 @@ impl Http {
         loop {
             attempt += 1;
             self.limiter.wait().await;
-            let mut b = self.client.request(req.method.clone(), &req.url);
+            let client = if carries_credentials(req) { &self.token_client } else { &self.client };
+            let mut b = client.request(req.method.clone(), &req.url);
             if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept")) {
                 b = b.header("Accept", "application/json");
             }
@@ -335,7 +369,7 @@ impl Http {
                 eprintln!(
                     "{} {} -> {outcome} ({} ms, attempt {attempt})",
                     req.method,
-                    req.url,
+                    redact(&req.url),
                     started.elapsed().as_millis()
                 );
             }
@@ -367,7 +401,15 @@ impl Http {
                         Ok(text) => {
                             let retry =
                                 status == StatusCode::TOO_MANY_REQUESTS || (status.is_server_error() && retry_unsure);
-                            (retry, HttpError::from_response(status, &text, &req.what), retry_after)
+                            let mut err = HttpError::from_response(status, &text, &req.what);
+                            if status.is_redirection() {
+                                err.message.push_str(if carries_credentials(req) {
+                                    " (rollcall never follows a redirect from the token endpoint: it would re-send the credentials)"
+                                } else {
+                                    " (rollcall follows redirects only to the same https origin)"
+                                });
+                            }
+                            (retry, err, retry_after)
                         }
                         Err(e) => (retry_unsure, HttpError::transport(&e, &req.what), None),
                     }
@@ -394,6 +436,12 @@ impl Http {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// A request whose body or Basic header holds credentials (the OAuth token exchange): a
+/// redirect would re-send them to wherever the server points.
+fn carries_credentials(req: &Request) -> bool {
+    req.basic.is_some() || req.form.is_some()
 }
 
 /// Percent-encodes a query value with `%20` for spaces (GoTo rejects `+`).

@@ -133,7 +133,7 @@ pub fn scim_settings(manifest: &Manifest) -> Result<scim::Settings, Problem> {
 
 /// SCIM_TOKEN, the bearer token of a scim target.
 pub fn scim_token() -> Result<secrecy::SecretString, Problem> {
-    env("SCIM_TOKEN").map(secrecy::SecretString::from).ok_or_else(|| {
+    env("SCIM_TOKEN").inspect(|t| crate::redact::register(t)).map(secrecy::SecretString::from).ok_or_else(|| {
         Problem::new(Code::Credentials, "SCIM_TOKEN is not set").help(
             "set SCIM_TOKEN to the SCIM service's bearer token (in CI, from the secret store; never in rollcall.yaml)",
         )

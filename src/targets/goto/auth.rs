@@ -173,7 +173,10 @@ impl Tokens {
     /// A valid access token, exchanging one if needed.
     pub async fn token(&self, http: &Http) -> Result<SecretString, HttpError> {
         let (client_id, client_secret, kind, secret, file) = match &self.grant {
-            Credentials::Static(t) => return Ok(t.clone()),
+            Credentials::Static(t) => {
+                crate::redact::register(t.expose_secret());
+                return Ok(t.clone());
+            }
             Credentials::Exchange { client_id, client_secret, kind, secret, file } => {
                 (client_id, client_secret, kind, secret, file)
             }
@@ -190,6 +193,8 @@ impl Tokens {
             ExchangeKind::RefreshToken => self.rotated.lock().await.clone(),
         };
         let secret = rotated.as_ref().unwrap_or(secret);
+        crate::redact::register_basic(client_id, client_secret.expose_secret());
+        crate::redact::register(secret.expose_secret());
         let form = match kind {
             ExchangeKind::PersonalAccessToken => {
                 format!("grant_type=personal_access_token&pat={}", encode(secret.expose_secret()))
@@ -227,7 +232,11 @@ impl Tokens {
             message: "token exchange: the response has no access_token".into(),
         })?;
         let ttl = resp.body.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
+        crate::redact::register(token);
         let new_refresh = resp.body.get("refresh_token").and_then(Value::as_str).filter(|t| !t.is_empty());
+        if let Some(rt) = new_refresh {
+            crate::redact::register(rt);
+        }
         *self.answer.lock().unwrap_or_else(|p| p.into_inner()) = TokenAnswer {
             scope: resp.body.get("scope").and_then(Value::as_str).map(str::to_owned),
             refresh_token: new_refresh.is_some(),
