@@ -27,6 +27,10 @@ pub enum ColorChoice {
     Never,
 }
 
+/// The `--format` help, the same on every command.
+const FORMAT_HELP: &str = "Output format: text (for people), markdown (a pull-request comment) or json (for machines: \
+failures too are printed as one JSON document of diagnostics on stdout)";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Format {
     #[default]
@@ -48,6 +52,8 @@ pub enum Command {
         /// Manifest directory (holds rollcall.yaml).
         #[arg(default_value = ".")]
         dir: PathBuf,
+        #[arg(long, value_enum, default_value_t, help = FORMAT_HELP)]
+        format: Format,
     },
     /// Read the live account and print what apply would change.
     Plan(PlanArgs),
@@ -55,8 +61,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Render a saved plan.
     Show {
+        /// A plan file saved by `rollcall plan --out FILE`.
         plan: PathBuf,
-        #[arg(long, value_enum, default_value_t)]
+        #[arg(long, value_enum, default_value_t, help = FORMAT_HELP)]
         format: Format,
     },
     /// Test the connection: credentials, account, permissions, licenses.
@@ -64,6 +71,8 @@ pub enum Command {
         /// Manifest directory (holds rollcall.yaml).
         #[arg(default_value = ".")]
         dir: PathBuf,
+        #[arg(long, value_enum, default_value_t, help = FORMAT_HELP)]
+        format: Format,
     },
     /// Print a JSON Schema for rollcall.yaml or for directory files.
     Schema {
@@ -97,7 +106,7 @@ pub struct DiffArgs {
     /// Manifest directory (holds rollcall.yaml).
     #[arg(default_value = ".")]
     pub dir: PathBuf,
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, value_enum, default_value_t, help = FORMAT_HELP)]
     pub format: Format,
 }
 
@@ -117,6 +126,8 @@ pub struct ImportArgs {
     /// Overwrite manifests that already exist in --out.
     #[arg(long)]
     pub force: bool,
+    #[arg(long, value_enum, default_value_t, help = FORMAT_HELP)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -127,7 +138,7 @@ pub struct PlanArgs {
     /// Save the plan (JSON) for a later `rollcall apply FILE`.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, value_enum, default_value_t, help = FORMAT_HELP)]
     pub format: Format,
     /// Exit 0 when there are no changes, 2 when there are.
     #[arg(long)]
@@ -151,7 +162,7 @@ pub struct ApplyArgs {
     /// Apply a plan that exceeds the removal thresholds.
     #[arg(long)]
     pub allow_removals: bool,
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, value_enum, default_value_t, help = FORMAT_HELP)]
     pub format: Format,
     /// Append one JSON line per action to this file.
     #[arg(long)]
@@ -159,6 +170,20 @@ pub struct ApplyArgs {
     /// With a directory: restrict to these accounts (repeatable).
     #[arg(long = "only", value_name = "EMAIL")]
     pub only: Vec<String>,
+}
+
+impl Command {
+    /// The `--format` the command was given (text for commands that have none).
+    pub fn format(&self) -> Format {
+        match self {
+            Command::Validate { format, .. } | Command::Show { format, .. } | Command::Check { format, .. } => *format,
+            Command::Plan(a) => a.format,
+            Command::Apply(a) => a.format,
+            Command::Diff(a) => a.format,
+            Command::Import(a) => a.format,
+            Command::Schema { .. } | Command::Completions { .. } | Command::Man { .. } => Format::Text,
+        }
+    }
 }
 
 /// Writes rollcall.1 and a page per command (rollcall-diff.1, ...) into `dir`, as

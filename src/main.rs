@@ -3,9 +3,10 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use rollcall::cli::{Cli, ColorChoice, Command, SchemaFor};
-use rollcall::commands::{self, INTERRUPTED, Output};
+use rollcall::cli::{Cli, ColorChoice, Command, Format, SchemaFor};
+use rollcall::commands::{self, BLOCKED, INTERRUPTED, Output};
 use rollcall::diag::{Code, Problem, Problems};
+use rollcall::render::diagnostics;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -28,8 +29,18 @@ fn main() -> ExitCode {
         eprintln!("\nInterrupted: finishing the action in flight, then stopping.");
     });
     let result = match &cli.command {
-        Command::Validate { dir } => rollcall::manifest::validate::load(dir).map(|m| {
-            if !cli.quiet {
+        Command::Validate { dir, format } => rollcall::manifest::validate::load(dir).map(|m| {
+            if *format == Format::Json {
+                let doc = serde_json::json!({
+                    "ok": true,
+                    "diagnostics": [],
+                    "people": m.directory.people.len(),
+                    "groups": m.directory.groups.len(),
+                    "roles": m.roles.len(),
+                    "assignments": m.assignments.len(),
+                });
+                println!("{doc:#}");
+            } else if !cli.quiet {
                 eprintln!(
                     "{}: ok ({} people, {} groups, {} roles, {} assignments)",
                     m.root.name(),
@@ -44,11 +55,15 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::plan(args, out),
         Command::Apply(args) => commands::apply(args, out),
         Command::Show { plan, format } => commands::show(plan, *format, out),
-        Command::Check { dir } => commands::check(dir, out),
+        Command::Check { dir, format } => commands::check(dir, *format, out),
         Command::Diff(args) => {
             rollcall::revdiff::run(&args.base, args.head.as_deref(), &args.dir, args.format, out.color)
         }
-        Command::Import(args) => rollcall::import::run(args, out.quiet),
+        Command::Import(args) => rollcall::import::run(args, out.quiet).inspect(|_| {
+            if args.format == Format::Json {
+                print!("{}", diagnostics::json(&Problems::default()));
+            }
+        }),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "rollcall", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -70,8 +85,16 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(problems) => {
-            report(&problems, color_for(std::io::stderr().is_terminal()));
-            ExitCode::from(1)
+            if diagnostics::github_actions() {
+                eprint!("{}", diagnostics::github_annotations(&problems));
+            }
+            if cli.command.format() == Format::Json {
+                print!("{}", diagnostics::json(&problems));
+            } else {
+                report(&problems, color_for(std::io::stderr().is_terminal()));
+            }
+            // A plan refused only because it is blocked is not an error: it awaits a decision.
+            ExitCode::from(if problems.is_block() { BLOCKED } else { 1 })
         }
     }
 }

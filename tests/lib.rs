@@ -11,6 +11,7 @@ mod import;
 mod revdiff;
 mod schema;
 mod scim;
+mod ship;
 mod support;
 mod validate;
 mod workflows;
