@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod crash;
 mod desired;
+mod distribution;
 mod emulated;
 mod faults;
 mod goto;

@@ -1,0 +1,59 @@
+//! The Python wheel (pyproject.toml, maturin `bindings = "bin"`): built from the binary the
+//! suite already compiled, installed into a fresh virtualenv, and run as a user would run it
+//! after `pipx install rollcall`. maturin comes pinned from tests/tools/requirements.txt
+//! (tests/tools/install.sh, run by ./test.sh).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A tool from target/tools-venv; the suite fails, saying how to install it, when it is missing.
+pub fn tool(name: &str) -> PathBuf {
+    let path = root().join("target/tools-venv/bin").join(name);
+    assert!(path.is_file(), "{} is missing: run tests/tools/install.sh (./test.sh does)", path.display());
+    path
+}
+
+fn ok(o: &Output, what: &str) -> String {
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{what} failed ({}):\n{text}", o.status);
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    ok(&cmd.output().unwrap_or_else(|e| panic!("{what}: {e}")), what)
+}
+
+#[test]
+fn the_wheel_builds_installs_into_a_fresh_venv_and_runs_the_example_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wheels = tmp.path().join("wheels");
+    // `--profile dev` and the suite's own target dir: cargo finds the binary up to date.
+    run(
+        Command::new(tool("maturin"))
+            .args(["build", "--locked", "--profile", "dev", "--quiet", "--out"])
+            .arg(&wheels)
+            .current_dir(root()),
+        "maturin build",
+    );
+    let wheel: Vec<PathBuf> = std::fs::read_dir(&wheels).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(wheel.len(), 1, "{wheel:?}");
+    let name = wheel[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with(&format!("rollcall-{}-py3-none-", env!("CARGO_PKG_VERSION"))), "{name}");
+    let venv = tmp.path().join("venv");
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv), "python3 -m venv");
+    run(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--no-index", "--disable-pip-version-check"])
+            .arg(&wheel[0]),
+        "pip install the wheel",
+    );
+    let rollcall = venv.join("bin/rollcall");
+    let version = run(Command::new(&rollcall).arg("--version"), "rollcall --version");
+    assert_eq!(version.trim(), format!("rollcall {}", env!("CARGO_PKG_VERSION")));
+    let plan = run(Command::new(&rollcall).args(["plan", "examples/acme"]).current_dir(root()), "rollcall plan");
+    assert!(plan.contains("Plan: 3 to create, 6 to update, 4 to disable"), "{plan}");
+}
