@@ -4,8 +4,85 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// Exit codes, environment and examples: the end of `rollcall --help` and of rollcall(1).
+const MAIN_AFTER_HELP: &str = "\
+Exit codes:
+  0    success (with --detailed-exitcode: a plan with no changes)
+  1    error: invalid manifests, unreachable target, a stale plan, a failed action
+  2    plan --detailed-exitcode: success, the plan has changes
+  3    a blocked plan (plan; apply without --allow-removals)
+  130  interrupted (SIGINT); 143: terminated (SIGTERM). What finished is reported.
+
+Environment:
+  GOTO_ACCESS_TOKEN                 a GoTo access token (goto target)
+  GOTO_CLIENT_ID, GOTO_CLIENT_SECRET  the GoTo OAuth client, with one of:
+  GOTO_PAT                          a personal access token (identity: scope; for CI)
+  GOTO_REFRESH_TOKEN                a refresh token (rotates: local use only)
+  SCIM_TOKEN                        the bearer token of a scim target
+  ROLLCALL_API_URL, ROLLCALL_TOKEN_URL, ROLLCALL_ACCOUNT_KEY, ROLLCALL_SCIM_URL
+                                    override the target's api_url, token_url, account_key, url
+  HTTPS_PROXY                       a proxy for the target's requests
+  NO_COLOR                          no colour (as --color never)
+  GITHUB_ACTIONS=true               diagnostics are also printed as workflow annotations
+Credentials come from the environment only, never from manifests, and never appear in output.
+
+Examples:
+  rollcall validate acme                       check the manifests offline
+  rollcall plan acme --out plan.json           what would change; save the plan for review
+  rollcall plan acme --format markdown         the plan as a pull-request comment
+  rollcall apply plan.json --auto-approve      apply exactly the reviewed plan (CI after merge)
+  rollcall diff --base main acme               what a branch changes, without credentials
+  rollcall validate acme --format json         diagnostics as JSON for scripts
+
+Docs: README.md, docs/manifest.md, docs/plan-format.md, docs/expressions.md; schemas: rollcall schema --for NAME.";
+
+const PLAN_AFTER_HELP: &str = "\
+Exit codes: 0 no error (with --detailed-exitcode: no changes); 1 error; 2 (--detailed-exitcode) changes;
+3 blocked by a safety threshold (max_removals, the last SUPER_USER, license seats): the plan is still
+printed and saved with the reason, and `apply --allow-removals` lifts the block.
+
+Environment: the target's credentials (see `rollcall --help`); GITHUB_ACTIONS=true adds annotations.
+
+Examples:
+  rollcall plan acme
+  rollcall plan acme --format markdown --out plan.json > plan.md
+  rollcall plan acme --only alice@acme.example
+  rollcall plan acme --detailed-exitcode        drift check: exit 2 when the account differs";
+
+const APPLY_AFTER_HELP: &str = "\
+Exit codes: 0 every action done; 1 error, a stale plan or a failed action; 3 a blocked plan without
+--allow-removals (nothing applied); 130/143 interrupted (what finished is reported).
+
+Environment: the target's credentials (see `rollcall --help`).
+
+Examples:
+  rollcall apply plan.json --auto-approve --audit-log audit.jsonl
+  rollcall apply plan.json --auto-approve --allow-removals   after reviewers accepted the removals
+  rollcall apply acme                                       plan and apply, asking on a terminal";
+
+const VALIDATE_AFTER_HELP: &str = "\
+Exit codes: 0 the manifests are valid; 1 problems (each with its code and file:line:col).
+
+Examples:
+  rollcall validate acme
+  rollcall validate acme --format json   {\"ok\": false, \"diagnostics\": [{\"code\", \"severity\", \"message\",
+                                         \"file\", \"line\", \"column\", \"help\", ...}]}";
+
+const DIFF_AFTER_HELP: &str = "\
+Exit codes: 0 compared (whatever the difference); 1 error. Needs no credentials.
+
+Examples:
+  rollcall diff --base main acme
+  rollcall diff --base \"$(git merge-base origin/main HEAD)\" acme --format markdown";
+
 #[derive(Debug, Parser)]
-#[command(name = "rollcall", version, about = "Provision and de-provision GoToMeeting accounts from YAML kept in git", long_about = None)]
+#[command(
+    name = "rollcall",
+    version,
+    about = "Provision and de-provision GoToMeeting accounts from YAML kept in git",
+    long_about = None,
+    after_long_help = MAIN_AFTER_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -41,13 +118,22 @@ pub enum Format {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SchemaFor {
+    /// rollcall.yaml.
     Rollcall,
+    /// Directory YAML files (users: and groups:).
     Directory,
+    /// Plan files (`plan --out`, `plan --format json`).
+    Plan,
+    /// The apply report (`apply --format json`).
+    Report,
+    /// Diagnostics (`--format json` on failure).
+    Diagnostics,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the manifests offline; every problem is reported with file:line:col.
+    #[command(after_long_help = VALIDATE_AFTER_HELP)]
     Validate {
         /// Manifest directory (holds rollcall.yaml).
         #[arg(default_value = ".")]
@@ -56,8 +142,10 @@ pub enum Command {
         format: Format,
     },
     /// Read the live account and print what apply would change.
+    #[command(after_long_help = PLAN_AFTER_HELP)]
     Plan(PlanArgs),
     /// Execute a saved plan, or plan and apply.
+    #[command(after_long_help = APPLY_AFTER_HELP)]
     Apply(ApplyArgs),
     /// Render a saved plan.
     Show {
@@ -67,6 +155,9 @@ pub enum Command {
         format: Format,
     },
     /// Test the connection: credentials, account, permissions, licenses.
+    #[command(
+        after_long_help = "Exit codes: 0 every check passed; 1 a check failed.\n\nExample:\n  GOTO_PAT=... rollcall check acme"
+    )]
     Check {
         /// Manifest directory (holds rollcall.yaml).
         #[arg(default_value = ".")]
@@ -76,20 +167,27 @@ pub enum Command {
     },
     /// Print a JSON Schema for rollcall.yaml or for directory files.
     Schema {
+        /// Which file's schema.
         #[arg(long = "for", value_enum, default_value_t = SchemaFor::Rollcall)]
         schema_for: SchemaFor,
     },
     /// Offline: how desired accounts differ between two git revisions of the manifests.
+    #[command(after_long_help = DIFF_AFTER_HELP)]
     Diff(DiffArgs),
     /// Write manifests that describe the live account as it is, or a file-target snapshot of it.
+    #[command(
+        after_long_help = "Exit codes: 0 written; 1 error.\n\nExamples:\n  GOTO_PAT=... rollcall import --out acme\n  rollcall import --from-snapshot live.json --out acme\n  rollcall import acme --snapshot live.json"
+    )]
     Import(ImportArgs),
     /// Print shell completions (e.g. `rollcall completions bash > /etc/bash_completion.d/rollcall`).
     Completions {
+        /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Write the man pages (rollcall.1 and one per command) into a directory.
     Man {
+        /// The directory to write the pages into (created if missing).
         #[arg(value_name = "DIR")]
         out: PathBuf,
     },

@@ -77,6 +77,9 @@ fn main() -> ExitCode {
                 match schema_for {
                     SchemaFor::Rollcall => rollcall::schema::rollcall(),
                     SchemaFor::Directory => rollcall::schema::directory(),
+                    SchemaFor::Plan => rollcall::schema::plan(),
+                    SchemaFor::Report => rollcall::schema::report(),
+                    SchemaFor::Diagnostics => rollcall::schema::diagnostics(),
                 }
             );
             Ok(ExitCode::SUCCESS)

@@ -186,3 +186,53 @@ fn a_blocked_plan_under_github_actions_is_an_error_annotation() {
         stderr(&o)
     );
 }
+
+/// Every flag and argument of every command says what it is; `--help` and the man pages carry
+/// the exit codes, every environment variable rollcall reads, and examples.
+#[test]
+fn help_describes_every_flag_exit_codes_environment_and_examples() {
+    use clap::CommandFactory;
+    let mut cli = rollcall::cli::Cli::command();
+    cli.build();
+    let mut undescribed = Vec::new();
+    for cmd in std::iter::once(&cli).chain(cli.get_subcommands()) {
+        for arg in cmd.get_arguments() {
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                undescribed.push(format!("{} {}", cmd.get_name(), arg.get_id()));
+            }
+        }
+    }
+    assert!(undescribed.is_empty(), "flags without a description: {undescribed:?}");
+    let help = String::from_utf8(rollcall().arg("--help").output().unwrap().stdout).unwrap();
+    // The environment variables the source reads: every `env::var("NAME")`, and every
+    // `"GOTO_…"`, `"SCIM_…"` or `"ROLLCALL_…"` literal (read through a helper).
+    let variable = regex::Regex::new(r#"env::var(?:_os)?\("([A-Z_]+)"\)|"((?:GOTO|SCIM|ROLLCALL)_[A-Z_]+)""#).unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for m in variable.captures_iter(&text) {
+                    names.insert(m.get(1).or(m.get(2)).unwrap().as_str().to_owned());
+                }
+            }
+        }
+    }
+    assert!(names.contains("GOTO_PAT") && names.contains("GITHUB_ACTIONS"), "{names:?}");
+    for name in &names {
+        assert!(help.contains(name.as_str()), "`rollcall --help` does not mention {name}");
+    }
+    for section in ["Exit codes:", "Environment:", "Examples:", "  3    a blocked plan"] {
+        assert!(help.contains(section), "`rollcall --help` lacks {section:?}");
+    }
+    let plan_help = String::from_utf8(rollcall().args(["plan", "--help"]).output().unwrap().stdout).unwrap();
+    assert!(plan_help.contains("Exit codes:") && plan_help.contains("Examples:"), "{plan_help}");
+    let man = std::fs::read_to_string(root().join("docs/man/rollcall.1")).unwrap();
+    assert!(man.contains("Exit codes:") && man.contains("GOTO_PAT") && man.contains("Examples:"), "rollcall.1");
+    let man = std::fs::read_to_string(root().join("docs/man/rollcall-apply.1")).unwrap();
+    assert!(man.contains("allow\\-removals") && man.contains("Exit codes:"), "rollcall-apply.1");
+}

@@ -9,7 +9,7 @@ use crate::live::Grant;
 use crate::plan::{Change, LeftAlone, Summary};
 
 /// What the plan is about: shown in every header.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct TargetInfo {
     pub kind: String,
     pub account: String,
