@@ -57,3 +57,21 @@ fn the_wheel_builds_installs_into_a_fresh_venv_and_runs_the_example_plan() {
     let plan = run(Command::new(&rollcall).args(["plan", "examples/acme"]).current_dir(root()), "rollcall plan");
     assert!(plan.contains("Plan: 3 to create, 6 to update, 4 to disable"), "{plan}");
 }
+
+/// The container image runs the static release binary as a non-root user on an image with no
+/// shell or package manager.
+#[test]
+fn the_container_image_is_minimal_and_non_root() {
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let instructions: Vec<&str> =
+        dockerfile.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let from: Vec<&&str> = instructions.iter().filter(|l| l.starts_with("FROM ")).collect();
+    assert_eq!(from, [&"FROM gcr.io/distroless/static-debian12:nonroot"], "one distroless stage");
+    let user = instructions.iter().rev().find(|l| l.starts_with("USER ")).expect("a USER");
+    assert!(!user.contains("root") && !user.ends_with(" 0") && !user.contains(" 0:"), "{user}");
+    assert!(!instructions.iter().any(|l| l.starts_with("RUN ")), "nothing runs at build time: {instructions:?}");
+    assert!(instructions.contains(&"ENTRYPOINT [\"/usr/local/bin/rollcall\"]"));
+    // The release workflow builds it from the musl binaries it built, for both architectures.
+    let release = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    assert!(release.contains("--platform linux/amd64,linux/arm64") && release.contains("dist/linux-"), "release.yml");
+}

@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod desired;
 mod distribution;
+mod docs;
 mod emulated;
 mod faults;
 mod goto;
