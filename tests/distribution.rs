@@ -1,7 +1,7 @@
-//! The Python wheel (pyproject.toml, maturin `bindings = "bin"`): built from the binary the
-//! suite already compiled, installed into a fresh virtualenv, and run as a user would run it
-//! after `pipx install rollcall`. maturin comes pinned from tests/tools/requirements.txt
-//! (tests/tools/install.sh, run by ./test.sh).
+//! The Python wheel (pyproject.toml, maturin `bindings = "bin"`): built by ./test.sh from the
+//! binary cargo already compiled (tests/tools/build-wheel.sh), installed into a fresh
+//! virtualenv, and run as a user would run it after `pipx install rollcall`. maturin comes
+//! pinned from tests/tools/requirements.txt.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -27,28 +27,46 @@ fn run(cmd: &mut Command, what: &str) -> String {
     ok(&cmd.output().unwrap_or_else(|e| panic!("{what}: {e}")), what)
 }
 
+/// The wheel ./test.sh built (tests/tools/build-wheel.sh) before the suite started; when the
+/// suite runs without it, the wheel is built here in a target dir of its own, so that cargo
+/// never relinks the binary the other tests are running.
+fn wheel() -> PathBuf {
+    let built = root().join("target/wheels");
+    let find = |dir: &std::path::Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|d| d.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "whl")).collect())
+            .unwrap_or_default()
+    };
+    let mut wheels = find(&built);
+    if wheels.is_empty() {
+        let out = root().join("target/wheel-build/wheels");
+        run(
+            Command::new(tool("maturin"))
+                .args(["build", "--locked", "--profile", "dev", "--quiet", "--target-dir"])
+                .arg(root().join("target/wheel-build"))
+                .arg("--out")
+                .arg(&out)
+                .current_dir(root()),
+            "maturin build",
+        );
+        wheels = find(&out);
+    }
+    assert_eq!(wheels.len(), 1, "one wheel: {wheels:?}");
+    wheels.remove(0)
+}
+
 #[test]
-fn the_wheel_builds_installs_into_a_fresh_venv_and_runs_the_example_plan() {
-    let tmp = tempfile::tempdir().unwrap();
-    let wheels = tmp.path().join("wheels");
-    // `--profile dev` and the suite's own target dir: cargo finds the binary up to date.
-    run(
-        Command::new(tool("maturin"))
-            .args(["build", "--locked", "--profile", "dev", "--quiet", "--out"])
-            .arg(&wheels)
-            .current_dir(root()),
-        "maturin build",
-    );
-    let wheel: Vec<PathBuf> = std::fs::read_dir(&wheels).unwrap().map(|e| e.unwrap().path()).collect();
-    assert_eq!(wheel.len(), 1, "{wheel:?}");
-    let name = wheel[0].file_name().unwrap().to_string_lossy().into_owned();
+fn the_wheel_installs_into_a_fresh_venv_and_runs_the_example_plan() {
+    let wheel = wheel();
+    let name = wheel.file_name().unwrap().to_string_lossy().into_owned();
     assert!(name.starts_with(&format!("rollcall-{}-py3-none-", env!("CARGO_PKG_VERSION"))), "{name}");
+    let tmp = tempfile::tempdir().unwrap();
     let venv = tmp.path().join("venv");
     run(Command::new("python3").args(["-m", "venv"]).arg(&venv), "python3 -m venv");
     run(
         Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet", "--no-index", "--disable-pip-version-check"])
-            .arg(&wheel[0]),
+            .arg(&wheel),
         "pip install the wheel",
     );
     let rollcall = venv.join("bin/rollcall");
