@@ -170,6 +170,9 @@ pub enum Command {
         /// Which file's schema.
         #[arg(long = "for", value_enum, default_value_t = SchemaFor::Rollcall)]
         schema_for: SchemaFor,
+        /// The schema is JSON whatever the format; json makes failures JSON diagnostics too.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
     /// Offline: how desired accounts differ between two git revisions of the manifests.
     #[command(after_long_help = DIFF_AFTER_HELP)]
@@ -184,12 +187,18 @@ pub enum Command {
         /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+        /// The script is printed whatever the format; json makes failures JSON diagnostics.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
     /// Write the man pages (rollcall.1 and one per command) into a directory.
     Man {
         /// The directory to write the pages into (created if missing).
         #[arg(value_name = "DIR")]
         out: PathBuf,
+        /// json: failures as JSON diagnostics on stdout.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
 }
 
@@ -274,12 +283,16 @@ impl Command {
     /// The `--format` the command was given (text for commands that have none).
     pub fn format(&self) -> Format {
         match self {
-            Command::Validate { format, .. } | Command::Show { format, .. } | Command::Check { format, .. } => *format,
+            Command::Validate { format, .. }
+            | Command::Show { format, .. }
+            | Command::Check { format, .. }
+            | Command::Schema { format, .. }
+            | Command::Completions { format, .. }
+            | Command::Man { format, .. } => *format,
             Command::Plan(a) => a.format,
             Command::Apply(a) => a.format,
             Command::Diff(a) => a.format,
             Command::Import(a) => a.format,
-            Command::Schema { .. } | Command::Completions { .. } | Command::Man { .. } => Format::Text,
         }
     }
 }

@@ -64,14 +64,14 @@ fn main() -> ExitCode {
                 print!("{}", diagnostics::json(&Problems::default()));
             }
         }),
-        Command::Completions { shell } => {
+        Command::Completions { shell, .. } => {
             clap_complete::generate(*shell, &mut Cli::command(), "rollcall", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Man { out } => rollcall::cli::man_pages(out).map(|()| ExitCode::SUCCESS).map_err(|e| {
+        Command::Man { out, .. } => rollcall::cli::man_pages(out).map(|()| ExitCode::SUCCESS).map_err(|e| {
             Problem::new(Code::Io, format!("cannot write the man pages to {}: {e}", out.display())).into()
         }),
-        Command::Schema { schema_for } => {
+        Command::Schema { schema_for, .. } => {
             print!(
                 "{}",
                 match schema_for {

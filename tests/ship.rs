@@ -132,6 +132,7 @@ fn every_command_takes_format_json_and_fails_as_json() {
         vec!["check", nowhere],
         vec!["diff", "--base", "HEAD", nowhere],
         vec!["import", "--from-snapshot", nowhere, "--out", nowhere],
+        vec!["man", "/dev/null/man"],
     ] {
         let mut args = args.clone();
         args.extend(["--format", "json"]);
@@ -203,6 +204,12 @@ fn help_describes_every_flag_exit_codes_environment_and_examples() {
         }
     }
     assert!(undescribed.is_empty(), "flags without a description: {undescribed:?}");
+    let without_format: Vec<&str> = cli
+        .get_subcommands()
+        .filter(|c| c.get_name() != "help" && !c.get_arguments().any(|a| a.get_id() == "format"))
+        .map(|c| c.get_name())
+        .collect();
+    assert!(without_format.is_empty(), "commands without --format: {without_format:?}");
     let help = String::from_utf8(rollcall().arg("--help").output().unwrap().stdout).unwrap();
     // The environment variables the source reads: every `env::var("NAME")`, and every
     // `"GOTO_…"`, `"SCIM_…"` or `"ROLLCALL_…"` literal (read through a helper).
