@@ -356,3 +356,28 @@ fn the_linters_catch_an_injection_and_an_unpinned_action() {
     let a = actionlint(&files);
     assert!(!a.status.success() && text(&a).contains("github.head_ref"), "{}", text(&a));
 }
+
+/// GoTo credentials reach only jobs in a protected environment; the diff (what a fork's pull
+/// request gets) runs without any; the plan job never runs for a fork.
+#[test]
+fn credentials_only_in_protected_environments_and_never_for_forks() {
+    let doc = load(GITHUB);
+    let jobs = doc["jobs"].as_object().unwrap();
+    for (name, job) in jobs {
+        let uses_secrets = job.to_string().contains("secrets.");
+        if uses_secrets {
+            assert!(job["environment"].is_string(), "job {name} reads secrets outside an environment");
+        }
+    }
+    assert!(!jobs["diff"].to_string().contains("secrets."), "the diff job needs no credentials");
+    assert_eq!(jobs["plan"]["environment"], "goto-plan");
+    assert_eq!(jobs["apply"]["environment"], "goto");
+    assert!(
+        jobs["plan"]["if"]
+            .as_str()
+            .unwrap()
+            .contains("github.event.pull_request.head.repo.full_name == github.repository"),
+        "the plan job skips forks"
+    );
+    assert_eq!(doc["permissions"], serde_json::json!({}), "no permission by default");
+}
