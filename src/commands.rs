@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use crate::apply::{self, AuditLog};
 use crate::cli::{ApplyArgs, Format, PlanArgs};
+use crate::config;
 use crate::desired;
 use crate::diag::{Code, Problem, Problems};
 use crate::live::LiveState;
-use crate::manifest::validate;
 use crate::plan::planner::Grants;
 use crate::plan::{self, Action, PlanOptions};
 use crate::planfile::{self, PlanDoc};
@@ -38,7 +38,7 @@ struct Prepared {
 
 fn prepare(dir: &Path, only: &[String]) -> Result<Prepared, Problems> {
     let mut clock = Phases::start();
-    let mut manifest = validate::load(dir)?;
+    let mut manifest = config::load(dir)?;
     clock.done("validate");
     // Everything about the input is checked before the first request.
     let desired = desired::build(&manifest)?;
@@ -118,8 +118,7 @@ pub fn plan(args: &PlanArgs, out: Output) -> Result<ExitCode, Problems> {
         eprintln!("error: the plan is blocked: {}", doc.blocked.as_deref().unwrap_or(""));
         if render::diagnostics::github_actions() {
             for b in &doc.blocks {
-                let code = crate::diag::Code::ALL.iter().find(|c| c.as_str() == b.code).copied();
-                let problem = Problem::new(code.unwrap_or(Code::RemovalThreshold), b.message.clone())
+                let problem = Problem::new(b.code, b.message.clone())
                     .help("if these removals are intended, a reviewer can allow them: apply with --allow-removals");
                 eprint!("{}", render::diagnostics::github_annotations(&problem.into()));
             }
@@ -266,7 +265,7 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
     }
     if !doc.blocks.is_empty() && !args.allow_removals {
         return Err(Problem::new(
-            Code::RemovalThreshold,
+            doc.blocks[0].code,
             format!("the plan is blocked: {}", doc.blocked.as_deref().unwrap_or("")),
         )
         .help("nothing was applied; if these removals are intended, apply again with --allow-removals")
@@ -306,7 +305,7 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
 
 /// `rollcall check`: each step on its own line, ok or what to fix; exit 1 if any fails.
 pub fn check(dir: &Path, format: Format, out: Output) -> Result<ExitCode, Problems> {
-    let manifest = validate::load(dir)?;
+    let manifest = config::load(dir)?;
     let lines: Vec<(String, Result<String, String>)> = match manifest.target.kind {
         crate::manifest::TargetKind::Goto => {
             let settings = targets::goto_settings(&manifest)?;

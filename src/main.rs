@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         eprintln!("\nInterrupted: finishing the action in flight, then stopping.");
     });
     let result = match &cli.command {
-        Command::Validate { dir, format } => rollcall::manifest::validate::load(dir).map(|m| {
+        Command::Validate { dir, format } => rollcall::config::load(dir).map(|m| {
             if *format == Format::Json {
                 let doc = serde_json::json!({
                     "ok": true,

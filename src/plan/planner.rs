@@ -95,11 +95,7 @@ impl Grants {
     }
 }
 
-/// Attributes compared without regard to case: emails, and SCIM's userName and work email
-/// (RFC 7643 makes both `caseExact: false`).
-pub fn case_insensitive(attribute: &str) -> bool {
-    matches!(attribute, "email" | "userName" | "emails[type eq \"work\"].value")
-}
+pub use crate::vocab::case_insensitive;
 
 fn normalise(attribute: &str, value: &str) -> String {
     if case_insensitive(attribute) { value.to_lowercase() } else { value.to_owned() }
@@ -125,37 +121,316 @@ pub fn plan(desired: &Desired, live: &LiveState, options: &PlanOptions) -> Resul
     plan_resolved(desired, live, &Grants::resolve(desired, live)?, options)
 }
 
-/// `plan` with the grants already resolved against this live state.
+/// `plan` with the grants already resolved against this live state. The steps, in order:
+/// who is visible (exclusions), one email per person, matching by precedence, an action
+/// for each wanted person, then for each live account nobody wants, then the safety checks
+/// and `--only`.
 pub fn plan_resolved(
     desired: &Desired,
     live: &LiveState,
     grants: &Grants,
     options: &PlanOptions,
 ) -> Result<Plan, Problems> {
+    let mut planner = Planner {
+        desired,
+        live,
+        grants,
+        left_alone: LeftAlone::default(),
+        actions: Vec::new(),
+        warnings: Vec::new(),
+        unmanaged: Vec::new(),
+    };
+    let (wanted, visible) = planner.visible();
+    let emails = distinct_emails(&wanted)?;
+    let matched = match_accounts(desired, &wanted, &visible, &emails)?;
+    planner.wanted(&wanted, &visible, &matched)?;
+    let claimed: HashSet<usize> = matched.iter().flatten().copied().collect();
+    let in_scope = planner.unwanted(&visible, &claimed);
+    Ok(planner.finish(in_scope, options))
+}
+
+/// The state of one planning run: its inputs and what it has decided so far.
+struct Planner<'a> {
+    desired: &'a Desired,
+    live: &'a LiveState,
+    grants: &'a Grants,
+    left_alone: LeftAlone,
+    actions: Vec<Action>,
+    warnings: Vec<Warning>,
+    unmanaged: Vec<Unmanaged>,
+}
+
+impl<'a> Planner<'a> {
+    /// The people and live accounts rollcall may see: excluded ones are invisible (never
+    /// matched, created, changed or counted). People in identity order, live accounts in
+    /// key order, so that input order never matters.
+    fn visible(&mut self) -> (Vec<&'a DesiredAccount>, Vec<&'a LiveAccount>) {
+        let excluded: HashSet<String> = self
+            .desired
+            .scope
+            .as_ref()
+            .map(|s| s.exclude.iter().map(|e| e.to_lowercase()).collect())
+            .unwrap_or_default();
+        let is_excluded = |email: &str| !excluded.is_empty() && excluded.contains(&email.to_lowercase());
+        let mut visible: Vec<&LiveAccount> = self.live.accounts.iter().filter(|a| !is_excluded(a.email())).collect();
+        self.left_alone.excluded += self.live.accounts.len() - visible.len();
+        let mut wanted: Vec<&DesiredAccount> =
+            self.desired.accounts.iter().filter(|d| !d.email().is_some_and(is_excluded)).collect();
+        wanted.sort_unstable_by(|a, b| a.person.cmp(&b.person));
+        visible.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        (wanted, visible)
+    }
+
+    fn protected(&self, email: &str) -> bool {
+        let e = email.to_lowercase();
+        self.desired.policy.protect.contains(&e)
+            || self.live.me.as_deref().is_some_and(|me| me.eq_ignore_ascii_case(&e))
+    }
+
+    fn managed_of(&self, a: &LiveAccount) -> BTreeSet<Grant> {
+        a.grants.intersection(&self.grants.managed).cloned().collect()
+    }
+
+    /// Lists the grants of `a` that no role names (rollcall leaves them alone).
+    fn note_unmanaged(&mut self, a: &LiveAccount) {
+        let extra: Vec<GrantChange> =
+            a.grants.iter().filter(|g| !self.grants.managed.contains(g)).map(|g| self.grants.change(g)).collect();
+        if !extra.is_empty() {
+            self.left_alone.unmanaged_grants += extra.len();
+            self.unmanaged.push(Unmanaged { email: a.email().to_owned(), grants: extra });
+        }
+    }
+
+    fn warn(&mut self, email: &str, message: impl Into<String>) {
+        self.warnings.push(Warning { email: email.to_owned(), message: message.into() });
+    }
+
+    /// An action for each wanted person: update, enable or disable the matched account, or
+    /// create one.
+    fn wanted(
+        &mut self,
+        wanted: &[&DesiredAccount],
+        visible: &[&LiveAccount],
+        matched: &[Option<usize>],
+    ) -> Result<(), Problems> {
+        let mut problems = Problems::default();
+        // People with the same roles want the same grants: resolve each distinct set once.
+        let mut distinct: HashMap<&BTreeSet<RoleGrant>, usize> = HashMap::new();
+        let mut sets: Vec<BTreeSet<Grant>> = Vec::new();
+        for (d, account) in wanted.iter().enumerate() {
+            let set = *distinct.entry(&account.grants).or_insert_with(|| {
+                sets.push(self.grants.of(account));
+                sets.len() - 1
+            });
+            let want = &sets[set];
+            match matched[d] {
+                Some(l) => self.matched(account, visible[l], want),
+                None => {
+                    if let Err(p) = self.create(account, want) {
+                        problems.push(p);
+                    }
+                }
+            }
+        }
+        problems.into_result(())
+    }
+
+    /// The action, if any, that takes the matched `live_account` to what `account` wants.
+    fn matched(&mut self, account: &DesiredAccount, live_account: &LiveAccount, want: &BTreeSet<Grant>) {
+        self.note_unmanaged(live_account);
+        let have = self.managed_of(live_account);
+        let email = live_account.email().to_owned();
+        if !account.enabled {
+            // A target with a disabled flag (SCIM `active`) is disabled by the flag,
+            // roles kept; without one (GoTo), by stripping the managed grants.
+            let already = match live_account.active() {
+                Some(active) => !active,
+                None => have.is_empty(),
+            };
+            if already {
+                return;
+            }
+            if self.protected(&email) {
+                self.left_alone.protected += 1;
+                self.warn(&email, "protected: kept although accountEnabled is false");
+                return;
+            }
+            self.actions.push(Action {
+                action: ActionKind::Disable,
+                key: Some(live_account.key.clone()),
+                reason: Some("accountEnabled is false".into()),
+                changes: disable_changes(live_account, &have, self.grants),
+                email,
+            });
+            return;
+        }
+        let reactivate = live_account.active() == Some(false);
+        let mut changes = Vec::new();
+        if reactivate {
+            changes.push(Change::Attribute { attribute: ACTIVE.into(), old: Some("false".into()), new: "true".into() });
+        }
+        changes.extend(self.attribute_changes(account, live_account));
+        changes.extend(want.difference(&have).map(|g| Change::Add(self.grants.change(g))));
+        let removals: Vec<&Grant> = have.difference(want).collect();
+        if !removals.is_empty() && self.protected(&email) {
+            self.left_alone.protected += 1;
+            self.warn(&email, "protected: grants no role gives are kept");
+        } else {
+            changes.extend(removals.into_iter().map(|g| Change::Remove(self.grants.change(g))));
+        }
+        if changes.is_empty() {
+            return;
+        }
+        let kind = match live_account.active() {
+            Some(_) if reactivate => ActionKind::Enable,
+            Some(_) => ActionKind::Update,
+            None if have.is_empty() && !want.is_empty() => ActionKind::Enable,
+            None => ActionKind::Update,
+        };
+        self.actions.push(Action { action: kind, key: Some(live_account.key.clone()), reason: None, email, changes });
+    }
+
+    /// The attributes of `live_account` that differ from what `account` wants on update;
+    /// those GoTo will not let an admin change are left as they are, with a warning.
+    fn attribute_changes(&mut self, account: &DesiredAccount, live_account: &LiveAccount) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let mut locked = Vec::new();
+        for attr in &account.attributes {
+            let Some(new) = &attr.on_update else { continue };
+            let old = live_account.attributes.get(&attr.name);
+            let same = match old {
+                Some(o) if case_insensitive(&attr.name) => o.eq_ignore_ascii_case(new),
+                Some(o) => o == new,
+                None => false,
+            };
+            if same {
+                continue;
+            }
+            if let Some(flag) = live_account.locks.blocks(&attr.name) {
+                locked.push(format!("{} ({flag})", attr.name));
+                continue;
+            }
+            changes.push(Change::Attribute { attribute: attr.name.clone(), old: old.cloned(), new: new.clone() });
+        }
+        if !locked.is_empty() {
+            self.left_alone.locked += 1;
+            self.warn(
+                live_account.email(),
+                format!("GoTo will not let an admin change {}: left as it is", locked.join(", ")),
+            );
+        }
+        changes
+    }
+
+    /// A create for a wanted person that no live account matched.
+    fn create(&mut self, account: &DesiredAccount, want: &BTreeSet<Grant>) -> Result<(), Problem> {
+        if !account.enabled {
+            return Ok(());
+        }
+        let Some(email) = account.email() else {
+            return Err(Problem::new(
+                Code::NullEmail,
+                format!("{} has no account yet and the email mapping yields nothing for them", account.person),
+            )
+            .help("fix the email mapping or the person's directory record, or give the mapping a `default:`"));
+        };
+        let mut changes: Vec<Change> = account
+            .attributes
+            .iter()
+            .filter_map(|a| {
+                a.on_create.as_ref().map(|v| Change::Attribute { attribute: a.name.clone(), old: None, new: v.clone() })
+            })
+            .collect();
+        changes.extend(want.iter().map(|g| Change::Add(self.grants.change(g))));
+        self.actions.push(Action {
+            action: ActionKind::Create,
+            email: email.to_owned(),
+            key: None,
+            reason: None,
+            changes,
+        });
+        Ok(())
+    }
+
+    /// Deprovisions each in-scope live account that nobody wants, per `on_unassign`.
+    /// Returns how many visible accounts are in scope.
+    fn unwanted(&mut self, visible: &[&LiveAccount], claimed: &HashSet<usize>) -> usize {
+        let scope = self.desired.scope.as_ref();
+        let mut in_scope_count = 0;
+        for (l, account) in visible.iter().enumerate() {
+            let email = account.email();
+            let scoped = scope.is_some_and(|s| s.domains.contains(&domain_of(email)));
+            in_scope_count += usize::from(scoped);
+            if claimed.contains(&l) {
+                continue;
+            }
+            if !scoped {
+                self.left_alone.outside_scope += 1;
+                continue;
+            }
+            self.note_unmanaged(account);
+            let have = self.managed_of(account);
+            let remove = match self.desired.policy.on_unassign {
+                OnUnassign::Keep => {
+                    self.left_alone.kept += 1;
+                    continue;
+                }
+                OnUnassign::Disable if account.active().map_or(have.is_empty(), |active| !active) => continue,
+                OnUnassign::Disable => ActionKind::Disable,
+                OnUnassign::Delete => ActionKind::Delete,
+            };
+            if self.protected(email) {
+                self.left_alone.protected += 1;
+                self.warn(email, format!("protected: not {}d although no longer assigned", remove.as_str()));
+                continue;
+            }
+            self.actions.push(Action {
+                action: remove,
+                email: email.to_owned(),
+                key: Some(account.key.clone()),
+                reason: Some("no longer assigned".into()),
+                changes: if remove == ActionKind::Disable {
+                    disable_changes(account, &have, self.grants)
+                } else {
+                    have.iter().map(|g| Change::Remove(self.grants.change(g))).collect()
+                },
+            });
+        }
+        in_scope_count
+    }
+
+    /// Deterministic order, the safety checks on the whole plan, then `--only`.
+    fn finish(self, in_scope: usize, options: &PlanOptions) -> Plan {
+        let Planner { desired, live, mut actions, mut warnings, mut unmanaged, left_alone, .. } = self;
+        actions.sort_by_cached_key(|a| (a.email.to_lowercase(), a.action));
+        warnings.sort();
+        unmanaged.sort_by(|a, b| a.email.cmp(&b.email));
+        let removals = actions.iter().filter(|a| a.action.is_removal()).count();
+        let blocked = safety::check(&actions, live, desired, in_scope);
+        let only: Vec<String> =
+            options.only.iter().map(|e| e.trim().to_lowercase()).collect::<BTreeSet<_>>().into_iter().collect();
+        if !only.is_empty() {
+            actions.retain(|a| only.binary_search(&a.email.to_lowercase()).is_ok());
+            warnings.retain(|w| only.binary_search(&w.email.to_lowercase()).is_ok());
+        }
+        Plan {
+            actions,
+            warnings,
+            blocked,
+            left_alone,
+            unmanaged,
+            unscoped: desired.scope.is_none(),
+            only,
+            removals,
+            in_scope,
+        }
+    }
+}
+
+/// Two people must not become one account (GoTo keys accounts by email): each person's
+/// email, lower-cased once, or an error naming both people.
+fn distinct_emails(wanted: &[&DesiredAccount]) -> Result<Vec<Option<String>>, Problems> {
     let mut problems = Problems::default();
-    let mut left_alone = LeftAlone::default();
-    let excluded: HashSet<String> =
-        desired.scope.as_ref().map(|s| s.exclude.iter().map(|e| e.to_lowercase()).collect()).unwrap_or_default();
-    let is_excluded = |email: &str| !excluded.is_empty() && excluded.contains(&email.to_lowercase());
-
-    // Excluded accounts are invisible: never matched, created, changed or counted.
-    let visible: Vec<&LiveAccount> = live
-        .accounts
-        .iter()
-        .filter(|a| {
-            let hide = is_excluded(a.email());
-            left_alone.excluded += usize::from(hide);
-            !hide
-        })
-        .collect();
-    let mut wanted: Vec<&DesiredAccount> =
-        desired.accounts.iter().filter(|d| !d.email().is_some_and(is_excluded)).collect();
-    // Input order must not matter: people in identity order, live accounts in key order.
-    wanted.sort_unstable_by(|a, b| a.person.cmp(&b.person));
-    let mut visible = visible;
-    visible.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-
-    // Two people must not become one account: GoTo keys accounts by email.
     let emails: Vec<Option<String>> = wanted.iter().map(|d| d.email().map(str::to_lowercase)).collect();
     let mut by_email: HashMap<&str, &str> = HashMap::with_capacity(wanted.len());
     for (d, email) in wanted.iter().zip(&emails) {
@@ -172,11 +447,19 @@ pub fn plan_resolved(
         }
     }
     drop(by_email);
-    if !problems.is_empty() {
-        return Err(problems);
-    }
+    problems.into_result(emails)
+}
 
-    // Matching, by precedence.
+/// Matching by precedence: for each wanted person, the first matching attribute whose value
+/// matches exactly one visible account wins. Two people on one account, or one person on
+/// several accounts, is an error: rollcall never guesses.
+fn match_accounts(
+    desired: &Desired,
+    wanted: &[&DesiredAccount],
+    visible: &[&LiveAccount],
+    emails: &[Option<String>],
+) -> Result<Vec<Option<usize>>, Problems> {
+    let mut problems = Problems::default();
     let indexes: Vec<HashMap<String, Vec<usize>>> = desired
         .matching
         .iter()
@@ -194,7 +477,7 @@ pub fn plan_resolved(
     let mut claimed: HashMap<usize, usize> = HashMap::with_capacity(wanted.len());
     for (d, account) in wanted.iter().enumerate() {
         for (attr, index) in desired.matching.iter().zip(&indexes) {
-            // The email was lower-cased once above.
+            // The email was lower-cased once already.
             let value = match attr.as_str() {
                 "email" | "userName" if account.attribute(attr).is_some() => {
                     emails[d].as_deref().map(std::borrow::Cow::Borrowed)
@@ -239,255 +522,7 @@ pub fn plan_resolved(
             break;
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-
-    let protected = |email: &str| {
-        let e = email.to_lowercase();
-        desired.policy.protect.contains(&e) || live.me.as_deref().is_some_and(|me| me.eq_ignore_ascii_case(&e))
-    };
-    let in_scope = |email: &str| desired.scope.as_ref().is_some_and(|s| s.domains.contains(&domain_of(email)));
-
-    let mut actions = Vec::new();
-    let mut warnings = Vec::new();
-    let mut unmanaged = Vec::new();
-    let managed_of = |a: &LiveAccount| -> BTreeSet<Grant> { a.grants.intersection(&grants.managed).cloned().collect() };
-    let mut note_unmanaged = |a: &LiveAccount, left: &mut LeftAlone| {
-        let extra: Vec<GrantChange> =
-            a.grants.iter().filter(|g| !grants.managed.contains(g)).map(|g| grants.change(g)).collect();
-        if !extra.is_empty() {
-            left.unmanaged_grants += extra.len();
-            unmanaged.push(Unmanaged { email: a.email().to_owned(), grants: extra });
-        }
-    };
-
-    // People with the same roles want the same grants: resolve each distinct set once.
-    let mut distinct: HashMap<&BTreeSet<RoleGrant>, usize> = HashMap::new();
-    let mut sets: Vec<BTreeSet<Grant>> = Vec::new();
-    let want_of: Vec<usize> = wanted
-        .iter()
-        .map(|a| {
-            *distinct.entry(&a.grants).or_insert_with(|| {
-                sets.push(grants.of(a));
-                sets.len() - 1
-            })
-        })
-        .collect();
-    for (d, account) in wanted.iter().enumerate() {
-        let want = &sets[want_of[d]];
-        match matched[d] {
-            Some(l) => {
-                let live_account = visible[l];
-                note_unmanaged(live_account, &mut left_alone);
-                let have = managed_of(live_account);
-                let email = live_account.email().to_owned();
-                if !account.enabled {
-                    // A target with a disabled flag (SCIM `active`) is disabled by the flag,
-                    // roles kept; without one (GoTo), by stripping the managed grants.
-                    let already = match live_account.active() {
-                        Some(active) => !active,
-                        None => have.is_empty(),
-                    };
-                    if already {
-                        continue;
-                    }
-                    if protected(&email) {
-                        left_alone.protected += 1;
-                        warnings.push(Warning {
-                            email,
-                            message: "protected: kept although accountEnabled is false".into(),
-                        });
-                        continue;
-                    }
-                    actions.push(Action {
-                        action: ActionKind::Disable,
-                        key: Some(live_account.key.clone()),
-                        reason: Some("accountEnabled is false".into()),
-                        changes: disable_changes(live_account, &have, grants),
-                        email,
-                    });
-                    continue;
-                }
-                let mut changes = Vec::new();
-                let reactivate = live_account.active() == Some(false);
-                if reactivate {
-                    changes.push(Change::Attribute {
-                        attribute: ACTIVE.into(),
-                        old: Some("false".into()),
-                        new: "true".into(),
-                    });
-                }
-                let mut locked = Vec::new();
-                for attr in &account.attributes {
-                    let Some(new) = &attr.on_update else { continue };
-                    let old = live_account.attributes.get(&attr.name);
-                    let same = match old {
-                        Some(o) if case_insensitive(&attr.name) => o.eq_ignore_ascii_case(new),
-                        Some(o) => o == new,
-                        None => false,
-                    };
-                    if same {
-                        continue;
-                    }
-                    if let Some(flag) = live_account.locks.blocks(&attr.name) {
-                        locked.push(format!("{} ({flag})", attr.name));
-                        continue;
-                    }
-                    changes.push(Change::Attribute {
-                        attribute: attr.name.clone(),
-                        old: old.cloned(),
-                        new: new.clone(),
-                    });
-                }
-                if !locked.is_empty() {
-                    left_alone.locked += 1;
-                    warnings.push(Warning {
-                        email: email.clone(),
-                        message: format!("GoTo will not let an admin change {}: left as it is", locked.join(", ")),
-                    });
-                }
-                changes.extend(want.difference(&have).map(|g| Change::Add(grants.change(g))));
-                let removals: Vec<&Grant> = have.difference(want).collect();
-                if !removals.is_empty() && protected(&email) {
-                    left_alone.protected += 1;
-                    warnings.push(Warning {
-                        email: email.clone(),
-                        message: "protected: grants no role gives are kept".into(),
-                    });
-                } else {
-                    changes.extend(removals.into_iter().map(|g| Change::Remove(grants.change(g))));
-                }
-                if changes.is_empty() {
-                    continue;
-                }
-                let kind = match live_account.active() {
-                    Some(_) if reactivate => ActionKind::Enable,
-                    Some(_) => ActionKind::Update,
-                    None if have.is_empty() && !want.is_empty() => ActionKind::Enable,
-                    None => ActionKind::Update,
-                };
-                actions.push(Action {
-                    action: kind,
-                    key: Some(live_account.key.clone()),
-                    reason: None,
-                    email,
-                    changes,
-                });
-            }
-            None => {
-                if !account.enabled {
-                    continue;
-                }
-                let Some(email) = account.email() else {
-                    problems.push(
-                        Problem::new(
-                            Code::NullEmail,
-                            format!(
-                                "{} has no account yet and the email mapping yields nothing for them",
-                                account.person
-                            ),
-                        )
-                        .help(
-                            "fix the email mapping or the person's directory record, or give the mapping a `default:`",
-                        ),
-                    );
-                    continue;
-                };
-                let mut changes: Vec<Change> = account
-                    .attributes
-                    .iter()
-                    .filter_map(|a| {
-                        a.on_create.as_ref().map(|v| Change::Attribute {
-                            attribute: a.name.clone(),
-                            old: None,
-                            new: v.clone(),
-                        })
-                    })
-                    .collect();
-                changes.extend(want.iter().map(|g| Change::Add(grants.change(g))));
-                actions.push(Action {
-                    action: ActionKind::Create,
-                    email: email.to_owned(),
-                    key: None,
-                    reason: None,
-                    changes,
-                });
-            }
-        }
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-
-    // Live accounts nobody wants.
-    let mut in_scope_count = 0;
-    let claimed_live: HashSet<usize> = claimed.keys().copied().collect();
-    for (l, account) in visible.iter().enumerate() {
-        let email = account.email();
-        let scoped = in_scope(email);
-        in_scope_count += usize::from(scoped);
-        if claimed_live.contains(&l) {
-            continue;
-        }
-        if !scoped {
-            left_alone.outside_scope += 1;
-            continue;
-        }
-        note_unmanaged(account, &mut left_alone);
-        let have = managed_of(account);
-        let remove = match desired.policy.on_unassign {
-            OnUnassign::Keep => {
-                left_alone.kept += 1;
-                continue;
-            }
-            OnUnassign::Disable if account.active().map_or(have.is_empty(), |active| !active) => continue,
-            OnUnassign::Disable => ActionKind::Disable,
-            OnUnassign::Delete => ActionKind::Delete,
-        };
-        if protected(email) {
-            left_alone.protected += 1;
-            warnings.push(Warning {
-                email: email.to_owned(),
-                message: format!("protected: not {}d although no longer assigned", remove.as_str()),
-            });
-            continue;
-        }
-        actions.push(Action {
-            action: remove,
-            email: email.to_owned(),
-            key: Some(account.key.clone()),
-            reason: Some("no longer assigned".into()),
-            changes: if remove == ActionKind::Disable {
-                disable_changes(account, &have, grants)
-            } else {
-                have.iter().map(|g| Change::Remove(grants.change(g))).collect()
-            },
-        });
-    }
-
-    actions.sort_by_cached_key(|a| (a.email.to_lowercase(), a.action));
-    warnings.sort();
-    unmanaged.sort_by(|a, b| a.email.cmp(&b.email));
-    let removals = actions.iter().filter(|a| a.action.is_removal()).count();
-    let blocked = safety::check(&actions, live, desired, in_scope_count);
-    let only: Vec<String> =
-        options.only.iter().map(|e| e.trim().to_lowercase()).collect::<BTreeSet<_>>().into_iter().collect();
-    if !only.is_empty() {
-        actions.retain(|a| only.binary_search(&a.email.to_lowercase()).is_ok());
-        warnings.retain(|w| only.binary_search(&w.email.to_lowercase()).is_ok());
-    }
-    Ok(Plan {
-        actions,
-        warnings,
-        blocked,
-        left_alone,
-        unmanaged,
-        unscoped: desired.scope.is_none(),
-        only,
-        removals,
-        in_scope: in_scope_count,
-    })
+    problems.into_result(matched)
 }
 
 /// What disabling `account` changes: its `active` flag when the target has one (SCIM: the

@@ -21,7 +21,7 @@ use super::{Outcome, Target, interrupted};
 use crate::diag::{Code, Problem};
 use crate::live::{Grant, Key, LiveAccount, LiveState, domain_of};
 use crate::plan::{Action, ActionKind, Change};
-use crate::render::TargetInfo;
+use crate::vocab::TargetInfo;
 use auth::Tokens;
 
 pub const DEFAULT_API_URL: &str = "https://api.getgo.com/admin/rest/v1";
@@ -297,14 +297,14 @@ fn shortfall(e: &Expected, account: &LiveAccount) -> Vec<String> {
             None => false,
         };
         if !ok {
-            missing.push(format!("{a} is not {v:?}"));
+            missing.push(format!("{a} is not {}", crate::vocab::quote(v)));
         }
     }
     for g in e.add.difference(&account.grants) {
-        missing.push(format!("{g:?} was not granted"));
+        missing.push(format!("{} {} was not granted", g.label(), g.id()));
     }
     for g in e.remove.intersection(&account.grants) {
-        missing.push(format!("{g:?} was not removed"));
+        missing.push(format!("{} {} was not removed", g.label(), g.id()));
     }
     missing
 }
@@ -484,7 +484,7 @@ impl Target for GotoTarget {
         reread?;
         progress.finish();
 
-        // 3. Read back what GoTo's behaviour leaves uncertain, fix what did not take, report the rest.
+        // 4. Read back what GoTo's behaviour leaves uncertain, fix what did not take, report the rest.
         // Also writes that failed without a clear answer (the connection dropped, 429 or 5xx to
         // the last attempt): the change may have been made; if it was, the action is done,
         // else it gets one more try with the fixes.
