@@ -18,7 +18,7 @@ pub struct Report {
     pub results: Vec<(Action, Outcome)>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ReportSummary {
     pub created: usize,
     pub updated: usize,

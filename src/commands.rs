@@ -25,6 +25,9 @@ pub struct Output {
     pub quiet: bool,
 }
 
+/// Exit code 3: the plan is blocked by a safety threshold (SPEC 4.1).
+pub const BLOCKED: u8 = 3;
+
 /// Exit code 130: interrupted (SIGINT).
 pub const INTERRUPTED: u8 = 130;
 /// Exit code 143: terminated (SIGTERM, as Docker, Kubernetes and CI cancel send).
@@ -160,7 +163,14 @@ pub fn plan(args: &PlanArgs, out: Output) -> Result<ExitCode, Problems> {
     }
     if !doc.blocks.is_empty() {
         eprintln!("error: the plan is blocked: {}", doc.blocked.as_deref().unwrap_or(""));
-        return Ok(ExitCode::from(1));
+        if render::diagnostics::github_actions() {
+            for b in &doc.blocks {
+                let problem = Problem::new(b.code, b.message.clone())
+                    .help("if these removals are intended, a reviewer can allow them: apply with --allow-removals");
+                eprint!("{}", render::diagnostics::github_annotations(&problem.into()));
+            }
+        }
+        return Ok(ExitCode::from(BLOCKED));
     }
     Ok(if args.detailed_exitcode && !doc.actions.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
@@ -432,7 +442,13 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
 
 /// `rollcall check`: each step on its own line, ok or what to fix; exit 1 if any fails.
 /// With `probe`: the GoTo probe (`check --probe EMAIL`), saying first what it will do.
-pub fn check(dir: &Path, probe: Option<&str>, record: Option<&Path>, out: Output) -> Result<ExitCode, Problems> {
+pub fn check(
+    dir: &Path,
+    probe: Option<&str>,
+    record: Option<&Path>,
+    format: Format,
+    out: Output,
+) -> Result<ExitCode, Problems> {
     let manifest = config::load(dir)?;
     if probe.is_some() && manifest.target.kind != crate::manifest::TargetKind::Goto {
         return Err(
@@ -484,15 +500,23 @@ pub fn check(dir: &Path, probe: Option<&str>, record: Option<&Path>, out: Output
             }
         }
     };
+    let ok = lines.iter().all(|(_, r)| r.is_ok());
+    if format == Format::Json {
+        let checks: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|(step, r)| match r {
+                Ok(s) => serde_json::json!({ "step": step, "ok": true, "detail": s }),
+                Err(e) => serde_json::json!({ "step": step, "ok": false, "detail": e }),
+            })
+            .collect();
+        print(&format!("{:#}\n", serde_json::json!({ "ok": ok, "checks": checks })));
+        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
     let mut text = String::new();
-    let mut ok = true;
     for (step, r) in &lines {
         match r {
             Ok(s) => text.push_str(&format!("ok    {step}: {s}\n")),
-            Err(e) => {
-                ok = false;
-                text.push_str(&format!("FAIL  {step}: {e}\n"));
-            }
+            Err(e) => text.push_str(&format!("FAIL  {step}: {e}\n")),
         }
     }
     let _ = out;

@@ -288,6 +288,14 @@ impl Problems {
     pub fn len(&self) -> usize {
         self.0.len()
     }
+    /// Every problem is a safety block (a plan refused by policy, not an error): exit 3.
+    pub fn is_block(&self) -> bool {
+        !self.0.is_empty()
+            && self
+                .0
+                .iter()
+                .all(|p| matches!(p.code, Code::RemovalThreshold | Code::LastSuperUser | Code::SeatsExceeded))
+    }
     /// Ok(value) when nothing was reported.
     pub fn into_result<T>(self, value: T) -> Result<T, Problems> {
         if self.0.is_empty() { Ok(value) } else { Err(self) }

@@ -122,9 +122,11 @@ pub fn manifests(live: &LiveState, target: &ImportedTarget) -> Vec<(String, Stri
     let roles = infer_roles(live);
 
     let mut directory = format!(
-        "# Written by `rollcall import` from {}: one record per account, with its\n\
+        "# yaml-language-server: $schema={}\n\
+         # Written by `rollcall import` from {}: one record per account, with its\n\
          # GoTo key so that matching survives a change of email. Edit it, or replace it with\n\
          # your directory's exports.\nusers:\n",
+        crate::schema::url("directory.schema.json"),
         describe(live)
     );
     if people.is_empty() {
@@ -162,9 +164,11 @@ pub fn manifests(live: &LiveState, target: &ImportedTarget) -> Vec<(String, Stri
     }
 
     let mut root = format!(
-        "# Written by `rollcall import` from {}.\n\
+        "# yaml-language-server: $schema={}\n\
+         # Written by `rollcall import` from {}.\n\
          # Roles are the account's distinct combinations of licenses and admin roles; rename them\n\
          # as you like (in roles:, assignments: and the groups of {DIRECTORY_FILE}).\nversion: 1\n\ntarget:\n",
+        crate::schema::url("rollcall.schema.json"),
         describe(live)
     );
     match target {

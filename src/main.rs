@@ -3,9 +3,10 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use rollcall::cli::{Cli, ColorChoice, Command, SchemaFor};
-use rollcall::commands::{self, INTERRUPTED, Output, TERMINATED};
+use rollcall::cli::{Cli, ColorChoice, Command, Format, SchemaFor};
+use rollcall::commands::{self, BLOCKED, INTERRUPTED, Output, TERMINATED};
 use rollcall::diag::{Code, Problem, Problems};
+use rollcall::render::diagnostics;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -23,9 +24,19 @@ fn main() -> ExitCode {
     on_sigterm();
     let result = match &cli.command {
         // Desired state too: what it finds (an email outside scope.domains) is a validation error.
-        Command::Validate { dir } => {
+        Command::Validate { dir, format } => {
             rollcall::config::load(dir).and_then(|m| rollcall::desired::build(&m).map(|_| m)).map(|m| {
-                if !cli.quiet {
+                if *format == Format::Json {
+                    let doc = serde_json::json!({
+                        "ok": true,
+                        "diagnostics": [],
+                        "people": m.directory.people.len(),
+                        "groups": m.directory.groups.len(),
+                        "roles": m.roles.len(),
+                        "assignments": m.assignments.len(),
+                    });
+                    println!("{doc:#}");
+                } else if !cli.quiet {
                     eprintln!(
                         "{}: ok ({} people, {} groups, {} roles, {} assignments)",
                         m.root.name(),
@@ -41,26 +52,35 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::plan(args, out),
         Command::Apply(args) => commands::apply(args, out),
         Command::Show { plan, format } => commands::show(plan, *format, out),
-        Command::Check { dir, probe, record } => commands::check(dir, probe.as_deref(), record.as_deref(), out),
+        Command::Check { dir, probe, record, format } => {
+            commands::check(dir, probe.as_deref(), record.as_deref(), *format, out)
+        }
         Command::Explain { email, dir, format } => commands::explain(email, dir, *format),
         Command::Diff(args) => {
             rollcall::revdiff::run(&args.base, args.head.as_deref(), &args.dir, args.format, out.color)
         }
-        Command::Import(args) => rollcall::import::run(args, out.quiet),
-        Command::Completions { shell } => {
+        Command::Import(args) => rollcall::import::run(args, out.quiet).inspect(|_| {
+            if args.format == Format::Json {
+                print!("{}", diagnostics::json(&Problems::default()));
+            }
+        }),
+        Command::Completions { shell, .. } => {
             clap_complete::generate(*shell, &mut Cli::command(), "rollcall", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Man { out } => rollcall::cli::man_pages(out).map(|()| ExitCode::SUCCESS).map_err(|e| {
+        Command::Man { out, .. } => rollcall::cli::man_pages(out).map(|()| ExitCode::SUCCESS).map_err(|e| {
             Problem::new(Code::Io, format!("cannot write the man pages to {}: {e}", out.display())).into()
         }),
-        Command::Schema { schema_for } => {
+        Command::Schema { schema_for, .. } => {
             print!(
                 "{}",
                 match schema_for {
                     SchemaFor::Rollcall => rollcall::schema::rollcall(),
                     SchemaFor::Directory => rollcall::schema::directory(),
                     SchemaFor::Explain => rollcall::schema::explain(),
+                    SchemaFor::Plan => rollcall::schema::plan(),
+                    SchemaFor::Report => rollcall::schema::report(),
+                    SchemaFor::Diagnostics => rollcall::schema::diagnostics(),
                 }
             );
             Ok(ExitCode::SUCCESS)
@@ -69,8 +89,16 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(problems) => {
-            report(&problems, color_for(std::io::stderr().is_terminal()));
-            ExitCode::from(1)
+            if diagnostics::github_actions() {
+                eprint!("{}", diagnostics::github_annotations(&problems));
+            }
+            if cli.command.format() == Format::Json {
+                print!("{}", diagnostics::json(&problems));
+            } else {
+                report(&problems, color_for(std::io::stderr().is_terminal()));
+            }
+            // A plan refused only because it is blocked is not an error: it awaits a decision.
+            ExitCode::from(if problems.is_block() { BLOCKED } else { 1 })
         }
     }
 }

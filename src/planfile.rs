@@ -18,14 +18,18 @@ use crate::vocab::TargetInfo;
 
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GitInfo {
     pub commit: String,
     pub dirty: bool,
 }
 
 /// A saved plan. Field order is the order of the JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(
+    title = "rollcall plan",
+    description = "A plan saved by `rollcall plan --out FILE` (and printed by `--format json`); see docs/plan-format.md"
+)]
 pub struct PlanDoc {
     pub format_version: u32,
     pub rollcall_version: String,

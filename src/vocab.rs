@@ -77,10 +77,10 @@ impl<'de> Deserialize<'de> for Key {
 }
 
 /// Something rollcall grants an account: a GoTo license, a GoTo admin role, a SCIM role.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Grant {
-    License(Key),
+    License(#[schemars(with = "String")] Key),
     AdminRole(String),
     ScimRole(String),
 }
@@ -181,7 +181,7 @@ pub fn identity_of<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Option<&'a str>
 }
 
 /// What the plan is about: shown in every header.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, JsonSchema)]
 pub struct TargetInfo {
     pub kind: String,
     pub account: String,

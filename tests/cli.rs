@@ -271,7 +271,7 @@ fn a_blocked_plan_is_printed_saved_refused_then_applied_with_allow_removals() {
     std::fs::write(dir.join("rollcall.yaml"), cleaned).unwrap();
     let plan = dir.parent().unwrap().join("plan.json");
     let o = run(&["plan", dir.to_str().unwrap(), "--out", plan.to_str().unwrap()], dir.parent().unwrap());
-    assert_eq!(o.status.code(), Some(1), "blocked plan exits 1: {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(3), "a blocked plan exits 3: {}", stderr(&o));
     assert!(
         stdout(&o).contains("Blocked: the plan removes 4 accounts, more than max_removals.count (3)"),
         "{}",
@@ -282,7 +282,7 @@ fn a_blocked_plan_is_printed_saved_refused_then_applied_with_allow_removals() {
     assert!(saved["blocked"].as_str().unwrap().contains("max_removals.count"));
     let before = std::fs::read(dir.join("live.json")).unwrap();
     let o = run(&["apply", plan.to_str().unwrap(), "--auto-approve"], dir.parent().unwrap());
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3), "apply refuses a blocked plan with 3");
     assert!(stderr(&o).contains("--allow-removals"), "{}", stderr(&o));
     assert_eq!(before, std::fs::read(dir.join("live.json")).unwrap(), "refused: nothing written");
     let o = run(&["apply", plan.to_str().unwrap(), "--auto-approve", "--allow-removals"], dir.parent().unwrap());
@@ -425,7 +425,7 @@ fn a_plan_blocked_by_seats_is_refused_with_the_seats_code_not_the_removal_one() 
     assert_ne!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("rollcall::seats-exceeded"), "{}", stdout(&o));
     let o = run(&["apply", plan.to_str().unwrap(), "--auto-approve"], dir.parent().unwrap());
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3), "a blocked plan is refused with 3");
     assert!(stderr(&o).contains("rollcall::seats-exceeded"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("rollcall::removal-threshold"), "{}", stderr(&o));
 }

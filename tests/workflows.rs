@@ -1,7 +1,9 @@
 //! The CI recipes in examples/ci lint clean: each parses as YAML, validates against the
 //! platform's JSON Schema (vendored in tests/fixtures/ci-schemas from SchemaStore and GitLab,
 //! as shipped by the check-jsonschema package; tests cannot fetch them), and calls only
-//! rollcall subcommands and flags that exist (checked by clap itself).
+//! rollcall subcommands and flags that exist (checked by clap itself). Every GitHub workflow
+//! (the recipes under examples/ci, the project's own .github/workflows) and the composite
+//! action lint clean with actionlint and zizmor (pinned in tests/tools/requirements.txt).
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +16,46 @@ fn root() -> PathBuf {
 
 const GITHUB: &str = "examples/ci/github/rollcall.yml";
 const GITLAB: &str = "examples/ci/gitlab/.gitlab-ci.yml";
+
+/// Every YAML file under `dir` (relative to the crate root), recursively, sorted.
+fn yaml_files(dir: &str) -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&root().join(dir), &mut out);
+    let mut names: Vec<String> =
+        out.iter().map(|p| p.strip_prefix(root()).unwrap().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// GitLab pipelines: `.gitlab-ci.yml` files and anything under a `gitlab` folder of examples/ci.
+fn is_gitlab(path: &str) -> bool {
+    path.contains("/gitlab/") || path.ends_with(".gitlab-ci.yml")
+}
+
+/// Every GitHub workflow: the recipes (every non-GitLab file under examples/ci) and the
+/// project's own workflows.
+fn github_workflows() -> Vec<String> {
+    let mut all: Vec<String> = yaml_files("examples/ci").into_iter().filter(|p| !is_gitlab(p)).collect();
+    all.extend(yaml_files(".github/workflows"));
+    assert!(all.len() >= 3, "{all:?}");
+    all
+}
+
+fn gitlab_pipelines() -> Vec<String> {
+    let all: Vec<String> = yaml_files("examples/ci").into_iter().filter(|p| is_gitlab(p)).collect();
+    assert!(!all.is_empty());
+    all
+}
 
 fn load(path: &str) -> Value {
     let text = std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -35,13 +77,17 @@ fn validate(path: &str, schema: &str) {
 }
 
 #[test]
-fn the_github_workflow_validates_against_the_workflow_schema() {
-    validate(GITHUB, "github-workflows.json");
+fn the_github_workflows_validate_against_the_workflow_schema() {
+    for path in github_workflows() {
+        validate(&path, "github-workflows.json");
+    }
 }
 
 #[test]
-fn the_gitlab_pipeline_validates_against_the_gitlab_ci_schema() {
-    validate(GITLAB, "gitlab-ci.json");
+fn the_gitlab_pipelines_validate_against_the_gitlab_ci_schema() {
+    for path in gitlab_pipelines() {
+        validate(&path, "gitlab-ci.json");
+    }
 }
 
 #[test]
@@ -158,7 +204,16 @@ fn assert_runs(seen: &[String], path: &str, needle: &[&str]) {
 }
 
 #[test]
-fn the_recipes_call_only_commands_and_flags_that_exist() {
+fn every_recipe_calls_only_commands_and_flags_that_exist() {
+    for path in yaml_files("examples/ci") {
+        if !rollcall_commands(&path).is_empty() {
+            check_commands(&path);
+        }
+    }
+}
+
+#[test]
+fn the_recipes_run_the_loop() {
     for path in [GITHUB, GITLAB] {
         let seen = check_commands(path);
         assert_runs(&seen, path, &["plan", "--format", "markdown", "--out", "plan.json"]);
@@ -184,6 +239,145 @@ fn secrets_come_from_the_environment_only() {
         for name in ["GOTO_CLIENT_ID", "GOTO_CLIENT_SECRET", "GOTO_PAT"] {
             assert!(text.contains(name), "{path} does not pass {name}");
         }
-        assert!(!text.contains("--allow-removals"), "{path}: CI never overrides the removal thresholds");
     }
+}
+
+/// CI lifts a blocked plan only where an approver's label said so: the one `--allow-removals`
+/// of the GitHub recipe sits in the branch taken when the apply job found that label.
+#[test]
+fn removals_are_allowed_only_through_the_approvers_label() {
+    let text = std::fs::read_to_string(root().join(GITLAB)).unwrap();
+    assert!(!text.contains("--allow-removals"), "{GITLAB}: CI never overrides the removal thresholds");
+    let text = std::fs::read_to_string(root().join(GITHUB)).unwrap();
+    let uses: Vec<usize> =
+        text.match_indices("rollcall apply plan.json --auto-approve --allow-removals").map(|(i, _)| i).collect();
+    assert_eq!(uses.len(), 1, "{GITHUB}: one guarded apply with --allow-removals");
+    let guard = text[..uses[0]].rfind("if [ \"$ALLOW_REMOVALS\" = true ]; then").expect("the guard");
+    assert!(!text[guard..uses[0]].contains("fi\n"), "the apply with --allow-removals is inside the guard");
+    assert!(text.contains("ALLOW_REMOVALS: ${{ steps.reviewed.outputs.allow_removals }}"));
+    assert!(text.contains("approvers.includes(added.actor.login)"), "the label counts only from an approver");
+}
+
+/// Every recipe installs one pinned rollcall release from PyPI: never a build from a branch head.
+#[test]
+fn the_recipes_install_a_pinned_rollcall() {
+    let mut versions = std::collections::BTreeSet::new();
+    for path in [GITHUB, GITLAB] {
+        let text = std::fs::read_to_string(root().join(path)).unwrap();
+        assert!(!text.contains("cargo install"), "{path} builds rollcall instead of installing a release");
+        let doc = load(path);
+        let version = doc["variables"]["ROLLCALL_VERSION"].as_str().or(doc["env"]["ROLLCALL_VERSION"].as_str());
+        let version = version.unwrap_or_else(|| panic!("{path}: no ROLLCALL_VERSION"));
+        assert!(
+            version.split('.').count() == 3 && version.split('.').all(|n| n.parse::<u32>().is_ok()),
+            "{path}: ROLLCALL_VERSION {version} is not X.Y.Z"
+        );
+        versions.insert(version.to_owned());
+        let installs: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#') && l.contains(" install ") && l.contains("rollcall"))
+            .collect();
+        assert!(!installs.is_empty(), "{path} installs no rollcall");
+        for line in installs {
+            assert!(line.contains("\"rollcall==${ROLLCALL_VERSION}\""), "{path}: unpinned install: {line}");
+        }
+    }
+    assert_eq!(versions.len(), 1, "the recipes pin different versions: {versions:?}");
+}
+
+/// GitHub's apply is queued in order and never cancelled; GitLab's plan finds merged-results
+/// pipelines and diffs from the merge base.
+#[test]
+fn applies_are_queued_and_diffs_start_at_the_merge_base() {
+    let github = load(GITHUB);
+    let c = &github["jobs"]["apply"]["concurrency"];
+    assert_eq!(c["queue"], "max", "{c}");
+    assert_eq!(c["cancel-in-progress"], false, "{c}");
+    let text = std::fs::read_to_string(root().join(GITHUB)).unwrap();
+    assert!(text.contains("git merge-base"), "{GITHUB}");
+    let gitlab = std::fs::read_to_string(root().join(GITLAB)).unwrap();
+    assert!(gitlab.contains("git merge-base") && gitlab.contains("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"));
+    assert!(gitlab.contains("resource_group: rollcall-apply") && gitlab.contains("oldest_first"));
+}
+
+/// A linter from target/tools-venv (tests/tools/install.sh, run by ./test.sh).
+fn tool(name: &str) -> std::process::Command {
+    let path = root().join("target/tools-venv/bin").join(name);
+    assert!(path.is_file(), "{} is missing: run tests/tools/install.sh (./test.sh does)", path.display());
+    let mut c = std::process::Command::new(path);
+    c.current_dir(root()).env("NO_COLOR", "1").env_remove("GITHUB_TOKEN").env_remove("GH_TOKEN");
+    c
+}
+
+fn actionlint(files: &[String]) -> std::process::Output {
+    // No shellcheck here: actionlint checks the workflows themselves, expressions included.
+    tool("actionlint").args(["-no-color", "-shellcheck=", "-pyflakes="]).args(files).output().unwrap()
+}
+
+fn zizmor(files: &[String]) -> std::process::Output {
+    tool("zizmor").args(["--offline", "--no-progress", "--format", "plain"]).args(files).output().unwrap()
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn actionlint_finds_nothing_in_the_workflows() {
+    let files = github_workflows();
+    let o = actionlint(&files);
+    assert!(o.status.success() && o.stdout.is_empty(), "actionlint on {files:?}:\n{}", text(&o));
+}
+
+#[test]
+fn zizmor_finds_nothing_in_the_workflows_and_the_action() {
+    let mut files = github_workflows();
+    files.push("action.yml".into());
+    let o = zizmor(&files);
+    assert!(o.status.success(), "zizmor on {files:?}:\n{}", text(&o));
+    assert!(text(&o).contains("No findings to report"), "{}", text(&o));
+}
+
+/// The linters are not vacuous: the old recipe's mistakes are found.
+#[test]
+fn the_linters_catch_an_injection_and_an_unpinned_action() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(".github/workflows");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.yml");
+    std::fs::write(
+        &bad,
+        "name: bad\non: pull_request\npermissions: {}\njobs:\n  diff:\n    runs-on: ubuntu-24.04\n    steps:\n      - uses: actions/checkout@v4\n      - run: rollcall diff --base \"origin/${{ github.head_ref }}\"\n",
+    )
+    .unwrap();
+    let files = [bad.to_string_lossy().into_owned()];
+    let z = text(&zizmor(&files));
+    assert!(z.contains("template-injection") && z.contains("unpinned-uses") && z.contains("artipacked"), "{z}");
+    let a = actionlint(&files);
+    assert!(!a.status.success() && text(&a).contains("github.head_ref"), "{}", text(&a));
+}
+
+/// GoTo credentials reach only jobs in a protected environment; the diff (what a fork's pull
+/// request gets) runs without any; the plan job never runs for a fork.
+#[test]
+fn credentials_only_in_protected_environments_and_never_for_forks() {
+    let doc = load(GITHUB);
+    let jobs = doc["jobs"].as_object().unwrap();
+    for (name, job) in jobs {
+        let uses_secrets = job.to_string().contains("secrets.");
+        if uses_secrets {
+            assert!(job["environment"].is_string(), "job {name} reads secrets outside an environment");
+        }
+    }
+    assert!(!jobs["diff"].to_string().contains("secrets."), "the diff job needs no credentials");
+    assert_eq!(jobs["plan"]["environment"], "goto-plan");
+    assert_eq!(jobs["apply"]["environment"], "goto");
+    assert!(
+        jobs["plan"]["if"]
+            .as_str()
+            .unwrap()
+            .contains("github.event.pull_request.head.repo.full_name == github.repository"),
+        "the plan job skips forks"
+    );
+    assert_eq!(doc["permissions"], serde_json::json!({}), "no permission by default");
 }

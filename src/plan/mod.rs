@@ -19,7 +19,7 @@ use crate::live::{Grant, Key};
 
 pub use planner::{PlanOptions, plan};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
     Create,
@@ -45,7 +45,7 @@ impl ActionKind {
 }
 
 /// One grant in a plan: what it is and how people know it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GrantChange {
     pub grant: Grant,
     /// The license description, or the role name.
@@ -53,7 +53,7 @@ pub struct GrantChange {
 }
 
 /// One change of one account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
     /// An attribute set (old is null on create, or when the live account has none).
@@ -64,12 +64,13 @@ pub enum Change {
     Remove(GrantChange),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Action {
     pub action: ActionKind,
     pub email: String,
     /// The live account's key (absent on create).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     pub key: Option<Key>,
     /// Why, for removals ("no longer assigned", "accountEnabled is false").
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,7 +78,7 @@ pub struct Action {
     pub changes: Vec<Change>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,
@@ -109,29 +110,30 @@ impl Summary {
 }
 
 /// Something the plan will not do and the reviewer should know.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Warning {
     pub email: String,
     pub message: String,
 }
 
 /// Why a plan is blocked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Block {
     /// Which check blocked it (rollcall::removal-threshold, ...).
+    #[schemars(with = "String")]
     pub code: Code,
     pub message: String,
 }
 
 /// Grants rollcall found and leaves alone because no role names them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Unmanaged {
     pub email: String,
     pub grants: Vec<GrantChange>,
 }
 
 /// What rollcall saw and deliberately left alone.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeftAlone {
     /// Live accounts outside scope.domains (or, without a scope, not matched).
     pub outside_scope: usize,

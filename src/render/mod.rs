@@ -1,5 +1,6 @@
 //! The one place that turns a Plan (or an apply report) into words: text, markdown, JSON.
 
+pub mod diagnostics;
 pub mod markdown;
 pub mod report;
 pub mod text;

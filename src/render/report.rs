@@ -51,17 +51,36 @@ pub fn text(report: &Report) -> String {
     out
 }
 
-#[derive(Serialize)]
-struct JsonResult<'a> {
-    action: &'a str,
-    email: &'a str,
-    outcome: &'static str,
+/// `apply --format json`: the report as one document (schema/report.schema.json).
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(
+    title = "rollcall apply report",
+    description = "What `rollcall apply --format json` prints: every action and its outcome"
+)]
+pub struct JsonReport<'a> {
+    /// 1: the version of this format.
+    pub format_version: u32,
+    pub summary: ReportSummary,
+    pub results: Vec<JsonResult<'a>>,
+}
+
+/// One action and how it ended.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct JsonResult<'a> {
+    /// create, update, disable, enable or delete.
+    pub action: &'a str,
+    pub email: &'a str,
+    /// done, failed or skipped.
+    pub outcome: &'static str,
+    /// Why it failed or was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a str>,
+    pub message: Option<&'a str>,
+    /// The target's HTTP status, for a failure the target reported.
     #[serde(skip_serializing_if = "Option::is_none")]
-    http_status: Option<u16>,
+    pub http_status: Option<u16>,
+    /// GoTo's incident id, for a failure GoTo reported.
     #[serde(skip_serializing_if = "Option::is_none")]
-    incident_id: Option<&'a str>,
+    pub incident_id: Option<&'a str>,
 }
 
 pub fn json(report: &Report) -> String {
@@ -73,7 +92,7 @@ pub fn json(report: &Report) -> String {
             JsonResult { action: a.action.as_str(), email: &a.email, outcome, message, http_status, incident_id }
         })
         .collect();
-    let doc = serde_json::json!({ "format_version": 1, "summary": report.summary(), "results": results });
+    let doc = JsonReport { format_version: 1, summary: report.summary(), results };
     let mut s = serde_json::to_string_pretty(&doc).expect("reports serialise");
     s.push('\n');
     s
