@@ -74,6 +74,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Write manifests that describe the live account as it is, or a file-target snapshot of it.
     Import(ImportArgs),
+    /// Rewrite the directory files that carry `pull:` from Microsoft Graph, all or nothing.
+    Pull(PullArgs),
     /// Print shell completions (e.g. `rollcall completions bash > /etc/bash_completion.d/rollcall`).
     Completions {
         #[arg(value_enum)]
@@ -117,6 +119,20 @@ pub struct ImportArgs {
     /// Overwrite manifests that already exist in --out.
     #[arg(long)]
     pub force: bool,
+    /// Migrate from Entra's GoToMeeting connector: manifests reproducing the app role
+    /// assignments of this enterprise application (service principal object id).
+    #[arg(long, value_name = "SP_ID", requires = "out", conflicts_with_all = ["dir", "snapshot", "from_snapshot"])]
+    pub from_entra_app: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Manifest directory (holds rollcall.yaml).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Exit 0 when no file changed, 2 when one did.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 #[derive(Debug, Args)]

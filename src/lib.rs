@@ -10,6 +10,7 @@ pub mod diag;
 pub mod directory;
 pub mod expr;
 pub mod gitrev;
+pub mod graph;
 pub mod import;
 pub mod live;
 pub mod manifest;

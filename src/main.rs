@@ -49,6 +49,7 @@ fn main() -> ExitCode {
             rollcall::revdiff::run(&args.base, args.head.as_deref(), &args.dir, args.format, out.color)
         }
         Command::Import(args) => rollcall::import::run(args, out.quiet),
+        Command::Pull(args) => rollcall::graph::pull::run(&args.dir, args.detailed_exitcode, out.quiet),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "rollcall", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
