@@ -7,6 +7,7 @@ mod desired;
 mod emulated;
 mod faults;
 mod goto;
+mod graph;
 mod import;
 mod revdiff;
 mod schema;
