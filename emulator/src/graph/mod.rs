@@ -232,7 +232,9 @@ impl GraphEmulator {
 
     /// Changes the directory (a joiner, a leaver, a rename, a new member...).
     pub fn update(&self, change: impl FnOnce(&mut Tenant)) {
-        change(&mut self.app.lock().tenant);
+        let mut g = self.app.lock();
+        change(&mut g.tenant);
+        g.user_index = server::index(&g.tenant);
     }
 
     pub fn config(&self) -> GraphConfig {

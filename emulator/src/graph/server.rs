@@ -85,6 +85,8 @@ pub(crate) struct Inner {
     /// `http://127.0.0.1:PORT`, for `@odata.nextLink`.
     pub base: String,
     pub tenant: Tenant,
+    /// User object id -> index in `tenant.users`; rebuilt whenever the tenant changes.
+    pub user_index: HashMap<String, usize>,
     pub config: GraphConfig,
     pub tokens: HashMap<String, Instant>,
     pub token_seq: u64,
@@ -98,8 +100,10 @@ pub(crate) struct App(Arc<Mutex<Inner>>);
 
 impl App {
     pub fn new(base: String, tenant: Tenant, config: GraphConfig) -> App {
+        let user_index = index(&tenant);
         App(Arc::new(Mutex::new(Inner {
             base,
+            user_index,
             tenant,
             config,
             tokens: HashMap::new(),
@@ -113,6 +117,10 @@ impl App {
     pub fn lock(&self) -> MutexGuard<'_, Inner> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+pub(crate) fn index(tenant: &Tenant) -> HashMap<String, usize> {
+    tenant.users.iter().enumerate().map(|(i, u)| (u.id.clone(), i)).collect()
 }
 
 pub(crate) fn router(app: App) -> Router {
@@ -300,14 +308,23 @@ fn route(
                     }
                 },
             };
-            let items: Vec<Value> = g
-                .tenant
-                .users
+            let (offset, top) = match window(g, &q) {
+                Ok(w) => w,
+                Err(r) => return r,
+            };
+            let matching: Vec<usize> = match &filter {
+                None => (0..g.tenant.users.len()).collect(),
+                Some(f) => (0..g.tenant.users.len())
+                    .filter(|&i| f.matches(&g.tenant.users[i].id, &g.tenant.users[i].properties))
+                    .collect(),
+            };
+            let items = matching
                 .iter()
-                .filter(|u| filter.as_ref().is_none_or(|f| f.matches(&u.id, &u.properties)))
-                .map(|u| project(&u.id, &u.properties, &select, false))
+                .skip(offset)
+                .take(top)
+                .map(|&i| project(&g.tenant.users[i].id, &g.tenant.users[i].properties, &select, false))
                 .collect();
-            page(g, path, &q, items)
+            respond(g, path, &q, (offset, top), matching.len(), items)
         }
         ["groups", id, "transitiveMembers", "microsoft.graph.user"] => {
             if !advanced_ok {
@@ -325,12 +342,18 @@ fn route(
             let Some(users) = transitive_users(&g.tenant, id) else {
                 return not_found(g, id);
             };
+            let (offset, top) = match window(g, &q) {
+                Ok(w) => w,
+                Err(r) => return r,
+            };
             let items = users
-                .into_iter()
-                .filter_map(|uid| g.tenant.users.iter().find(|u| u.id == uid))
+                .iter()
+                .skip(offset)
+                .take(top)
+                .filter_map(|uid| g.user_index.get(uid).map(|&i| &g.tenant.users[i]))
                 .map(|u| project(&u.id, &u.properties, &select, true))
                 .collect();
-            page(g, path, &q, items)
+            respond(g, path, &q, (offset, top), users.len(), items)
         }
         ["groups", id, "members", "microsoft.graph.group"] => {
             if !advanced_ok {
@@ -501,6 +524,7 @@ fn project(id: &str, properties: &Map<String, Value>, select: &[String], typed: 
 /// The users in a group and, through nested groups, in its subgroups, each once.
 fn transitive_users(tenant: &Tenant, id: &str) -> Option<Vec<String>> {
     let start = tenant.groups.iter().find(|x| x.id.eq_ignore_ascii_case(id))?;
+    let groups: HashSet<&str> = tenant.groups.iter().map(|x| x.id.as_str()).collect();
     let mut seen_groups = HashSet::new();
     let mut seen_users = HashSet::new();
     let mut out = Vec::new();
@@ -511,7 +535,7 @@ fn transitive_users(tenant: &Tenant, id: &str) -> Option<Vec<String>> {
         }
         let Some(group) = tenant.groups.iter().find(|x| x.id == gid) else { continue };
         for m in &group.members {
-            if tenant.groups.iter().any(|x| &x.id == m) {
+            if groups.contains(m.as_str()) {
                 stack.push(m.clone());
             } else if seen_users.insert(m.clone()) {
                 out.push(m.clone());
@@ -521,8 +545,19 @@ fn transitive_users(tenant: &Tenant, id: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// One page of `items`, with `@odata.nextLink` carrying the query and a `$skiptoken`.
+/// One page of a whole list of `items`.
 fn page(g: &mut Inner, path: &str, q: &[(String, String)], items: Vec<Value>) -> Response {
+    let (offset, top) = match window(g, q) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let total = items.len();
+    let slice = items.into_iter().skip(offset).take(top).collect();
+    respond(g, path, q, (offset, top), total, slice)
+}
+
+/// Where the page asked for starts and how long it is, from `$top` and `$skiptoken`.
+fn window(g: &mut Inner, q: &[(String, String)]) -> Result<(usize, usize), Response> {
     let param = |name: &str| q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
     let top = match param("$top") {
         None => g.config.default_page_size,
@@ -530,43 +565,43 @@ fn page(g: &mut Inner, path: &str, q: &[(String, String)], items: Vec<Value>) ->
             Ok(n) if (1..=g.config.max_page_size).contains(&n) => n,
             _ => {
                 let max = g.config.max_page_size;
-                return error(
+                return Err(error(
                     g,
                     StatusCode::BAD_REQUEST,
                     "Request_BadRequest",
                     &format!("Invalid page size specified: '{t}'. Must be between 1 and {max} inclusive."),
-                );
+                ));
             }
         },
     };
     let top = g.config.serve_at_most.map_or(top, |most| top.min(most.max(1)));
     let offset = match param("$skiptoken") {
         None => 0,
-        Some(t) => match t
-            .strip_prefix("X'")
-            .and_then(|t| t.strip_suffix('\''))
-            .and_then(|t| usize::from_str_radix(t, 16).ok())
-        {
+        Some(t) => match t.strip_prefix("X'").and_then(|t| t.strip_suffix('\'')).and_then(|t| usize::from_str_radix(t, 16).ok()) {
             Some(n) => n,
             None => {
-                return error(
+                return Err(error(
                     g,
                     StatusCode::BAD_REQUEST,
                     "Directory_ExpiredPageToken",
                     "The specified page token value has expired and can no longer be included in your request.",
-                );
+                ));
             }
         },
     };
     let number = offset / top + 1;
     if g.config.faults.fail_page == Some(number as u32) && number > 1 {
-        let mut r =
-            error(g, StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "The service is temporarily unavailable.");
+        let mut r = error(g, StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "The service is temporarily unavailable.");
         r.headers_mut().insert("Retry-After", "0".parse().expect("digits"));
-        return r;
+        return Err(r);
     }
-    let total = items.len();
-    let slice: Vec<Value> = items.into_iter().skip(offset).take(top).collect();
+    Ok((offset, top))
+}
+
+/// A page: `items` (already cut to the window), `@odata.count` on the first page when asked,
+/// and `@odata.nextLink` (the query with a `$skiptoken`) while more remain.
+fn respond(g: &mut Inner, path: &str, q: &[(String, String)], (offset, top): (usize, usize), total: usize, items: Vec<Value>) -> Response {
+    let param = |name: &str| q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
     let mut body = Map::new();
     body.insert("@odata.context".into(), "https://graph.microsoft.com/v1.0/$metadata#users".into());
     if offset == 0 && param("$count").as_deref() == Some("true") {
@@ -579,10 +614,9 @@ fn page(g: &mut Inner, path: &str, q: &[(String, String)], items: Vec<Value>) ->
             .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
             .collect();
         next.push(format!("$skiptoken={}", encode(&format!("X'{:x}'", offset + top))));
-        let base = g.base.clone();
-        body.insert("@odata.nextLink".into(), format!("{base}{path}?{}", next.join("&")).into());
+        body.insert("@odata.nextLink".into(), format!("{}{path}?{}", g.base, next.join("&")).into());
     }
-    body.insert("value".into(), Value::Array(slice));
+    body.insert("value".into(), Value::Array(items));
     axum::Json(Value::Object(body)).into_response()
 }
 
