@@ -369,6 +369,9 @@ fn pull_needs_credentials_and_a_valid_pull_entry() {
         stderr.contains("AZURE_TENANT_ID, AZURE_CLIENT_SECRET (or AZURE_FEDERATED_TOKEN_FILE) not set"),
         "{stderr}"
     );
+    let out = site.cmd(&["pull", site.d()]).env("ROLLCALL_GRAPH_URL", "http://graph.example.com").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rollcall::insecure-url"), "{}", text(&out));
     std::fs::write(
         site.dir.join("rollcall.yaml"),
         MANIFEST
@@ -387,6 +390,17 @@ fn pull_needs_credentials_and_a_valid_pull_entry() {
     // validate reports the same.
     let out = site.run(&["validate", site.d()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("rollcall::pull-shape"));
+}
+
+#[test]
+fn a_manifest_broken_outside_directory_can_still_be_pulled() {
+    let site = Site::new();
+    let yaml = site.file("rollcall.yaml").replace("roles:\n", "rolez: {}\nroles:\n");
+    std::fs::write(site.dir.join("rollcall.yaml"), yaml).unwrap();
+    let out = site.run(&["pull", site.d()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not validate outside `directory:`"), "{}", text(&out));
+    assert!(site.file("exports/users.json").contains("\"surname\": \"Archer\""));
 }
 
 #[test]
@@ -439,6 +453,9 @@ fn import_from_the_entra_app_reproduces_its_assignments() {
             || yaml.contains("  - { user: dan@acme.example, role: organizer }"),
         "{yaml}"
     );
+    // The files are what `rollcall pull` writes for this manifest.
+    let out = site.run(&["pull", out_dir.to_str().unwrap(), "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // Until the roles are mapped, validation says so.
     let out = site.run(&["validate", out_dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));

@@ -18,7 +18,8 @@ use serde_json::Value;
 use super::pull::{self, PullPlan};
 use super::{Graph, PAGE_SIZE, Settings, problem};
 use crate::diag::{Code, Problem, Problems};
-use crate::directory::is_object_id;
+use crate::directory::{Pull, is_object_id};
+use crate::manifest::DirectoryFormat;
 use crate::manifest::validate::MANIFEST_FILE;
 use crate::render::quote;
 use crate::targets::http::encode;
@@ -124,6 +125,10 @@ async fn read_app(graph: &Graph, id: &str) -> Result<App, Problem> {
     Ok(App { id: id.to_owned(), name: str_of(&sp, "displayName"), roles, assignments, nested })
 }
 
+fn group_file(name: &str) -> String {
+    format!("directory/groups/{name}.json")
+}
+
 /// `Sales Team (EU)` -> `sales-team-eu`.
 fn slug(s: &str) -> String {
     let mut out = String::new();
@@ -200,7 +205,8 @@ pub fn manifest(app: &App, names: &Names, upn: &BTreeMap<String, String>) -> Str
     for (id, name) in &names.groups {
         let _ = writeln!(
             y,
-            "  - {{ format: entra-group-members, group: {name}, path: directory/groups/{name}.json, pull: {{ group: {id} }} }}"
+            "  - {{ format: entra-group-members, group: {name}, path: {}, pull: {{ group: {id} }} }}",
+            group_file(name)
         );
     }
     let _ = writeln!(y, "\nmatching: [email]\n\nroles:");
@@ -277,20 +283,27 @@ pub fn run(app_id: &str, out: &Path, force: bool, quiet: bool) -> Result<ExitCod
     let rt = super::runtime()?;
     let app = rt.block_on(read_app(&graph, &app_id))?;
     let names = names(&app);
-    // Directly assigned users are named by user principal name: pull the users first.
-    let users_plan = PullPlan {
-        entries: vec![pull::PullEntry {
-            shown: USERS_FILE.to_owned(),
-            path: out.join(USERS_FILE),
-            format: crate::manifest::DirectoryFormat::EntraJson,
-            pull: crate::directory::Pull::AllUsers,
-        }],
-        attributes: ["accountEnabled", "givenName", "id", "mail", "surname", "userPrincipalName"]
-            .map(str::to_owned)
-            .to_vec(),
-        not_in_graph: Vec::new(),
-    };
-    let fetched = rt.block_on(pull::fetch(&graph, &users_plan))?;
+    // Everything the manifest will pull, fetched once: the users file also names the directly
+    // assigned users by user principal name.
+    let mut entries = vec![pull::PullEntry {
+        shown: USERS_FILE.to_owned(),
+        path: out.join(USERS_FILE),
+        format: DirectoryFormat::EntraJson,
+        pull: Pull::AllUsers,
+    }];
+    for (id, name) in &names.groups {
+        let shown = group_file(name);
+        entries.push(pull::PullEntry {
+            path: out.join(&shown),
+            shown,
+            format: DirectoryFormat::EntraGroupMembers,
+            pull: Pull::Group(id.clone()),
+        });
+    }
+    // What `rollcall pull` selects for the manifest written below, so that it finds no change.
+    let attributes = ["accountEnabled", "givenName", "id", "mail", "surname", "userPrincipalName"];
+    let plan = PullPlan { entries, attributes: attributes.map(str::to_owned).to_vec(), not_in_graph: Vec::new() };
+    let fetched = rt.block_on(pull::fetch(&graph, &plan))?;
     let upn: BTreeMap<String, String> = fetched[0]
         .values()
         .filter_map(|line| {
@@ -300,10 +313,9 @@ pub fn run(app_id: &str, out: &Path, force: bool, quiet: bool) -> Result<ExitCod
         .collect();
     std::fs::create_dir_all(out)
         .map_err(|e| Problem::new(Code::Io, format!("cannot create {}: {e}", out.display())))?;
+    let files = pull::store(&plan, &fetched)?;
     let text = manifest(&app, &names, &upn);
     std::fs::write(&root, text).map_err(|e| Problem::new(Code::Io, format!("cannot write {}: {e}", root.display())))?;
-    let plan = pull::plan(out)?;
-    let files = rt.block_on(pull::pull_with(&graph, &plan))?;
     if !quiet {
         let people = app.assignments.iter().filter(|a| a.principal_type == "User").count();
         eprintln!(

@@ -25,6 +25,18 @@ const ALWAYS: [&str; 4] = ["id", "userPrincipalName", "mail", "accountEnabled"];
 /// A group-member file names people; nothing else is read from it.
 const MEMBER_ATTRIBUTES: [&str; 3] = ["id", "userPrincipalName", "mail"];
 
+/// What a pull selects when the manifest's mappings cannot be read: the attributes rollcall's
+/// examples and `import` map.
+const USUAL: &[&str] =
+    &["department", "displayName", "employeeId", "givenName", "preferredLanguage", "surname", "userType"];
+
+/// `rollcall.yaml` read for its `directory:` alone.
+#[derive(serde::Deserialize)]
+struct DirectoryOnly {
+    #[serde(default)]
+    directory: Vec<crate::manifest::RawDirectorySource>,
+}
+
 /// The scalar properties of a Graph v1.0 `user` that `$select` takes (plus `extension_*`
 /// directory extensions). Anything else a manifest references is not in Graph.
 const GRAPH_USER_PROPERTIES: &[&str] = &[
@@ -109,10 +121,29 @@ pub fn plan(dir: &Path) -> Result<PullPlan, Problems> {
         Problems::from(p)
     })?;
     let root = diag::source(file.display().to_string(), text);
-    let raw: RawManifest = load::parse(&root).map_err(Problems::from)?;
+    // Only `directory:` must be readable: a manifest with problems elsewhere (people not
+    // pulled yet, a typo in a role) can still be pulled, with the usual attributes.
+    let (directory, (attributes, not_in_graph)) = match load::parse::<RawManifest>(&root) {
+        Ok(raw) => {
+            let selected = self::attributes(&raw);
+            (raw.directory, selected)
+        }
+        Err(problem) => match load::parse::<DirectoryOnly>(&root) {
+            Ok(only) => {
+                eprintln!(
+                    "note: {} does not validate outside `directory:` ({}); pulling the usual attributes",
+                    root.name(),
+                    problem.message
+                );
+                let usual = ALWAYS.iter().chain(USUAL).map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+                (only.directory, (usual.into_iter().collect(), Vec::new()))
+            }
+            Err(_) => return Err(problem.into()),
+        },
+    };
     let mut problems = Problems::default();
     let mut entries = Vec::new();
-    for entry in &raw.directory {
+    for entry in &directory {
         if entry.pull.is_none() {
             continue;
         }
@@ -151,7 +182,6 @@ pub fn plan(dir: &Path) -> Result<PullPlan, Problems> {
             Err(p) => problems.push(p),
         }
     }
-    let (attributes, not_in_graph) = attributes(&raw);
     problems.into_result(PullPlan { entries, attributes, not_in_graph })
 }
 
@@ -354,9 +384,14 @@ pub fn pull(plan: &PullPlan, settings: Settings) -> Result<Pulled, Problem> {
 /// Pulls every entry of `plan` through `graph` and rewrites the files that changed.
 pub async fn pull_with(graph: &Graph, plan: &PullPlan) -> Result<Vec<(String, Change)>, Problem> {
     let fetched = fetch(graph, plan).await?;
+    store(plan, &fetched)
+}
+
+/// Writes what `fetch` returned for `plan` into the files that changed, all or nothing.
+pub fn store(plan: &PullPlan, fetched: &[Records]) -> Result<Vec<(String, Change)>, Problem> {
     let mut files = Vec::new();
     let mut writes = Vec::new();
-    for (entry, records) in plan.entries.iter().zip(&fetched) {
+    for (entry, records) in plan.entries.iter().zip(fetched) {
         let old = existing(&entry.path);
         let new_text = text(records);
         let unchanged = std::fs::read_to_string(&entry.path).is_ok_and(|t| t == new_text);
