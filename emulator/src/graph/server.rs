@@ -577,7 +577,11 @@ fn window(g: &mut Inner, q: &[(String, String)]) -> Result<(usize, usize), Respo
     let top = g.config.serve_at_most.map_or(top, |most| top.min(most.max(1)));
     let offset = match param("$skiptoken") {
         None => 0,
-        Some(t) => match t.strip_prefix("X'").and_then(|t| t.strip_suffix('\'')).and_then(|t| usize::from_str_radix(t, 16).ok()) {
+        Some(t) => match t
+            .strip_prefix("X'")
+            .and_then(|t| t.strip_suffix('\''))
+            .and_then(|t| usize::from_str_radix(t, 16).ok())
+        {
             Some(n) => n,
             None => {
                 return Err(error(
@@ -591,7 +595,8 @@ fn window(g: &mut Inner, q: &[(String, String)]) -> Result<(usize, usize), Respo
     };
     let number = offset / top + 1;
     if g.config.faults.fail_page == Some(number as u32) && number > 1 {
-        let mut r = error(g, StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "The service is temporarily unavailable.");
+        let mut r =
+            error(g, StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "The service is temporarily unavailable.");
         r.headers_mut().insert("Retry-After", "0".parse().expect("digits"));
         return Err(r);
     }
@@ -600,7 +605,14 @@ fn window(g: &mut Inner, q: &[(String, String)]) -> Result<(usize, usize), Respo
 
 /// A page: `items` (already cut to the window), `@odata.count` on the first page when asked,
 /// and `@odata.nextLink` (the query with a `$skiptoken`) while more remain.
-fn respond(g: &mut Inner, path: &str, q: &[(String, String)], (offset, top): (usize, usize), total: usize, items: Vec<Value>) -> Response {
+fn respond(
+    g: &mut Inner,
+    path: &str,
+    q: &[(String, String)],
+    (offset, top): (usize, usize),
+    total: usize,
+    items: Vec<Value>,
+) -> Response {
     let param = |name: &str| q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
     let mut body = Map::new();
     body.insert("@odata.context".into(), "https://graph.microsoft.com/v1.0/$metadata#users".into());
