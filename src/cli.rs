@@ -18,9 +18,14 @@ Environment:
   GOTO_CLIENT_ID, GOTO_CLIENT_SECRET  the GoTo OAuth client, with one of:
   GOTO_PAT                          a personal access token (identity: scope; for CI)
   GOTO_REFRESH_TOKEN                a refresh token (rotates: local use only)
+  GOTO_REFRESH_TOKEN_FILE           a file holding the refresh token; rotated tokens are written back
   SCIM_TOKEN                        the bearer token of a scim target
   ROLLCALL_API_URL, ROLLCALL_TOKEN_URL, ROLLCALL_ACCOUNT_KEY, ROLLCALL_SCIM_URL
                                     override the target's api_url, token_url, account_key, url
+  AZURE_TENANT_ID, AZURE_CLIENT_ID  rollcall pull: the Entra app, with one of:
+  AZURE_CLIENT_SECRET               its client secret
+  AZURE_FEDERATED_TOKEN_FILE        a federated token (workload identity: GitHub OIDC, Kubernetes)
+  AZURE_AUTHORITY_HOST, ROLLCALL_GRAPH_URL  override the login and Graph endpoints
   HTTPS_PROXY                       a proxy for the target's requests
   NO_COLOR                          no colour (as --color never)
   GITHUB_ACTIONS=true               diagnostics are also printed as workflow annotations
@@ -32,6 +37,8 @@ Examples:
   rollcall plan acme --format markdown         the plan as a pull-request comment
   rollcall apply plan.json --auto-approve      apply exactly the reviewed plan (CI after merge)
   rollcall diff --base main acme               what a branch changes, without credentials
+  rollcall explain ann@acme.example acme       why this person has (or has no) account
+  rollcall pull acme --detailed-exitcode       rewrite the pulled directory files from Entra ID
   rollcall validate acme --format json         diagnostics as JSON for scripts
 
 Docs: README.md, docs/manifest.md, docs/plan-format.md, docs/expressions.md; schemas: rollcall schema --for NAME.";
@@ -202,6 +209,8 @@ pub enum Command {
         after_long_help = "Exit codes: 0 written; 1 error.\n\nExamples:\n  GOTO_PAT=... rollcall import --out acme\n  rollcall import --from-snapshot live.json --out acme\n  rollcall import acme --snapshot live.json"
     )]
     Import(ImportArgs),
+    /// Rewrite the directory files that carry `pull:` from Microsoft Graph, all or nothing.
+    Pull(PullArgs),
     /// Print shell completions (e.g. `rollcall completions bash > /etc/bash_completion.d/rollcall`).
     Completions {
         /// The shell to complete for.
@@ -253,6 +262,22 @@ pub struct ImportArgs {
     /// Overwrite manifests that already exist in --out.
     #[arg(long)]
     pub force: bool,
+    #[arg(long, value_enum, default_value_t, help = FORMAT_HELP)]
+    pub format: Format,
+    /// Migrate from Entra's GoToMeeting connector: manifests reproducing the app role
+    /// assignments of this enterprise application (service principal object id).
+    #[arg(long, value_name = "SP_ID", requires = "out", conflicts_with_all = ["dir", "snapshot", "from_snapshot"])]
+    pub from_entra_app: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Manifest directory (holds rollcall.yaml).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Exit 0 when no file changed, 2 when one did.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
     #[arg(long, value_enum, default_value_t, help = FORMAT_HELP)]
     pub format: Format,
 }
@@ -314,6 +339,7 @@ impl Command {
             Command::Apply(a) => a.format,
             Command::Diff(a) => a.format,
             Command::Import(a) => a.format,
+            Command::Pull(a) => a.format,
         }
     }
 }

@@ -112,6 +112,8 @@ codes! {
     Snapshot => "rollcall::snapshot": "a file-target snapshot that cannot be read or written",
     Git => "rollcall::git": "a git repository or revision that cannot be read",
     ImportOut => "rollcall::import-out": "import was given nowhere to write, or would overwrite manifests",
+    PullShape => "rollcall::pull-shape": "a directory source's pull: that is not exactly one of users: all, filter: or group:, or sits on a source it cannot fill",
+    Graph => "rollcall::graph": "Microsoft Graph could not be reached, or refused a request",
 }
 
 impl fmt::Display for Code {

@@ -333,6 +333,9 @@ fn open_source(args: &ImportArgs) -> Result<(Box<dyn Target>, Source), Problems>
 
 /// `rollcall import [DIR] [--out DIR] [--snapshot FILE] [--from-snapshot FILE]`.
 pub fn run(args: &ImportArgs, quiet: bool) -> Result<ExitCode, Problems> {
+    if let (Some(app), Some(out)) = (&args.from_entra_app, &args.out) {
+        return crate::graph::migrate::run(app, out, args.force, quiet);
+    }
     if args.out.is_none() && args.snapshot.is_none() {
         return Err(Problem::new(Code::ImportOut, "import needs somewhere to write")
             .help("pass --out DIR for manifests, --snapshot FILE for a file-target snapshot, or both")

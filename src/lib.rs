@@ -12,6 +12,7 @@ pub mod directory;
 pub mod explain;
 pub mod expr;
 pub mod gitrev;
+pub mod graph;
 pub mod import;
 pub mod live;
 pub mod manifest;

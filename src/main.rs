@@ -64,6 +64,7 @@ fn main() -> ExitCode {
                 print!("{}", diagnostics::json(&Problems::default()));
             }
         }),
+        Command::Pull(args) => rollcall::graph::pull::run(&args.dir, args.detailed_exitcode, out.quiet),
         Command::Completions { shell, .. } => {
             clap_complete::generate(*shell, &mut Cli::command(), "rollcall", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

@@ -13,6 +13,7 @@ mod faults;
 mod first_use;
 mod goto;
 mod gotoreal;
+mod graph;
 mod import;
 mod revdiff;
 mod review;

@@ -381,3 +381,20 @@ fn credentials_only_in_protected_environments_and_never_for_forks() {
     );
     assert_eq!(doc["permissions"], serde_json::json!({}), "no permission by default");
 }
+
+const GITHUB_PULL: &str = "examples/ci/github/rollcall-pull.yml";
+const GITLAB_PULL: &str = "examples/ci/gitlab/rollcall-pull.gitlab-ci.yml";
+
+#[test]
+fn the_scheduled_pull_recipes_validate_and_call_rollcall_pull() {
+    validate(GITHUB_PULL, "github-workflows.json");
+    validate(GITLAB_PULL, "gitlab-ci.json");
+    for path in [GITHUB_PULL, GITLAB_PULL] {
+        let seen = check_commands(path);
+        assert_runs(&seen, path, &["pull", "--detailed-exitcode"]);
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
+        for name in ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE", "Directory changes"] {
+            assert!(text.contains(name), "{path} does not mention {name}");
+        }
+    }
+}

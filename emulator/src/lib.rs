@@ -13,6 +13,7 @@
 mod config;
 mod conn;
 mod faults;
+pub mod graph;
 mod server;
 mod state;
 

@@ -206,6 +206,9 @@ pub fn load_from(
             },
             None => infer_format(&entry.path.value),
         };
+        if let Err(p) = pull_of(entry, format, root) {
+            steps.push(Step::Report(p));
+        }
         if format == DirectoryFormat::EntraGroupMembers && entry.group.is_none() {
             steps.push(Step::Report(
                 Problem::new(Code::DirectoryFormat, "an entra-group-members source needs `group:`")
@@ -399,6 +402,103 @@ fn parse_all(steps: &[Step]) -> Vec<Option<(Parsed, Problems)>> {
         }
     });
     outcomes.into_inner().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Where `rollcall pull` fetches a directory file from in Microsoft Graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pull {
+    /// `/users`: every user of the tenant.
+    AllUsers,
+    /// `/users?$filter=...`
+    Filter(String),
+    /// `/groups/{id}/transitiveMembers/microsoft.graph.user`
+    Group(String),
+}
+
+/// The checked `pull:` of a directory source: `None` when it has none.
+pub fn pull_of(entry: &RawDirectorySource, format: DirectoryFormat, root: &Source) -> Result<Option<Pull>, Problem> {
+    let Some(raw) = &entry.pull else { return Ok(None) };
+    let at = |message: String, label: &str, help: &str| {
+        let mut p = Problem::new(Code::PullShape, message);
+        if crate::manifest::yaml::has_span(raw) {
+            p = p.at(root, span(raw), label);
+        }
+        p.help(help.to_owned())
+    };
+    if !matches!(format, DirectoryFormat::EntraJson | DirectoryFormat::EntraGroupMembers) {
+        return Err(at(
+            format!("`pull:` fills entra-json and entra-group-members files, not {} files", format_name(format)),
+            "rollcall pull cannot write this format",
+            "add `format: entra-json` (or entra-group-members with `group:`), or remove `pull:`",
+        ));
+    }
+    if entry.path.value.contains(['*', '?', '[']) {
+        return Err(at(
+            format!("`pull:` needs one file, and `{}` is a pattern", entry.path.value),
+            "pulled into which file?",
+            "name one file in `path:` (a new one is created by `rollcall pull`)",
+        ));
+    }
+    let r = &raw.value;
+    let pull = match (&r.users, &r.filter, &r.group) {
+        (Some(u), None, None) if u.value == "all" => Pull::AllUsers,
+        (Some(u), None, None) => {
+            return Err(at(
+                format!("`users: {}` is not a pull; the only value is `all`", u.value),
+                "expected `users: all`",
+                "write `users: all`, or `filter: \"<OData $filter>\"` for some of them",
+            ));
+        }
+        (None, Some(f), None) if !f.value.trim().is_empty() => Pull::Filter(f.value.trim().to_owned()),
+        (None, None, Some(g)) if is_object_id(&g.value) => Pull::Group(g.value.trim().to_ascii_lowercase()),
+        (None, None, Some(g)) => {
+            return Err(at(
+                format!("`{}` is not a group object id", g.value),
+                "expected a GUID such as 0b1f...-...",
+                "name the group by its object id (Entra admin center > Groups > the group > Object ID); names can repeat, ids cannot",
+            ));
+        }
+        _ => {
+            return Err(at(
+                "`pull:` takes exactly one of `users: all`, `filter:` or `group:`".to_owned(),
+                "one of them, once",
+                "e.g. `pull: { users: all }`, `pull: { filter: \"department eq 'Sales'\" }` or `pull: { group: <object id> }`",
+            ));
+        }
+    };
+    if format == DirectoryFormat::EntraGroupMembers && !matches!(pull, Pull::Group(_)) {
+        return Err(at(
+            "an entra-group-members file lists one group's members: its `pull:` is `group: <object id>`".to_owned(),
+            "not a group",
+            "use `pull: { group: <object id> }` here, or `format: entra-json` for a list of users",
+        ));
+    }
+    Ok(Some(pull))
+}
+
+/// An Entra object id: a GUID (8-4-4-4-12 hex digits).
+pub fn is_object_id(s: &str) -> bool {
+    let s = s.trim();
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn format_name(format: DirectoryFormat) -> &'static str {
+    match format {
+        DirectoryFormat::Yaml => "yaml",
+        DirectoryFormat::EntraJson => "entra-json",
+        DirectoryFormat::EntraGroupMembers => "entra-group-members",
+        DirectoryFormat::Csv => "csv",
+    }
+}
+
+/// The format of a directory source: as written, else from the file's extension.
+pub fn format_of(entry: &RawDirectorySource) -> Option<DirectoryFormat> {
+    match &entry.format {
+        Some(f) => DirectoryFormat::parse(&f.value),
+        None => Some(infer_format(&entry.path.value)),
+    }
 }
 
 fn infer_format(path: &str) -> DirectoryFormat {

@@ -97,12 +97,37 @@ pub struct RawScope {
     pub exclude: Vec<Spanned<String>>,
 }
 
-/// A directory source: a path or glob of rollcall YAML, or `{format, path, group}`.
+/// A directory source: a path or glob of rollcall YAML, or `{format, path, group, pull}`.
 #[derive(Debug)]
 pub struct RawDirectorySource {
     pub format: Option<Spanned<String>>,
     pub path: Spanned<String>,
     pub group: Option<Spanned<String>>,
+    pub pull: Option<Spanned<RawPull>>,
+}
+
+/// Where `rollcall pull` fetches an entra-json or entra-group-members file from in Microsoft
+/// Graph: exactly one of the keys.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPull {
+    /// `all`: every user of the tenant.
+    #[schemars(with = "Option<PullUsers>")]
+    pub users: Option<Spanned<String>>,
+    /// An OData $filter on /users, e.g. "department eq 'Sales'".
+    #[schemars(with = "Option<String>")]
+    pub filter: Option<Spanned<String>>,
+    /// A group's object id: its transitive user members (nested groups expanded by Graph).
+    #[schemars(with = "Option<String>")]
+    pub group: Option<Spanned<String>>,
+}
+
+/// The only value `pull: {users: ...}` takes.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum PullUsers {
+    All,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -118,6 +143,9 @@ struct RawDirectorySourceMap {
     /// entra-group-members: the group whose members the file lists.
     #[schemars(with = "Option<String>")]
     group: Option<Spanned<String>>,
+    /// entra-json, entra-group-members: where `rollcall pull` fetches the file from in Microsoft Graph.
+    #[schemars(with = "Option<RawPull>")]
+    pull: Option<Spanned<RawPull>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -148,11 +176,11 @@ impl<'de> Deserialize<'de> for RawDirectorySource {
         impl<'de> Visitor<'de> for V {
             type Value = RawDirectorySource;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a path (or glob) of a rollcall YAML file, or a map {format, path, group}")
+                f.write_str("a path (or glob) of a rollcall YAML file, or a map {format, path, group, pull}")
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 let m = RawDirectorySourceMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(RawDirectorySource { format: m.format, path: m.path, group: m.group })
+                Ok(RawDirectorySource { format: m.format, path: m.path, group: m.group, pull: m.pull })
             }
         }
         // A bare string comes through Spanned so that its place is kept.
@@ -168,6 +196,7 @@ impl<'de> Deserialize<'de> for RawDirectorySource {
                 format: None,
                 path: Spanned { value: path, referenced: spanned.referenced, defined: spanned.defined },
                 group: None,
+                pull: None,
             },
             StringOr::Other(Either(src)) => src,
         })
@@ -181,7 +210,7 @@ impl JsonSchema for RawDirectorySource {
     fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
         let map = g.subschema_for::<RawDirectorySourceMap>();
         schemars::json_schema!({
-            "description": "A path or glob of rollcall YAML files, or {format, path, group}.",
+            "description": "A path or glob of rollcall YAML files, or {format, path, group, pull}.",
             "anyOf": [{"type": "string"}, map]
         })
     }

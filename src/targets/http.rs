@@ -103,18 +103,29 @@ impl std::fmt::Display for HttpError {
 impl HttpError {
     fn from_response(status: StatusCode, body: &str, what: &str) -> Self {
         let json: Option<Value> = serde_json::from_str(body).ok();
+        // GoTo `errors[0]`, SCIM `scimType`/`detail`, Microsoft Graph `error: {code, message}`,
+        // OAuth `error_description`.
         let code = json.as_ref().and_then(|v| {
-            v.pointer("/errors/0/code").or_else(|| v.get("scimType")).and_then(Value::as_str).map(str::to_owned)
+            v.pointer("/errors/0/code")
+                .or_else(|| v.get("scimType"))
+                .or_else(|| v.pointer("/error/code"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
         });
         let detail = json.as_ref().and_then(|v| {
             v.pointer("/errors/0/value")
+                .or_else(|| v.pointer("/error/message"))
                 .or_else(|| v.get("detail"))
                 .or_else(|| v.get("message"))
                 .or_else(|| v.get("error_description"))
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         });
-        let incident = json.as_ref().and_then(|v| v.get("incidentId")).and_then(Value::as_str).map(str::to_owned);
+        let incident = json
+            .as_ref()
+            .and_then(|v| v.get("incidentId").or_else(|| v.pointer("/error/innerError/request-id")))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let mut message = format!("{what}: HTTP {}", status.as_u16());
         if let Some(reason) = status.canonical_reason() {
             message.push(' ');
