@@ -17,6 +17,7 @@ pub const FILES: &[(&str, Generate)] = &[
     ("plan.schema.json", plan),
     ("report.schema.json", report),
     ("diagnostics.schema.json", diagnostics),
+    ("explain.schema.json", explain),
 ];
 
 /// The versioned URL of a schema file, e.g. `https://rollcall.dev/schema/0.1.0/rollcall.schema.json`:
