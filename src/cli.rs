@@ -39,6 +39,8 @@ pub enum Format {
 pub enum SchemaFor {
     Rollcall,
     Directory,
+    /// One line of `apply --audit-log`.
+    AuditLine,
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,7 +116,7 @@ pub struct ImportArgs {
     /// Read the account from a `file`-target snapshot instead.
     #[arg(long, value_name = "FILE", conflicts_with = "dir")]
     pub from_snapshot: Option<PathBuf>,
-    /// Overwrite manifests that already exist in --out.
+    /// Overwrite manifests that already exist in --out, or the --snapshot file.
     #[arg(long)]
     pub force: bool,
 }
@@ -148,9 +150,12 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// Apply a plan that exceeds the removal thresholds.
+    /// Apply a plan that exceeds the removal thresholds (or removes the last SUPER_USER).
     #[arg(long)]
     pub allow_removals: bool,
+    /// Apply a plan that puts more users on a license than it has seats.
+    #[arg(long)]
+    pub allow_over_seats: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     /// Append one JSON line per action to this file.

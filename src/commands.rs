@@ -36,6 +36,7 @@ struct Prepared {
 fn prepare(dir: &Path, only: &[String]) -> Result<Prepared, Problems> {
     let mut clock = Phases::start();
     let mut manifest = validate::load(dir)?;
+    crate::diag::warn(&manifest.warnings);
     clock.done("validate");
     // Everything about the input is checked before the first request.
     let desired = desired::build(&manifest)?;
@@ -253,13 +254,27 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
         // With --format json stdout carries one document: the report.
         print(&render_plan(doc, args.format, out));
     }
-    if !doc.blocks.is_empty() && !args.allow_removals {
-        return Err(Problem::new(
-            Code::RemovalThreshold,
-            format!("the plan is blocked: {}", doc.blocked.as_deref().unwrap_or("")),
-        )
-        .help("nothing was applied; if these removals are intended, apply again with --allow-removals")
-        .into());
+    // Each block is lifted by its own flag: --allow-removals does not say "over the seats".
+    let seats = Code::SeatsExceeded.as_str();
+    let standing: Vec<&crate::plan::Block> = doc
+        .blocks
+        .iter()
+        .filter(|b| if b.code == seats { !args.allow_over_seats } else { !args.allow_removals })
+        .collect();
+    if let Some(first) = standing.first() {
+        let (code, help) = if first.code == seats {
+            (
+                Code::SeatsExceeded,
+                "nothing was applied; free seats or buy more, or if GoTo should refuse what does not fit, apply again with --allow-over-seats",
+            )
+        } else {
+            (
+                Code::RemovalThreshold,
+                "nothing was applied; if these removals are intended, apply again with --allow-removals",
+            )
+        };
+        let reasons: Vec<&str> = standing.iter().map(|b| b.message.as_str()).collect();
+        return Err(Problem::new(code, format!("the plan is blocked: {}", reasons.join("; "))).help(help).into());
     }
     if doc.actions.is_empty() {
         if let Some(saved) = &saved {
@@ -279,13 +294,38 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
         eprintln!("Apply cancelled: nothing was changed.");
         return Ok(ExitCode::from(1));
     }
-    let mut audit = args.audit_log.as_deref().map(AuditLog::open).transpose()?;
+    let mut audit = match args.audit_log.as_deref() {
+        Some(path) => {
+            let context = apply::RunContext::new(
+                &prepared.target.info(),
+                &doc.manifest_digest,
+                doc.git.as_ref().map(|g| g.commit.clone()),
+            );
+            let mut log = AuditLog::open(path, context)?;
+            // A resumed apply: the saved plan's actions an interrupted run already made get
+            // their outcome line, so every reviewed action has one.
+            if let Some(saved) = &saved {
+                for a in saved.actions.iter().filter(|a| !doc.actions.contains(a)) {
+                    log.already_applied(a)?;
+                }
+            }
+            Some(log)
+        }
+        None => None,
+    };
     let report = apply::execute(prepared.target.as_mut(), &doc.actions, &prepared.live, audit.as_mut())?;
     print(&match args.format {
         Format::Text => render::report::text(&report),
         Format::Markdown => render::report::markdown(&report),
         Format::Json => render::report::json(&report),
     });
+    if let Some((why, _)) = &report.audit_failure {
+        return Err(Problem::new(Code::AuditLog, format!("the audit log could not be written mid-run: {why}"))
+            .help(
+                "no change was started after that; the report above names the actions whose outcome is not in the log",
+            )
+            .into());
+    }
     let s = report.summary();
     if s.skipped > 0 && interrupted() {
         return Ok(ExitCode::from(INTERRUPTED));

@@ -89,6 +89,12 @@ codes! {
     Snapshot => "rollcall::snapshot": "a file-target snapshot that cannot be read or written",
     Git => "rollcall::git": "a git repository or revision that cannot be read",
     ImportOut => "rollcall::import-out": "import was given nowhere to write, or would overwrite manifests",
+    SnapshotLocked => "rollcall::snapshot-locked": "another apply is writing the file-target snapshot",
+    AuditLog => "rollcall::audit-log": "the audit log cannot be opened or written",
+    CreateCollides => "rollcall::create-collides": "a create whose email belongs to a live account that matching did not pair",
+    MatchingFallback => "rollcall::matching-fallback": "matching has no email (or userName) as its last resort",
+    InvalidBoolean => "rollcall::invalid-boolean": "a value that must be true or false and is neither",
+    PartialExport => "rollcall::partial-export": "a directory export that is one page of several",
 }
 
 impl fmt::Display for Code {
@@ -244,6 +250,17 @@ impl Problems {
             out.push('\n');
         }
         out
+    }
+}
+
+/// Prints what validation accepts but questions to stderr, each as `warning[code]: ...`.
+pub fn warn(warnings: &[Problem]) {
+    for w in warnings {
+        let mut text = format!("warning[{}]: {}", w.code, w.message);
+        if let Some(h) = &w.help {
+            text.push_str(&format!("\n  help: {h}"));
+        }
+        eprintln!("{text}");
     }
 }
 

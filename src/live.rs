@@ -75,10 +75,10 @@ impl<'de> Deserialize<'de> for Key {
 }
 
 /// Something rollcall grants an account: a GoTo license, a GoTo admin role, a SCIM role.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Grant {
-    License(Key),
+    License(#[schemars(with = "String")] Key),
     AdminRole(String),
     ScimRole(String),
 }

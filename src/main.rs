@@ -29,6 +29,7 @@ fn main() -> ExitCode {
     });
     let result = match &cli.command {
         Command::Validate { dir } => rollcall::manifest::validate::load(dir).map(|m| {
+            rollcall::diag::warn(&m.warnings);
             if !cli.quiet {
                 eprintln!(
                     "{}: ok ({} people, {} groups, {} roles, {} assignments)",
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
                 match schema_for {
                     SchemaFor::Rollcall => rollcall::schema::rollcall(),
                     SchemaFor::Directory => rollcall::schema::directory(),
+                    SchemaFor::AuditLine => rollcall::schema::audit_line(),
                 }
             );
             Ok(ExitCode::SUCCESS)

@@ -238,7 +238,7 @@ impl Site {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_rollcall"));
+        let mut c = Command::new(crate::support::rollcall_bin());
         c.args(args)
             .current_dir(self.tmp.path())
             .env_remove("GOTO_ACCESS_TOKEN")

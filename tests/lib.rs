@@ -8,6 +8,7 @@ mod emulated;
 mod faults;
 mod goto;
 mod import;
+mod nolost;
 mod revdiff;
 mod schema;
 mod scim;

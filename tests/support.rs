@@ -14,3 +14,12 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The rollcall binary the tests run: this build, or the one `ROLLCALL_BIN_UNDER_TEST` names
+/// (to watch a new test fail on the code before a fix).
+pub fn rollcall_bin() -> String {
+    std::env::var("ROLLCALL_BIN_UNDER_TEST")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_rollcall").to_owned())
+}

@@ -17,7 +17,7 @@ use crate::live::{Grant, Key};
 
 pub use planner::{PlanOptions, plan};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
     Create,
@@ -43,7 +43,7 @@ impl ActionKind {
 }
 
 /// One grant in a plan: what it is and how people know it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GrantChange {
     pub grant: Grant,
     /// The license description, or the role name.
@@ -51,7 +51,7 @@ pub struct GrantChange {
 }
 
 /// One change of one account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
     /// An attribute set (old is null on create, or when the live account has none).

@@ -274,6 +274,14 @@ pub fn plan_resolved(
             })
         })
         .collect();
+    // Live accounts nothing matched, by email: a create of one of those emails is one person
+    // seen twice (created and removed in one plan), never two.
+    let live_by_email: HashMap<String, usize> = visible
+        .iter()
+        .enumerate()
+        .filter(|(l, _)| !claimed.contains_key(l))
+        .map(|(l, a)| (a.email().to_lowercase(), l))
+        .collect();
     for (d, account) in wanted.iter().enumerate() {
         let want = &sets[want_of[d]];
         match matched[d] {
@@ -406,6 +414,26 @@ pub fn plan_resolved(
                     })
                     .collect();
                 changes.extend(want.iter().map(|g| Change::Add(grants.change(g))));
+                if let Some(&l) = live_by_email.get(email.to_lowercase().as_str()) {
+                    let holder = visible[l];
+                    problems.push(
+                        Problem::new(
+                            Code::CreateCollides,
+                            format!(
+                                "{} would be created as {email}, but the live account {} ({}) already has that email and matching ({}) paired it with nobody",
+                                account.person,
+                                holder.email(),
+                                holder.key,
+                                desired.matching.join(", ")
+                            ),
+                        )
+                        .help(format!(
+                            "the two are one person seen differently: end `matching` with the email (`matching: [{}, email]`; `userName` for a scim target), or fix the attribute that differs",
+                            desired.matching.join(", ")
+                        )),
+                    );
+                    continue;
+                }
                 actions.push(Action {
                     action: ActionKind::Create,
                     email: email.to_owned(),
@@ -470,7 +498,7 @@ pub fn plan_resolved(
     warnings.sort();
     unmanaged.sort_by(|a, b| a.email.cmp(&b.email));
     let removals = actions.iter().filter(|a| a.action.is_removal()).count();
-    let blocked = safety::check(&actions, live, desired, in_scope_count);
+    let blocked = safety::check(&actions, live, desired, &grants.managed, in_scope_count);
     let only: Vec<String> =
         options.only.iter().map(|e| e.trim().to_lowercase()).collect::<BTreeSet<_>>().into_iter().collect();
     if !only.is_empty() {

@@ -45,6 +45,24 @@ pub fn text(report: &Report) -> String {
     if s.skipped > 0 {
         let _ = writeln!(out, "{} skipped: run the same apply again to finish them.", s.skipped);
     }
+    out.push_str(&notes(report));
+    out
+}
+
+/// The read-back's warnings, and the actions whose outcome the audit log lacks.
+fn notes(report: &Report) -> String {
+    let mut out = String::new();
+    for w in &report.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    if let Some((why, unlogged)) = &report.audit_failure {
+        let _ = writeln!(out, "The audit log could not be written ({why}); no change started after that.");
+        let _ = writeln!(out, "No outcome line in the audit log for {} actions:", unlogged.len());
+        for &i in unlogged {
+            let (a, o) = &report.results[i];
+            let _ = writeln!(out, "  {} {}: {}", a.action.as_str(), a.email, o.parts().0);
+        }
+    }
     out
 }
 
@@ -70,7 +88,15 @@ pub fn json(report: &Report) -> String {
             JsonResult { action: a.action.as_str(), email: &a.email, outcome, message, http_status, incident_id }
         })
         .collect();
-    let doc = serde_json::json!({ "format_version": 1, "summary": report.summary(), "results": results });
+    let unlogged: Option<Vec<&str>> =
+        report.audit_failure.as_ref().map(|(_, v)| v.iter().map(|&i| report.results[i].0.email.as_str()).collect());
+    let doc = serde_json::json!({
+        "format_version": 1,
+        "summary": report.summary(),
+        "results": results,
+        "warnings": report.warnings,
+        "audit_log_missing_outcomes": unlogged,
+    });
     let mut s = serde_json::to_string_pretty(&doc).expect("reports serialise");
     s.push('\n');
     s
@@ -84,5 +110,9 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(out, "{}", line(a, o));
     }
     out.push_str("```\n\n</details>\n");
+    let notes = notes(report);
+    if !notes.is_empty() {
+        let _ = writeln!(out, "\n```\n{notes}```");
+    }
     out
 }
