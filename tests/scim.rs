@@ -122,7 +122,13 @@ impl Peer {
 
 impl Drop for Peer {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+        // Only our server: if it is gone, its pid may already belong to another test's process.
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", self.pid)).unwrap_or_default();
+        let port = self.url.rsplit(':').next().and_then(|p| p.split('/').next()).unwrap_or_default();
+        let ours = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if ours.contains("scim2-server") && ours.contains(&format!("--port {port}")) {
+            let _ = Command::new("kill").arg(self.pid.to_string()).status();
+        }
     }
 }
 
