@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
+use rollcall::config::Scope;
 use rollcall::desired::{Desired, DesiredAccount, DesiredAttribute, RoleGrant, SafetyPolicy};
 use rollcall::live::{Grant, Key, License, LiveAccount, LiveState, Locks};
 use rollcall::manifest::OnUnassign;
-use rollcall::manifest::validate::Scope;
 use rollcall::plan::{PlanOptions, plan};
 
 fn vm(field: &str) -> u64 {

@@ -158,6 +158,11 @@ pub struct AuditLine {
     pub incident_id: Option<String>,
 }
 
+/// The JSON Schema of one audit line (`rollcall schema --for audit-line`).
+pub fn schema() -> String {
+    crate::schema::render(schemars::schema_for!(AuditLine))
+}
+
 /// What every line of one run shares.
 #[derive(Debug, Clone)]
 pub struct RunContext {
@@ -171,7 +176,7 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    pub fn new(target: &crate::render::TargetInfo, manifest_digest: &str, git_commit: Option<String>) -> Self {
+    pub fn new(target: &crate::vocab::TargetInfo, manifest_digest: &str, git_commit: Option<String>) -> Self {
         let (user_name, ci_run) = who_runs();
         RunContext {
             run_id: run_id(),

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use crate::apply::{self, AuditLog};
 use crate::cli::{ApplyArgs, Format, PlanArgs};
+use crate::config;
 use crate::desired;
 use crate::diag::{Code, Problem, Problems};
 use crate::live::LiveState;
-use crate::manifest::validate;
 use crate::plan::planner::Grants;
 use crate::plan::{self, Action, PlanOptions};
 use crate::planfile::{self, PlanDoc};
@@ -35,7 +35,7 @@ struct Prepared {
 
 fn prepare(dir: &Path, only: &[String]) -> Result<Prepared, Problems> {
     let mut clock = Phases::start();
-    let mut manifest = validate::load(dir)?;
+    let mut manifest = config::load(dir)?;
     crate::diag::warn(&manifest.warnings);
     clock.done("validate");
     // Everything about the input is checked before the first request.
@@ -255,14 +255,13 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
         print(&render_plan(doc, args.format, out));
     }
     // Each block is lifted by its own flag: --allow-removals does not say "over the seats".
-    let seats = Code::SeatsExceeded.as_str();
     let standing: Vec<&crate::plan::Block> = doc
         .blocks
         .iter()
-        .filter(|b| if b.code == seats { !args.allow_over_seats } else { !args.allow_removals })
+        .filter(|b| if b.code == Code::SeatsExceeded { !args.allow_over_seats } else { !args.allow_removals })
         .collect();
     if let Some(first) = standing.first() {
-        let (code, help) = if first.code == seats {
+        let (code, help) = if first.code == Code::SeatsExceeded {
             (
                 Code::SeatsExceeded,
                 "nothing was applied; free seats or buy more, or if GoTo should refuse what does not fit, apply again with --allow-over-seats",
@@ -335,7 +334,7 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
 
 /// `rollcall check`: each step on its own line, ok or what to fix; exit 1 if any fails.
 pub fn check(dir: &Path, out: Output) -> Result<ExitCode, Problems> {
-    let manifest = validate::load(dir)?;
+    let manifest = config::load(dir)?;
     let lines: Vec<(String, Result<String, String>)> = match manifest.target.kind {
         crate::manifest::TargetKind::Goto => {
             let settings = targets::goto_settings(&manifest)?;

@@ -2,11 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use crate::config::{Assignee, Clause, ClauseValue, Manifest, MappingValue, Scope};
 use crate::diag::{Code, Problem, Problems};
 use crate::directory::{Attributes, Directory, Origin};
 use crate::expr::Record;
 use crate::live::{Key, domain_of};
-use crate::manifest::validate::{Assignee, Clause, ClauseValue, Manifest, MappingValue, Scope};
 use crate::manifest::{ApplyMode, OnUnassign, ScopingOp, TargetKind};
 
 /// A grant as a role names it, before licenses are resolved against the live account.
@@ -49,7 +49,7 @@ impl DesiredAccount {
     /// The email the account is created with (and matched by): GoTo's `email`, else SCIM's
     /// `userName` (a scim manifest maps `userName` where a goto one maps `email`).
     pub fn email(&self) -> Option<&str> {
-        self.attribute("email").or_else(|| self.attribute("userName")).and_then(|a| a.on_create.as_deref())
+        crate::vocab::identity_of(|n| self.attribute(n).and_then(|a| a.on_create.as_deref()))
     }
 }
 

@@ -27,6 +27,24 @@ macro_rules! codes {
             pub fn description(self) -> &'static str {
                 match self { $(Code::$variant => $doc,)* }
             }
+            /// The code spelled `s` (`rollcall::…`), if there is one.
+            pub fn parse(s: &str) -> Option<Code> {
+                Code::ALL.iter().copied().find(|c| c.as_str() == s)
+            }
+        }
+
+        /// Codes travel in plan files as their stable spelling.
+        impl serde::Serialize for Code {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for Code {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Code, D::Error> {
+                let s = String::deserialize(d)?;
+                Code::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown diagnostic code `{s}`")))
+            }
         }
     };
 }

@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 
 use crate::cli::ImportArgs;
+use crate::config::{self, MANIFEST_FILE};
 use crate::diag::{Code, Problem, Problems};
 use crate::live::{Grant, Key, LiveAccount, LiveState, domain_of};
 use crate::manifest::TargetKind;
-use crate::manifest::validate::{self, MANIFEST_FILE};
 use crate::render::quote;
 use crate::targets::{self, Target};
 
@@ -314,7 +314,7 @@ fn open_source(args: &ImportArgs) -> Result<(Box<dyn Target>, Source), Problems>
             None => (targets::open_for_import(None)?, Source::Goto { api_url: None, token_url: None }),
         });
     };
-    let manifest = validate::load(dir)?;
+    let manifest = config::load(dir)?;
     let t = &manifest.target;
     match t.kind {
         TargetKind::File => Ok(snapshot(manifest.dir.join(t.path.as_deref().unwrap_or("live.json")))),

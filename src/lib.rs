@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod desired;
 pub mod diag;
 pub mod directory;
@@ -20,3 +21,4 @@ pub mod render;
 pub mod revdiff;
 pub mod schema;
 pub mod targets;
+pub mod vocab;

@@ -1,89 +1,10 @@
 //! The live account as rollcall sees it, whatever the target: accounts with their
 //! attributes, grants and lock flags, and the account's licenses.
 
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
-
-/// A GoTo key (account, user, license). GoTo sends keys as JSON strings in some responses
-/// and as numbers (some beyond 2^53) in others: kept as the digits, never as a float.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key(pub String);
-
-impl Key {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<&str> for Key {
-    fn from(s: &str) -> Self {
-        Key(s.to_owned())
-    }
-}
-
-impl Serialize for Key {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key (a string or an integer)")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
-                Ok(Key(v.to_owned()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Key, E> {
-                Ok(Key(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Key, E> {
-                Ok(Key(v.to_string()))
-            }
-            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Key, E> {
-                Ok(Key(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Key, E> {
-                Err(E::custom(format!("key {v} lost its digits to floating point; send keys as strings")))
-            }
-            // serde_json's arbitrary-precision numbers arrive as a one-entry map holding the digits.
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Key, A::Error> {
-                let Some((_, digits)) = map.next_entry::<String, String>()? else {
-                    return Err(de::Error::custom("expected a key"));
-                };
-                if !digits.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-                    return Err(de::Error::custom(format!("key {digits} is not an integer")));
-                }
-                Ok(Key(digits))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// Something rollcall grants an account: a GoTo license, a GoTo admin role, a SCIM role.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
-pub enum Grant {
-    License(#[schemars(with = "String")] Key),
-    AdminRole(String),
-    ScimRole(String),
-}
-
-pub const SUPER_USER: &str = "SUPER_USER";
+pub use crate::vocab::{Grant, Key, SUPER_USER, domain_of};
 
 /// The lock flags GoTo sets on accounts an admin cannot fully change.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +20,7 @@ pub struct Locks {
 impl Locks {
     /// Why `attribute` cannot be changed, if it cannot.
     pub fn blocks(&self, attribute: &str) -> Option<&'static str> {
-        let identity = matches!(attribute, "email" | "firstName" | "lastName" | "locale" | "timeZone");
+        let identity = crate::vocab::GOTO_ATTRIBUTES.contains(&attribute);
         if self.identity && identity {
             return Some("identityReadOnly");
         }
@@ -123,7 +44,7 @@ pub struct LiveAccount {
 impl LiveAccount {
     /// The account's identity: GoTo's `email`, else SCIM's `userName`.
     pub fn email(&self) -> &str {
-        self.attributes.get("email").or_else(|| self.attributes.get("userName")).map_or("", String::as_str)
+        crate::vocab::identity_of(|n| self.attributes.get(n).map(String::as_str)).unwrap_or("")
     }
 
     /// The target's own disabled flag (SCIM `active`), when it has one; None for GoTo,
@@ -158,11 +79,6 @@ impl LiveState {
     pub fn license(&self, key: &Key) -> Option<&License> {
         self.licenses.iter().find(|l| &l.key == key)
     }
-}
-
-/// The domain of an email, lower-cased.
-pub fn domain_of(email: &str) -> String {
-    email.rsplit_once('@').map_or(String::new(), |(_, d)| d.to_ascii_lowercase())
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         eprintln!("\nInterrupted: finishing the action in flight, then stopping.");
     });
     let result = match &cli.command {
-        Command::Validate { dir } => rollcall::manifest::validate::load(dir).map(|m| {
+        Command::Validate { dir } => rollcall::config::load(dir).map(|m| {
             rollcall::diag::warn(&m.warnings);
             if !cli.quiet {
                 eprintln!(
@@ -63,7 +63,7 @@ fn main() -> ExitCode {
                 match schema_for {
                     SchemaFor::Rollcall => rollcall::schema::rollcall(),
                     SchemaFor::Directory => rollcall::schema::directory(),
-                    SchemaFor::AuditLine => rollcall::schema::audit_line(),
+                    SchemaFor::AuditLine => rollcall::apply::schema(),
                 }
             );
             Ok(ExitCode::SUCCESS)

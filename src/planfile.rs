@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::config::Manifest;
 use crate::desired::Desired;
 use crate::diag::{Code, Problem};
 use crate::live::{Grant, LiveState};
-use crate::manifest::load;
-use crate::manifest::validate::Manifest;
+use crate::manifest::yaml;
 use crate::plan::{Action, Block, LeftAlone, Plan, Summary, Unmanaged, Warning};
-use crate::render::TargetInfo;
+use crate::vocab::TargetInfo;
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -177,7 +177,7 @@ fn feed(h: &mut Sha256, parts: &[&str]) {
 /// comments, key order and which file a person came from do not change it.
 pub fn manifest_digest(manifest: &Manifest, desired: &Desired) -> Result<String, Problem> {
     let mut h = Sha256::new();
-    let root = canonical(&load::to_json(&manifest.root)?);
+    let root = canonical(&yaml::to_json(&manifest.root)?);
     feed(&mut h, &["rollcall.yaml", &root.to_string()]);
     let mut accounts: Vec<_> = desired.accounts.iter().collect();
     accounts.sort_by(|a, b| a.person.cmp(&b.person));

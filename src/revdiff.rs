@@ -12,11 +12,11 @@ use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
 use crate::cli::Format;
+use crate::config::{self, MANIFEST_FILE, Manifest};
 use crate::desired::{self, DesiredAccount, RoleGrant};
 use crate::diag::{Code, Problem, Problems};
 use crate::gitrev::Repo;
 use crate::manifest::files::{ManifestFs, WorkTree};
-use crate::manifest::validate::{self, MANIFEST_FILE, Manifest};
 use crate::render::quote;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -72,7 +72,7 @@ pub fn load_side(label: &str, fs: &dyn ManifestFs, dir: &Path) -> Result<Side, P
         return Ok(Side { label: label.to_owned(), state: None, files: BTreeMap::new() });
     }
     let recording = Recording { inner: fs, dir, read: RefCell::default() };
-    let manifest = validate::load_from(&recording, dir)?;
+    let manifest = config::load_from(&recording, dir)?;
     let desired = desired::build(&manifest)?;
     let mut accounts = desired.accounts;
     accounts.sort_by(|a, b| email_of(a).cmp(email_of(b)).then_with(|| a.person.cmp(&b.person)));
@@ -84,7 +84,7 @@ pub fn load_side(label: &str, fs: &dyn ManifestFs, dir: &Path) -> Result<Side, P
 }
 
 fn email_of(a: &DesiredAccount) -> &str {
-    a.email().or_else(|| a.attribute("userName").and_then(|x| x.on_create.as_deref())).unwrap_or(&a.person)
+    a.email().unwrap_or(&a.person)
 }
 
 /// The manifest-wide settings a reviewer should see change, as one line each.

@@ -10,12 +10,8 @@ pub fn directory() -> String {
     render(schemars::schema_for!(RawDirectoryFile))
 }
 
-/// One line of `apply --audit-log`.
-pub fn audit_line() -> String {
-    render(schemars::schema_for!(crate::apply::AuditLine))
-}
-
-fn render(schema: schemars::Schema) -> String {
+/// A schema as the committed files spell it: pretty JSON and a final newline.
+pub fn render(schema: schemars::Schema) -> String {
     let mut s = serde_json::to_string_pretty(&schema).expect("a schema is always serialisable");
     s.push('\n');
     s

@@ -436,7 +436,7 @@ fn load_in_process(dir: &Path) -> Result<String, String> {
         .stack_size(8 << 20)
         .spawn(move || {
             let result = std::panic::catch_unwind(|| {
-                let problems = match rollcall::manifest::validate::load(&dir) {
+                let problems = match rollcall::config::load(&dir) {
                     Err(p) => p,
                     Ok(m) => match rollcall::desired::build(&m) {
                         Err(p) => p,
@@ -478,7 +478,7 @@ fn the_base_case_is_valid() {
     // Otherwise every mutation would trivially "fail".
     let tmp = tempfile::tempdir().unwrap();
     Case::base().write(tmp.path());
-    let m = rollcall::manifest::validate::load(tmp.path()).unwrap_or_else(|p| panic!("{p:?}"));
+    let m = rollcall::config::load(tmp.path()).unwrap_or_else(|p| panic!("{p:?}"));
     assert_eq!(rollcall::desired::build(&m).map(|d| d.accounts.len()).ok(), Some(6));
 }
 

@@ -420,3 +420,19 @@ fn many_problems_of_one_kind_are_counted_not_all_rendered() {
     assert!(e.contains("… and 10 more rollcall::unknown-user problems not shown"), "{e}");
     assert!(e.trim_end().ends_with("error: 30 problems found"), "{e}");
 }
+
+#[test]
+fn a_plan_blocked_by_seats_is_refused_with_the_seats_code_not_the_removal_one() {
+    let (_t, dir) = acme();
+    // 42 hold GoToMeeting Business today; with nobody disabled the example adds 3 holders.
+    edit(&dir.join("rollcall.yaml"), "on_unassign: disable", "on_unassign: keep");
+    edit(&dir.join("live.json"), "\"seats\": 60,", "\"seats\": 43,");
+    let plan = dir.parent().unwrap().join("plan.json");
+    let o = run(&["plan", dir.to_str().unwrap(), "--out", plan.to_str().unwrap()], dir.parent().unwrap());
+    assert_ne!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("rollcall::seats-exceeded"), "{}", stdout(&o));
+    let o = run(&["apply", plan.to_str().unwrap(), "--auto-approve"], dir.parent().unwrap());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("rollcall::seats-exceeded"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("rollcall::removal-threshold"), "{}", stderr(&o));
+}

@@ -1,8 +1,8 @@
 //! Desired state from manifests: scoping filters, nested groups, the union of roles,
 //! accountEnabled, on_create mappings and defaults, emails outside the scope.
 
+use rollcall::config;
 use rollcall::desired::{self, Desired, RoleGrant};
-use rollcall::manifest::validate;
 
 const PEOPLE: &str = r#"
 users:
@@ -47,7 +47,7 @@ assignments:
         ),
     )
     .unwrap();
-    let m = validate::load(tmp.path()).unwrap_or_else(|p| panic!("{}", p.render_plain()));
+    let m = config::load(tmp.path()).unwrap_or_else(|p| panic!("{}", p.render_plain()));
     desired::build(&m).unwrap_or_else(|p| panic!("{}", p.render_plain()))
 }
 
@@ -129,7 +129,7 @@ fn a_desired_email_outside_the_scope_is_an_error_naming_the_person() {
         "version: 1\ntarget: {kind: file, path: live.json}\nscope: {domains: [acme.example]}\ndirectory: [people.yaml]\nroles: {r: {licenses: [L]}}\nmappings: {email: {from: \"[userPrincipalName]\"}}\nassignments: [{user: eve@elsewhere.example, role: r}]\n",
     )
     .unwrap();
-    let m = validate::load(tmp.path()).unwrap();
+    let m = config::load(tmp.path()).unwrap();
     let err = desired::build(&m).unwrap_err().render_plain();
     assert!(err.contains("rollcall::email-out-of-scope"), "{err}");
     assert!(

@@ -1,5 +1,6 @@
 //! One integration-test binary (as casey/just does): a module per topic.
 
+mod architecture;
 mod bad_input;
 mod cli;
 mod crash;

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use assert_cmd::Command;
+use rollcall::config;
 use rollcall::diag::{Code, Problems};
-use rollcall::manifest::validate;
 
 const FIXTURES: &str = "tests/fixtures/invalid";
 
@@ -13,7 +13,7 @@ const FIXTURES: &str = "tests/fixtures/invalid";
 /// the rendered diagnostics are stable (integration tests run in the crate root).
 fn problems(case: &str) -> Problems {
     let dir = Path::new(FIXTURES).join(case);
-    match validate::load(&dir) {
+    match config::load(&dir) {
         Ok(_) => panic!("{} validated, but it holds a mistake", dir.display()),
         Err(problems) => problems,
     }
@@ -132,7 +132,7 @@ fn a_credential_is_not_echoed_into_the_output() {
 #[test]
 fn a_directory_that_does_not_exist() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let problems = validate::load(&tmp.path().join("nowhere")).expect_err("nothing to validate");
+    let problems = config::load(&tmp.path().join("nowhere")).expect_err("nothing to validate");
     assert_eq!(codes(&problems), ["rollcall::no-manifest"]);
     assert!(problems.0[0].message.ends_with("does not exist"), "{}", problems.0[0].message);
 }
@@ -168,4 +168,15 @@ fn cli_reports_problems_on_stderr_and_exits_1() {
     ] {
         assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
     }
+}
+
+/// Every diagnostic code with its description, pinned: a renamed or removed code (which
+/// users grep for and scripts match on) shows in review as a snapshot change.
+#[test]
+fn the_diagnostic_codes_are_pinned() {
+    let list: String =
+        rollcall::diag::Code::ALL.iter().map(|c| format!("{} — {}\n", c.as_str(), c.description())).collect();
+    insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("diagnostic-codes", list);
+    });
 }

@@ -14,7 +14,7 @@ use miette::SourceSpan;
 
 use crate::diag::{self, Code, Problem, Problems, Source};
 use crate::manifest::files::{ManifestFs, WorkTree};
-use crate::manifest::load::span;
+use crate::manifest::yaml::span;
 use crate::manifest::{DirectoryFormat, RawDirectorySource};
 
 /// A person's source attributes; null attributes are absent.

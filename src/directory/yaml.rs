@@ -5,10 +5,10 @@ use miette::SourceSpan;
 use super::{Attributes, Contribution, Group, Origin, Record};
 use crate::diag::{Problems, Source};
 use crate::manifest::RawDirectoryFile;
-use crate::manifest::load::{self, span};
+use crate::manifest::yaml::{self, span};
 
 pub(super) fn read(source: &Source, problems: &mut Problems) -> Option<Contribution> {
-    let file: RawDirectoryFile = match load::parse(source) {
+    let file: RawDirectoryFile = match yaml::parse(source) {
         Ok(f) => f,
         Err(p) => {
             problems.push(p);

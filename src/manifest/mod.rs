@@ -5,8 +5,7 @@
 //! into the plain model the rest of rollcall works with.
 
 pub mod files;
-pub mod load;
-pub mod validate;
+pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,7 +15,7 @@ use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-pub use load::Spanned;
+pub use yaml::Spanned;
 
 /// `rollcall.yaml`: the root of a manifest directory.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -57,28 +56,7 @@ pub struct RawManifest {
     pub policy: RawPolicy,
 }
 
-/// The kinds of target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TargetKind {
-    /// A JSON snapshot of an account (`path:`), in the GoTo Admin API's shapes.
-    File,
-    /// The GoTo Admin REST API.
-    Goto,
-    /// Any SCIM 2.0 service.
-    Scim,
-}
-
-impl TargetKind {
-    pub const NAMES: [&'static str; 3] = ["file", "goto", "scim"];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TargetKind::File => "file",
-            TargetKind::Goto => "goto",
-            TargetKind::Scim => "scim",
-        }
-    }
-}
+pub use crate::vocab::TargetKind;
 
 /// Where the live accounts are. Credentials never go here: they come from the environment.
 #[derive(Debug, Deserialize, JsonSchema)]

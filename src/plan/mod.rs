@@ -3,16 +3,17 @@
 //! Built by the pure `planner::plan` from desired and live state; rendered by `render`,
 //! executed by `apply`. Actions are ordered by email.
 
+pub mod effect;
 pub mod planner;
 #[cfg(test)]
 mod proptests;
 pub mod safety;
-pub mod simulate;
 #[cfg(test)]
 mod tests;
 
 use serde::{Deserialize, Serialize};
 
+use crate::diag::Code;
 use crate::live::{Grant, Key};
 
 pub use planner::{PlanOptions, plan};
@@ -116,8 +117,8 @@ pub struct Warning {
 /// Why a plan is blocked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Block {
-    /// A stable diagnostic code (rollcall::removal-threshold, ...).
-    pub code: String,
+    /// Which check blocked it (rollcall::removal-threshold, ...).
+    pub code: Code,
     pub message: String,
 }
 

@@ -95,11 +95,7 @@ impl Grants {
     }
 }
 
-/// Attributes compared without regard to case: emails, and SCIM's userName and work email
-/// (RFC 7643 makes both `caseExact: false`).
-pub fn case_insensitive(attribute: &str) -> bool {
-    matches!(attribute, "email" | "userName" | "emails[type eq \"work\"].value")
-}
+pub use crate::vocab::case_insensitive;
 
 fn normalise(attribute: &str, value: &str) -> String {
     if case_insensitive(attribute) { value.to_lowercase() } else { value.to_owned() }

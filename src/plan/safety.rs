@@ -40,7 +40,7 @@ pub fn check(
     let policy = &desired.policy;
     if removals as u64 > policy.max_removals_count {
         blocked.push(Block {
-            code: Code::RemovalThreshold.as_str().into(),
+            code: Code::RemovalThreshold,
             message: format!(
                 "the plan removes {removals} accounts, more than max_removals.count ({})",
                 policy.max_removals_count
@@ -51,7 +51,7 @@ pub fn check(
     if removals > 0 && (removals as f64) * 100.0 > policy.max_removals_percent * in_scope as f64 {
         let share = if in_scope == 0 { 100.0 } else { removals as f64 * 100.0 / in_scope as f64 };
         blocked.push(Block {
-            code: Code::RemovalThreshold.as_str().into(),
+            code: Code::RemovalThreshold,
             message: format!(
                 "the plan removes {removals} of {in_scope} in-scope accounts ({share:.1} %), more than max_removals.percent ({} %)",
                 policy.max_removals_percent
@@ -99,7 +99,7 @@ pub fn check(
     holds_after += delta.get(&super_user).copied().unwrap_or(0);
     if holds_before > 0 && holds_after <= 0 {
         blocked.push(Block {
-            code: Code::LastSuperUser.as_str().into(),
+            code: Code::LastSuperUser,
             message: "the plan removes the last account holding SUPER_USER: nobody could administer the account".into(),
         });
     }
@@ -132,7 +132,7 @@ pub fn check(
         let then = now + d;
         if then > seats as i64 {
             blocked.push(Block {
-                code: Code::SeatsExceeded.as_str().into(),
+                code: Code::SeatsExceeded,
                 message: format!(
                     "license `{}` ({}) has {seats} seats; the plan would put {then} users on it",
                     license.description, license.key

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
+use crate::config::Scope;
 use crate::desired::{Desired, DesiredAccount, DesiredAttribute, RoleGrant, SafetyPolicy};
 use crate::live::{Grant, Key, License, LiveAccount, LiveState, Locks};
 use crate::manifest::OnUnassign;
-use crate::manifest::validate::Scope;
 use crate::render::{TargetInfo, text};
 
 const BUSINESS: &str = "7902142105473202120";
@@ -695,7 +695,7 @@ fn scim_account_enabled_false_sets_active_false_once() {
     "#);
     // Applied: nothing more to do, although the account still holds its role.
     let mut after = w.live.clone();
-    simulate::apply_all(&mut after, &w.plan().unwrap().actions);
+    effect::apply_all(&mut after, &w.plan().unwrap().actions).unwrap();
     assert_eq!(after.accounts[0].active(), Some(false));
     assert!(plan(&w.desired, &after, &PlanOptions::default()).unwrap().actions.is_empty());
     // Protected: warned about, not disabled.

@@ -37,7 +37,8 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
         let _ = writeln!(
             head,
             "\n> [!CAUTION]\n> **Blocked:** {} (`{}`)\n> `apply` refuses this plan unless `--allow-removals` is given.",
-            b.message, b.code
+            b.message,
+            b.code.as_str()
         );
     }
     if !plan.warnings.is_empty() {
@@ -140,7 +141,7 @@ mod tests {
         Plan {
             actions,
             warnings: vec![],
-            blocked: vec![Block { code: "rollcall::removal-threshold".into(), message: "too many".into() }],
+            blocked: vec![Block { code: crate::diag::Code::RemovalThreshold, message: "too many".into() }],
             left_alone: LeftAlone::default(),
             unmanaged: vec![],
             unscoped: false,

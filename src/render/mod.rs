@@ -4,31 +4,9 @@ pub mod markdown;
 pub mod report;
 pub mod text;
 
-use crate::live::Grant;
 use crate::plan::{Change, LeftAlone, Summary};
 
-/// What the plan is about: shown in every header.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TargetInfo {
-    pub kind: String,
-    pub account: String,
-    #[serde(default)]
-    pub name: String,
-}
-
-impl TargetInfo {
-    pub fn describe(&self) -> String {
-        let what = match self.kind.as_str() {
-            "scim" => "SCIM service",
-            _ => "GoTo account",
-        };
-        if self.name.is_empty() {
-            format!("{what} {}", self.account)
-        } else {
-            format!("{what} {} ({})", self.account, self.name)
-        }
-    }
-}
+pub use crate::vocab::{TargetInfo, quote};
 
 pub fn summary_line(s: &Summary) -> String {
     format!(
@@ -64,19 +42,7 @@ pub fn change_parts(c: &Change) -> (&'static str, String, Option<String>, char) 
             };
             ("", text, Some(attribute.clone()), '~')
         }
-        Change::Add(g) => (grant_label(&g.grant), g.name.clone(), None, '+'),
-        Change::Remove(g) => (grant_label(&g.grant), g.name.clone(), None, '-'),
+        Change::Add(g) => (g.grant.label(), g.name.clone(), None, '+'),
+        Change::Remove(g) => (g.grant.label(), g.name.clone(), None, '-'),
     }
-}
-
-fn grant_label(g: &Grant) -> &'static str {
-    match g {
-        Grant::License(_) => "licenses",
-        Grant::AdminRole(_) => "admin roles",
-        Grant::ScimRole(_) => "roles",
-    }
-}
-
-pub fn quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }

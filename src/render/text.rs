@@ -74,7 +74,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
         out.push('\n');
         for b in &plan.blocked {
             let _ = writeln!(out, "{} {}", paint(color, AnsiColor::Red.on_default().bold(), "Blocked:"), b.message);
-            let _ = writeln!(out, "  [{}]", b.code);
+            let _ = writeln!(out, "  [{}]", b.code.as_str());
         }
         out.push_str("apply refuses this plan unless --allow-removals is given.\n");
     }

@@ -5,16 +5,17 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use serde::Deserialize;
+use sha2::Digest;
 
 use super::shapes::{Snapshot, key_of};
 use super::{ApplySink, Outcome, Target, interrupted};
 use crate::diag::{Code, Problem};
 use crate::live::{Grant, Key, LiveState};
-use crate::plan::{Action, ActionKind, Change};
-use crate::render::TargetInfo;
+use crate::plan::effect::{AccountStore, apply_action, new_key};
+use crate::plan::{Action, ActionKind};
+use crate::vocab::TargetInfo;
 
 pub struct FileTarget {
     path: PathBuf,
@@ -45,93 +46,86 @@ pub fn live_state(snapshot: &Value) -> Result<LiveState, String> {
     Snapshot::deserialize(snapshot).map(Snapshot::into_live).map_err(|e| format!("not a GoTo account snapshot: {e}"))
 }
 
-/// A deterministic 19-digit key for an account created in a snapshot.
-fn new_key(email: &str) -> String {
-    let digest = Sha256::digest(email.to_lowercase().as_bytes());
-    let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) % 1_000_000_000_000_000_000;
-    format!("9{n:018}")
+/// A snapshot's users and licenses as JSON, taken out of the snapshot for an apply and put
+/// back after it (so the file keeps its key order and every field rollcall does not know).
+struct SnapshotStore {
+    users: Vec<Value>,
+    licenses: Vec<Value>,
 }
 
-/// Applies one action to the snapshot's JSON.
-fn apply_to_snapshot(snapshot: &mut Value, action: &Action) -> Result<(), String> {
-    let users = snapshot.get_mut("users").and_then(Value::as_array_mut).ok_or("no \"users\" array")?;
-    let position = |users: &Vec<Value>| match &action.key {
-        Some(k) => users.iter().position(|u| u.get("key").and_then(key_of).as_ref() == Some(k)),
-        None => users.iter().position(|u| {
-            u.get("email").and_then(Value::as_str).is_some_and(|e| e.eq_ignore_ascii_case(&action.email))
-        }),
-    };
-    let found = position(users);
-    let (user_key, deleted) = match (action.action, found) {
-        (ActionKind::Delete, Some(i)) => {
-            let removed = users.remove(i);
-            (removed.get("key").and_then(key_of), true)
+impl SnapshotStore {
+    fn user(&mut self, at: usize) -> Result<&mut Map<String, Value>, String> {
+        self.users[at].as_object_mut().ok_or_else(|| "a user that is not an object".to_owned())
+    }
+}
+
+impl AccountStore for SnapshotStore {
+    fn find(&self, key: Option<&Key>, email: &str) -> Option<usize> {
+        match key {
+            Some(k) => self.users.iter().position(|u| u.get("key").and_then(key_of).as_ref() == Some(k)),
+            None => self
+                .users
+                .iter()
+                .position(|u| u.get("email").and_then(Value::as_str).is_some_and(|e| e.eq_ignore_ascii_case(email))),
         }
-        (ActionKind::Delete, None) => return Err(format!("user {} not found", action.email)),
-        (ActionKind::Create, None) => {
-            let mut u = Map::new();
-            u.insert("key".into(), Value::String(new_key(&action.email)));
-            u.insert("email".into(), Value::String(action.email.clone()));
-            u.insert("licenseKeys".into(), json!([]));
-            u.insert("adminRoles".into(), json!([]));
-            u.insert("nameLocked".into(), Value::Bool(false));
-            u.insert("emailLocked".into(), Value::Bool(false));
-            u.insert("identityReadOnly".into(), Value::Bool(false));
-            u.insert("status".into(), Value::String("ACTIVE".into()));
-            users.push(Value::Object(u));
-            (None, false)
-        }
-        (_, Some(_)) => (None, false),
-        (_, None) => return Err(format!("user {} not found", action.email)),
-    };
-    if deleted {
-        if let (Some(k), Some(licenses)) = (user_key, snapshot.get_mut("licenses").and_then(Value::as_array_mut)) {
-            for l in licenses {
+    }
+
+    fn create(&mut self, email: &str) -> Result<usize, String> {
+        self.users.push(json!({
+            "key": new_key(email).0,
+            "email": email,
+            "licenseKeys": [],
+            "adminRoles": [],
+            "nameLocked": false,
+            "emailLocked": false,
+            "identityReadOnly": false,
+            "status": "ACTIVE",
+        }));
+        Ok(self.users.len() - 1)
+    }
+
+    fn delete(&mut self, at: usize) -> Result<(), String> {
+        let removed = self.users.remove(at);
+        if let Some(k) = removed.get("key").and_then(key_of) {
+            for l in &mut self.licenses {
                 remove_holder(l, &k);
             }
         }
-        return Ok(());
+        Ok(())
     }
-    let i = position(users).expect("present or just created");
-    let user = users[i].as_object_mut().ok_or("a user that is not an object")?;
-    let key = user.get("key").and_then(key_of);
-    let mut license_changes = Vec::new();
-    for c in &action.changes {
-        match c {
-            Change::Attribute { attribute, new, .. } => {
-                user.insert(attribute.clone(), Value::String(new.clone()));
-            }
-            Change::Add(g) | Change::Remove(g) => {
-                let add = matches!(c, Change::Add(_));
-                let (field, id) = match &g.grant {
-                    Grant::License(k) => {
-                        license_changes.push((k.clone(), add));
-                        ("licenseKeys", k.as_str())
-                    }
-                    Grant::AdminRole(r) => ("adminRoles", r.as_str()),
-                    Grant::ScimRole(r) => ("roles", r.as_str()),
-                };
-                let list = user.entry(field).or_insert_with(|| json!([])).as_array_mut().ok_or("not an array")?;
-                list.retain(|v| key_of(v).is_none_or(|k| k.as_str() != id));
-                if add {
-                    list.push(Value::String(id.to_owned()));
-                }
+
+    fn set(&mut self, at: usize, attribute: &str, value: &str) -> Result<(), String> {
+        self.user(at)?.insert(attribute.to_owned(), Value::String(value.to_owned()));
+        Ok(())
+    }
+
+    fn grant(&mut self, at: usize, grant: &Grant, add: bool) -> Result<(), String> {
+        let field = match grant {
+            Grant::License(_) => "licenseKeys",
+            Grant::AdminRole(_) => "adminRoles",
+            Grant::ScimRole(_) => "roles",
+        };
+        let id = grant.id();
+        let user = self.user(at)?;
+        let key = user.get("key").and_then(key_of);
+        let list = user.entry(field).or_insert_with(|| json!([])).as_array_mut().ok_or("not an array")?;
+        list.retain(|v| key_of(v).is_none_or(|k| k.as_str() != id));
+        if add {
+            list.push(Value::String(id.to_owned()));
+        }
+        // The license's own list of holders follows.
+        if let (Grant::License(license), Some(key)) = (grant, key)
+            && let Some(l) = self.licenses.iter_mut().find(|l| l.get("key").and_then(key_of).as_ref() == Some(license))
+        {
+            remove_holder(l, &key);
+            if add && let Some(holders) = l.get_mut("userKeys").and_then(Value::as_array_mut) {
+                holders.push(Value::String(key.0.clone()));
+                let n = holders.len();
+                l["userCount"] = json!(n);
             }
         }
+        Ok(())
     }
-    if let (Some(key), Some(licenses)) = (key, snapshot.get_mut("licenses").and_then(Value::as_array_mut)) {
-        for (license, add) in license_changes {
-            if let Some(l) = licenses.iter_mut().find(|l| l.get("key").and_then(key_of).as_ref() == Some(&license)) {
-                remove_holder(l, &key);
-                if add && let Some(holders) = l.get_mut("userKeys").and_then(Value::as_array_mut) {
-                    holders.push(Value::String(key.0.clone()));
-                    let n = holders.len();
-                    l["userCount"] = json!(n);
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 fn remove_holder(license: &mut Value, user: &Key) {
@@ -195,7 +189,7 @@ impl FileTarget {
 
 /// Sha-256 of a snapshot's text, to notice a change between read and apply.
 fn digest(text: &str) -> [u8; 32] {
-    Sha256::digest(text.as_bytes()).into()
+    sha2::Sha256::digest(text.as_bytes()).into()
 }
 
 /// Writes `bytes` to `path` in one rename, through a symlink to the file it points at,
@@ -248,7 +242,15 @@ impl Target for FileTarget {
 
     fn apply(&mut self, actions: &[Action], _live: &LiveState, sink: &mut dyn ApplySink) -> Result<(), Problem> {
         let _lock = self.lock()?;
-        self.load()?;
+        let snapshot = self.load()?;
+        let mut take = |field: &str| match snapshot.get_mut(field) {
+            Some(Value::Array(a)) => Some(std::mem::take(a)),
+            _ => None,
+        };
+        let (Some(users), licenses) = (take("users"), take("licenses")) else {
+            return Err(self.problem("the snapshot has no \"users\" array"));
+        };
+        let mut store = SnapshotStore { users, licenses: licenses.unwrap_or_default() };
         let progress = crate::progress::Progress::new("applying", actions.len() as u64);
         let mut outcomes = Vec::with_capacity(actions.len());
         let mut keys = Vec::with_capacity(actions.len());
@@ -266,15 +268,20 @@ impl Target for FileTarget {
                 outcomes.push(super::not_logged());
                 continue;
             }
-            outcomes.push(match apply_to_snapshot(self.snapshot.as_mut().expect("loaded"), action) {
+            outcomes.push(match apply_action(&mut store, action) {
                 Ok(()) => {
                     if action.action == ActionKind::Create {
-                        keys[i] = Some(Key(new_key(&action.email)));
+                        keys[i] = Some(new_key(&action.email));
                     }
                     Outcome::Done
                 }
                 Err(message) => Outcome::Failed { message, status: None, incident: None },
             });
+        }
+        let snapshot = self.snapshot.as_mut().expect("loaded");
+        snapshot["users"] = Value::Array(store.users);
+        if let Some(Value::Array(l)) = snapshot.get_mut("licenses") {
+            *l = store.licenses;
         }
         // Nothing counts as done until the new snapshot is in place.
         if outcomes.contains(&Outcome::Done)

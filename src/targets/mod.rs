@@ -9,12 +9,12 @@ pub mod shapes;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::config::Manifest;
 use crate::diag::{Code, Problem};
 use crate::live::{Key, LiveState};
 use crate::manifest::TargetKind;
-use crate::manifest::validate::Manifest;
 use crate::plan::Action;
-use crate::render::TargetInfo;
+use crate::vocab::TargetInfo;
 
 /// What happened to one action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,13 +87,13 @@ fn env(name: &str) -> Option<String> {
 
 /// A URL from the manifest or the environment, refused when it would send credentials in clear.
 fn checked_url(value: String, from: &str) -> Result<String, Problem> {
-    match crate::manifest::validate::check_url(&value) {
+    match crate::config::check_url(&value) {
         Ok(()) => Ok(value),
-        Err(crate::manifest::validate::UrlProblem::Insecure(host)) => {
+        Err(crate::config::UrlProblem::Insecure(host)) => {
             Err(Problem::new(Code::InsecureUrl, format!("refusing plain http:// to {host} ({from})"))
                 .help("use https://; http:// is accepted only for loopback hosts (localhost, 127.0.0.1, ::1)"))
         }
-        Err(crate::manifest::validate::UrlProblem::Invalid(e)) => {
+        Err(crate::config::UrlProblem::Invalid(e)) => {
             Err(Problem::new(Code::InvalidUrl, format!("{from} is not a URL: {e}")))
         }
     }

@@ -23,18 +23,15 @@ use super::{ApplySink, Outcome, Target, interrupted};
 use crate::diag::{Code, Problem};
 use crate::live::{ACTIVE, Grant, Key, LiveAccount, LiveState, Locks};
 use crate::plan::{Action, ActionKind, Change};
-use crate::render::TargetInfo;
+use crate::vocab::TargetInfo;
 
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const WORK_EMAIL: &str = "emails[type eq \"work\"].value";
-/// Top-level string attributes of the core User schema that a mapping may set.
-const SIMPLE: [&str; 5] = ["userName", "externalId", "displayName", "locale", "timezone"];
-/// Sub-attributes of `name`.
-const NAME: [&str; 2] = ["givenName", "familyName"];
-/// Attributes of the enterprise extension, named without their schema URN.
-const ENTERPRISE_ATTRIBUTES: [&str; 4] = ["department", "employeeNumber", "costCenter", "division"];
+use crate::vocab::{
+    SCIM_ENTERPRISE_ATTRIBUTES as ENTERPRISE_ATTRIBUTES, SCIM_NAME_ATTRIBUTES, SCIM_SIMPLE_ATTRIBUTES as SIMPLE,
+    SCIM_WORK_EMAIL as WORK_EMAIL,
+};
 /// Users per page asked for (the service may cap it lower: `filter.maxResults`).
 const PAGE_SIZE: u64 = 100;
 const MAX_LISTING_RESTARTS: usize = 3;
@@ -249,14 +246,15 @@ fn text_of(v: Option<&Value>) -> Option<String> {
 fn account_of(u: &Value) -> Option<(LiveAccount, Option<String>)> {
     let key = id_of(u)?;
     let mut attributes = BTreeMap::new();
-    for a in SIMPLE {
+    for &a in SIMPLE {
         if let Some(v) = text_of(u.get(a)) {
             attributes.insert(a.to_owned(), v);
         }
     }
-    for a in NAME {
-        if let Some(v) = text_of(u.get("name").and_then(|n| n.get(a))) {
-            attributes.insert(format!("name.{a}"), v);
+    for &a in SCIM_NAME_ATTRIBUTES {
+        let sub = a.trim_start_matches("name.");
+        if let Some(v) = text_of(u.get("name").and_then(|n| n.get(sub))) {
+            attributes.insert(a.to_owned(), v);
         }
     }
     let work = u
@@ -268,7 +266,7 @@ fn account_of(u: &Value) -> Option<(LiveAccount, Option<String>)> {
     if let Some(v) = text_of(work.and_then(|e| e.get("value"))) {
         attributes.insert(WORK_EMAIL.to_owned(), v);
     }
-    for a in ENTERPRISE_ATTRIBUTES {
+    for &a in ENTERPRISE_ATTRIBUTES {
         if let Some(v) = text_of(u.get(ENTERPRISE).and_then(|x| x.get(a))) {
             attributes.insert(a.to_owned(), v);
         }
@@ -309,11 +307,7 @@ fn expected(action: &Action, managed: &BTreeSet<String>) -> Result<Expected, Str
             }
             Change::Add(g) | Change::Remove(g) => {
                 let Grant::ScimRole(r) = &g.grant else {
-                    return Err(format!(
-                        "a SCIM service has no {} grants ({})",
-                        crate::render::change_parts(c).0,
-                        g.name
-                    ));
+                    return Err(format!("a SCIM service has no {} grants ({})", g.grant.label(), g.name));
                 };
                 if matches!(c, Change::Add(_)) {
                     e.add.insert(r.clone());
@@ -333,7 +327,7 @@ fn expected(action: &Action, managed: &BTreeSet<String>) -> Result<Expected, Str
 }
 
 fn same(attribute: &str, have: &str, want: &str) -> bool {
-    if crate::plan::planner::case_insensitive(attribute) { have.eq_ignore_ascii_case(want) } else { have == want }
+    if crate::vocab::case_insensitive(attribute) { have.eq_ignore_ascii_case(want) } else { have == want }
 }
 
 /// What is still missing on `account` for `e`, in words; empty = done.
@@ -341,7 +335,7 @@ fn shortfall(e: &Expected, account: &LiveAccount) -> Vec<String> {
     let mut missing = Vec::new();
     for (a, v) in &e.attributes {
         if !account.attributes.get(a).is_some_and(|have| same(a, have, v)) {
-            missing.push(format!("{a} is not {}", crate::render::quote(v)));
+            missing.push(format!("{a} is not {}", crate::vocab::quote(v)));
         }
     }
     for r in &e.add {
@@ -362,9 +356,7 @@ fn patch_path(attribute: &str) -> Result<String, String> {
     if attribute == ACTIVE || SIMPLE.contains(&attribute) || attribute == WORK_EMAIL {
         return Ok(attribute.to_owned());
     }
-    if let Some(sub) = attribute.strip_prefix("name.")
-        && NAME.contains(&sub)
-    {
+    if SCIM_NAME_ATTRIBUTES.contains(&attribute) {
         return Ok(attribute.to_owned());
     }
     if ENTERPRISE_ATTRIBUTES.contains(&attribute) {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::live::{Grant, Key, License, LiveAccount, Locks};
 
 /// The user attributes a mapping may set (and the planner compares).
-pub const ATTRIBUTES: [&str; 5] = ["email", "firstName", "lastName", "locale", "timeZone"];
+pub use crate::vocab::GOTO_ATTRIBUTES as ATTRIBUTES;
 
 /// A key written as a JSON string or number (digits kept, whatever their size).
 pub fn key_of(v: &Value) -> Option<Key> {
@@ -38,7 +38,7 @@ pub fn key_json(k: &Key) -> Value {
 /// A user object as the live model sees it: attributes, `licenseKeys`, `adminRoles`, locks.
 pub fn account_of(u: &Value, key: Key) -> LiveAccount {
     let mut attributes = BTreeMap::new();
-    for a in ATTRIBUTES {
+    for &a in ATTRIBUTES {
         if let Some(v) = u.get(a).and_then(Value::as_str) {
             attributes.insert(a.to_owned(), v.to_owned());
         }

@@ -21,7 +21,7 @@ use super::{ApplySink, Outcome, Target, interrupted};
 use crate::diag::{Code, Problem};
 use crate::live::{Grant, Key, LiveAccount, LiveState, domain_of};
 use crate::plan::{Action, ActionKind, Change};
-use crate::render::TargetInfo;
+use crate::vocab::TargetInfo;
 use auth::Tokens;
 
 pub const DEFAULT_API_URL: &str = "https://api.getgo.com/admin/rest/v1";
@@ -309,14 +309,14 @@ fn shortfall(e: &Expected, account: &LiveAccount) -> Vec<String> {
             None => false,
         };
         if !ok {
-            missing.push(format!("{a} is not {v:?}"));
+            missing.push(format!("{a} is not {}", crate::vocab::quote(v)));
         }
     }
     for g in e.add.difference(&account.grants) {
-        missing.push(format!("{g:?} was not granted"));
+        missing.push(format!("{} {} was not granted", g.label(), g.id()));
     }
     for g in e.remove.intersection(&account.grants) {
-        missing.push(format!("{g:?} was not removed"));
+        missing.push(format!("{} {} was not removed", g.label(), g.id()));
     }
     missing
 }

@@ -7,32 +7,14 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
-use super::files::{ManifestFs, WorkTree};
-use super::load::{self, Spanned, has_span, scalar_offsets, span};
-use super::{ApplyMode, OnUnassign, RawManifest, ScalarOrList, ScopingOp, TargetKind};
 use crate::diag::{self, Code, Problem, Problems, Source, did_you_mean};
 use crate::directory::{self, Directory, Origin};
 use crate::expr::{Expr, ExprErrorCode};
+use crate::manifest::files::{ManifestFs, WorkTree};
+use crate::manifest::yaml::{self, Spanned, has_span, scalar_offsets, span};
+use crate::manifest::{ApplyMode, OnUnassign, RawManifest, ScalarOrList, ScopingOp, TargetKind};
 
 pub const MANIFEST_FILE: &str = "rollcall.yaml";
-
-/// GoTo user attributes a mapping may set.
-pub const GOTO_ATTRIBUTES: &[&str] = &["email", "firstName", "lastName", "locale", "timeZone"];
-/// SCIM user attributes a mapping may set.
-pub const SCIM_ATTRIBUTES: &[&str] = &[
-    "userName",
-    "externalId",
-    "displayName",
-    "name.givenName",
-    "name.familyName",
-    "emails[type eq \"work\"].value",
-    "locale",
-    "timezone",
-    "department",
-    "employeeNumber",
-    "costCenter",
-    "division",
-];
 
 /// A checked manifest: everything the planner needs, no spans except where plan-time
 /// checks (licenses) still need to point at the file.
@@ -157,7 +139,7 @@ pub fn load_from(fs: &dyn ManifestFs, dir: &Path) -> Result<Manifest, Problems> 
         Err(e) => return Err(Problem::new(Code::Io, format!("cannot read {shown}: {e}")).into()),
     };
     let root = diag::source(&shown, text);
-    let raw: RawManifest = load::parse(&root).map_err(Problems::from)?;
+    let raw: RawManifest = yaml::parse(&root).map_err(Problems::from)?;
     Checker { root: &root, problems: Problems::default(), warnings: Vec::new() }.check(fs, dir, raw)
 }
 
@@ -254,7 +236,7 @@ impl Checker<'_> {
         }
     }
 
-    fn target(&mut self, raw: &super::RawTarget) -> Option<TargetConfig> {
+    fn target(&mut self, raw: &crate::manifest::RawTarget) -> Option<TargetConfig> {
         let kind = match raw.kind.value.as_str() {
             "file" => TargetKind::File,
             "goto" => TargetKind::Goto,
@@ -346,7 +328,7 @@ impl Checker<'_> {
         }
     }
 
-    fn scope(&mut self, raw: &super::RawScope) -> Scope {
+    fn scope(&mut self, raw: &crate::manifest::RawScope) -> Scope {
         let mut scope = Scope::default();
         for d in &raw.domains {
             let domain = d.value.trim().to_lowercase();
@@ -394,8 +376,8 @@ impl Checker<'_> {
                     continue;
                 };
                 let value = match (op.operand(), &c.value) {
-                    (super::Operand::None, None) => ClauseValue::None,
-                    (super::Operand::None, Some(v)) => {
+                    (crate::manifest::Operand::None, None) => ClauseValue::None,
+                    (crate::manifest::Operand::None, Some(v)) => {
                         self.at(
                             Code::ScopingValue,
                             format!("`{}` takes no value", op.as_str()),
@@ -412,16 +394,16 @@ impl Checker<'_> {
                             "compared with what?",
                         )
                         .help = Some(match op.operand() {
-                            super::Operand::List => "add `value: [a, b]`".into(),
+                            crate::manifest::Operand::List => "add `value: [a, b]`".into(),
                             _ => "add `value: ...`".into(),
                         });
                         continue;
                     }
-                    (super::Operand::List, Some(v)) => match &v.value {
+                    (crate::manifest::Operand::List, Some(v)) => match &v.value {
                         ScalarOrList::List(items) => ClauseValue::List(items.clone()),
                         ScalarOrList::Scalar(s) => ClauseValue::List(vec![s.clone()]),
                     },
-                    (super::Operand::One, Some(v)) => match &v.value {
+                    (crate::manifest::Operand::One, Some(v)) => match &v.value {
                         ScalarOrList::List(_) => {
                             self.at(
                                 Code::ScopingValue,
@@ -511,10 +493,7 @@ impl Checker<'_> {
     }
 
     fn mappings(&mut self, raw: &RawManifest, directory: &Directory, kind: Option<TargetKind>) -> Vec<Mapping> {
-        let known: &[&str] = match kind {
-            Some(TargetKind::Scim) => SCIM_ATTRIBUTES,
-            _ => GOTO_ATTRIBUTES,
-        };
+        let known = kind.unwrap_or(TargetKind::Goto).attributes();
         let mut mappings = Vec::new();
         for (attr, m) in &raw.mappings.0 {
             if !known.contains(&attr.value.as_str()) {
@@ -563,7 +542,7 @@ impl Checker<'_> {
                 default: m.default.as_ref().map(|d| d.value.0.clone()),
             });
         }
-        let email_attr = if kind == Some(TargetKind::Scim) { "userName" } else { "email" };
+        let email_attr = kind.unwrap_or(TargetKind::Goto).identity_attribute();
         if kind.is_some() && !raw.mappings.0.iter().any(|(a, _)| a.value == email_attr) {
             let top = self.root.inner().find("mappings:").map_or((0, 0), |i| (i, "mappings".len()));
             self.problems.push(
@@ -606,7 +585,7 @@ impl Checker<'_> {
 
     fn matching(&mut self, raw: &RawManifest, mappings: &[Mapping], kind: Option<TargetKind>) -> Vec<String> {
         let Some(list) = &raw.matching else {
-            return vec![if kind == Some(TargetKind::Scim) { "userName" } else { "email" }.into()];
+            return vec![kind.unwrap_or(TargetKind::Goto).identity_attribute().into()];
         };
         if list.value.is_empty() {
             self.at(Code::UnmappedMatching, "matching is empty", list, "no attributes").help =
