@@ -137,6 +137,8 @@ pub enum SchemaFor {
     Report,
     /// Diagnostics (`--format json` on failure).
     Diagnostics,
+    /// One line of `apply --audit-log`.
+    AuditLine,
 }
 
 #[derive(Debug, Subcommand)]
@@ -259,7 +261,7 @@ pub struct ImportArgs {
     /// Read the account from a `file`-target snapshot instead.
     #[arg(long, value_name = "FILE", conflicts_with = "dir")]
     pub from_snapshot: Option<PathBuf>,
-    /// Overwrite manifests that already exist in --out.
+    /// Overwrite manifests that already exist in --out, or the --snapshot file.
     #[arg(long)]
     pub force: bool,
     #[arg(long, value_enum, default_value_t, help = FORMAT_HELP)]
@@ -311,9 +313,12 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// Apply a plan that exceeds the removal thresholds.
+    /// Apply a plan that exceeds the removal thresholds (or removes the last SUPER_USER).
     #[arg(long)]
     pub allow_removals: bool,
+    /// Apply a plan that puts more users on a license than it has seats.
+    #[arg(long)]
+    pub allow_over_seats: bool,
     #[arg(long, value_enum, default_value_t, help = FORMAT_HELP)]
     pub format: Format,
     /// Append one JSON line per action to this file.

@@ -67,6 +67,7 @@ fn now_text() -> String {
 fn prepare(dir: &Path, only: &[String], made_at: Option<String>) -> Result<Prepared, Problems> {
     let mut clock = Phases::start();
     let mut manifest = config::load(dir)?;
+    crate::diag::warn(&manifest.warnings);
     clock.done("validate");
     let made_at = made_at.unwrap_or_else(now_text);
     // Everything about the input is checked before the first request.
@@ -387,13 +388,23 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
             .help("nothing was applied; `rollcall check` lists the admin roles the credential's user holds")
             .into());
     }
-    if !doc.blocks.is_empty() && !args.allow_removals {
-        return Err(Problem::new(
-            doc.blocks[0].code,
-            format!("the plan is blocked: {}", doc.blocked.as_deref().unwrap_or("")),
-        )
-        .help("nothing was applied; if these removals are intended, apply again with --allow-removals")
-        .into());
+    // Each block is lifted by its own flag: --allow-removals does not say "over the seats".
+    let standing: Vec<&crate::plan::Block> = doc
+        .blocks
+        .iter()
+        .filter(|b| if b.code == Code::SeatsExceeded { !args.allow_over_seats } else { !args.allow_removals })
+        .collect();
+    if let Some(first) = standing.first() {
+        let (code, help) = if first.code == Code::SeatsExceeded {
+            (
+                Code::SeatsExceeded,
+                "nothing was applied; free seats or buy more, or if GoTo should refuse what does not fit, apply again with --allow-over-seats",
+            )
+        } else {
+            (first.code, "nothing was applied; if these removals are intended, apply again with --allow-removals")
+        };
+        let reasons: Vec<&str> = standing.iter().map(|b| b.message.as_str()).collect();
+        return Err(Problem::new(code, format!("the plan is blocked: {}", reasons.join("; "))).help(help).into());
     }
     if doc.actions.is_empty() {
         if let Some(saved) = &saved {
@@ -426,13 +437,38 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
             doc.target.describe()
         ));
     }
-    let mut audit = args.audit_log.as_deref().map(AuditLog::open).transpose()?;
+    let mut audit = match args.audit_log.as_deref() {
+        Some(path) => {
+            let context = apply::RunContext::new(
+                &prepared.target.info(),
+                &doc.manifest_digest,
+                doc.git.as_ref().map(|g| g.commit.clone()),
+            );
+            let mut log = AuditLog::open(path, context)?;
+            // A resumed apply: the saved plan's actions an interrupted run already made get
+            // their outcome line, so every reviewed action has one.
+            if let Some(saved) = &saved {
+                for a in saved.actions.iter().filter(|a| !doc.actions.contains(a)) {
+                    log.already_applied(a)?;
+                }
+            }
+            Some(log)
+        }
+        None => None,
+    };
     let report = apply::execute(prepared.target.as_mut(), &doc.actions, &prepared.live, audit.as_mut())?;
     print(&match args.format {
         Format::Text => render::report::text(&report),
         Format::Markdown => render::report::markdown(&report),
         Format::Json => render::report::json(&report),
     });
+    if let Some((why, _)) = &report.audit_failure {
+        return Err(Problem::new(Code::AuditLog, format!("the audit log could not be written mid-run: {why}"))
+            .help(
+                "no change was started after that; the report above names the actions whose outcome is not in the log",
+            )
+            .into());
+    }
     let s = report.summary();
     if s.skipped > 0 && interrupted() {
         return Ok(interrupted_exit());

@@ -32,6 +32,8 @@ pub struct Manifest {
     pub assignments: Vec<Assignment>,
     pub policy: Policy,
     pub directory: Directory,
+    /// What validation accepts but questions (printed, never fatal).
+    pub warnings: Vec<Problem>,
 }
 
 #[derive(Debug, Clone)]
@@ -144,12 +146,13 @@ pub fn load_from(fs: &dyn ManifestFs, dir: &Path) -> Result<Manifest, Problems> 
     };
     let root = diag::source(&shown, text);
     let raw: RawManifest = yaml::parse(&root).map_err(Problems::from)?;
-    Checker { root: &root, problems: Problems::default() }.check(fs, dir, raw)
+    Checker { root: &root, problems: Problems::default(), warnings: Vec::new() }.check(fs, dir, raw)
 }
 
 struct Checker<'a> {
     root: &'a Source,
     problems: Problems,
+    warnings: Vec<Problem>,
 }
 
 impl Checker<'_> {
@@ -200,6 +203,7 @@ impl Checker<'_> {
             assignments,
             policy,
             directory,
+            warnings: std::mem::take(&mut self.warnings),
         };
         self.problems.into_result(manifest)
     }
@@ -618,6 +622,26 @@ impl Checker<'_> {
                 .help = Some(help);
             }
             out.push(m.value.clone());
+        }
+        let last_resort = if kind == Some(TargetKind::Scim) { "userName" } else { "email" };
+        if let Some(last) = list.value.last()
+            && out.last().is_some_and(|l| l != last_resort)
+            && out != ["key"]
+        {
+            // Someone whose other attributes changed would be planned as a new account.
+            let (line, col) = crate::diag::line_col(self.root.inner(), span(last).offset());
+            self.warnings.push(
+                Problem::new(
+                    Code::MatchingFallback,
+                    format!(
+                        "matching does not end with `{last_resort}` ({}:{line}:{col}): a person whose `{}` changed would be planned as a new account",
+                        self.root.name(),
+                        last.value
+                    ),
+                )
+                .at(self.root, span(last), format!("no `{last_resort}` after this"))
+                .help(format!("end the list with `{last_resort}`, e.g. `matching: [{}, {last_resort}]`", out.join(", "))),
+            );
         }
         if out == ["key"] {
             // A new hire has no GoTo key yet: they would be created on every plan, and their

@@ -155,7 +155,7 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
         let account = DesiredAccount {
             person: person.id.clone(),
             key: person.attributes.get("key").map(|k| Key(k.to_owned())),
-            enabled: !person.attributes.get("accountEnabled").is_some_and(|v| v.eq_ignore_ascii_case("false")),
+            enabled: person.attributes.get("accountEnabled").and_then(crate::directory::account_enabled) != Some(false),
             attributes,
             grants,
             roles,

@@ -114,6 +114,12 @@ codes! {
     ImportOut => "rollcall::import-out": "import was given nowhere to write, or would overwrite manifests",
     PullShape => "rollcall::pull-shape": "a directory source's pull: that is not exactly one of users: all, filter: or group:, or sits on a source it cannot fill",
     Graph => "rollcall::graph": "Microsoft Graph could not be reached, or refused a request",
+    SnapshotLocked => "rollcall::snapshot-locked": "another apply is writing the file-target snapshot",
+    AuditLog => "rollcall::audit-log": "the audit log cannot be opened or written",
+    CreateCollides => "rollcall::create-collides": "a create whose email belongs to a live account that matching did not pair",
+    MatchingFallback => "rollcall::matching-fallback": "matching has no email (or userName) as its last resort",
+    InvalidBoolean => "rollcall::invalid-boolean": "a value that must be true or false and is neither",
+    PartialExport => "rollcall::partial-export": "a directory export that is one page of several",
 }
 
 impl fmt::Display for Code {
@@ -313,6 +319,17 @@ impl Problems {
             out.push('\n');
         }
         out
+    }
+}
+
+/// Prints what validation accepts but questions to stderr, each as `warning[code]: ...`.
+pub fn warn(warnings: &[Problem]) {
+    for w in warnings {
+        let mut text = format!("warning[{}]: {}", w.code, w.message);
+        if let Some(h) = &w.help {
+            text.push_str(&format!("\n  help: {h}"));
+        }
+        eprintln!("{text}");
     }
 }
 

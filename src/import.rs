@@ -355,12 +355,21 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<ExitCode, Problems> {
                 .into());
         }
     }
+    if let Some(path) = &args.snapshot
+        && !args.force
+        && path.exists()
+    {
+        return Err(Problem::new(Code::ImportOut, format!("{} already exists", path.display()))
+            .help("write the snapshot to a new file, or pass --force to overwrite it")
+            .into());
+    }
     let (mut target, source) = open_source(args)?;
     let live = target.read()?;
     if let Some(path) = &args.snapshot {
         let mut text = serde_json::to_string_pretty(&snapshot(&live)).expect("snapshots serialise");
         text.push('\n');
-        std::fs::write(path, text).map_err(|e| io_problem("write the snapshot to", path, e))?;
+        crate::targets::file::write_atomically(path, text.as_bytes())
+            .map_err(|e| io_problem("write the snapshot to", path, e))?;
         if !quiet {
             eprintln!(
                 "Wrote a snapshot of {} ({} accounts) to {}.",

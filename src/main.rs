@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         // Desired state too: what it finds (an email outside scope.domains) is a validation error.
         Command::Validate { dir, format } => {
             rollcall::config::load(dir).and_then(|m| rollcall::desired::build(&m).map(|_| m)).map(|m| {
+                rollcall::diag::warn(&m.warnings);
                 if *format == Format::Json {
                     let doc = serde_json::json!({
                         "ok": true,
@@ -82,6 +83,7 @@ fn main() -> ExitCode {
                     SchemaFor::Plan => rollcall::schema::plan(),
                     SchemaFor::Report => rollcall::schema::report(),
                     SchemaFor::Diagnostics => rollcall::schema::diagnostics(),
+                    SchemaFor::AuditLine => rollcall::schema::audit_line(),
                 }
             );
             Ok(ExitCode::SUCCESS)

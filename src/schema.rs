@@ -18,6 +18,7 @@ pub const FILES: &[(&str, Generate)] = &[
     ("report.schema.json", report),
     ("diagnostics.schema.json", diagnostics),
     ("explain.schema.json", explain),
+    ("audit-line.schema.json", audit_line),
 ];
 
 /// The versioned URL of a schema file, e.g. `https://rollcall.dev/schema/0.1.0/rollcall.schema.json`:
@@ -32,6 +33,11 @@ pub fn rollcall() -> String {
 
 pub fn directory() -> String {
     render(schemars::schema_for!(RawDirectoryFile), "directory.schema.json")
+}
+
+/// One line of `apply --audit-log` (`rollcall schema --for audit-line`).
+pub fn audit_line() -> String {
+    render(schemars::schema_for!(crate::apply::AuditLine), "audit-line.schema.json")
 }
 
 /// The JSON `rollcall explain --format json` prints.

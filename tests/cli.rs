@@ -291,7 +291,7 @@ fn a_blocked_plan_is_printed_saved_refused_then_applied_with_allow_removals() {
 }
 
 #[test]
-fn the_audit_log_has_one_json_line_per_action() {
+fn the_audit_log_has_an_intent_and_an_outcome_line_per_action() {
     let (_t, dir) = acme();
     let log = dir.parent().unwrap().join("audit.jsonl");
     let o = run(
@@ -304,16 +304,23 @@ fn the_audit_log_has_one_json_line_per_action() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect();
-    assert_eq!(lines.len(), 13);
-    for l in &lines {
-        assert_eq!(l["outcome"], "done");
-        assert!(l["time"].as_str().unwrap().ends_with('Z'));
-        assert!(l["account"].as_str().unwrap().ends_with("@acme.example"));
+    assert_eq!(lines.len(), 1 + 2 * 13, "a start line, then intent and outcome per action");
+    assert_eq!(lines[0]["rollcall.phase"], "start");
+    let outcomes: Vec<&Value> = lines.iter().filter(|l| l["rollcall.phase"] == "outcome").collect();
+    assert_eq!(outcomes.len(), 13);
+    for l in &lines[1..] {
+        assert!(l["@timestamp"].as_str().unwrap().ends_with('Z'));
+        assert!(l["user.target.email"].as_str().unwrap().ends_with("@acme.example"));
+        assert_eq!(l["trace.id"], lines[0]["trace.id"], "one run id");
     }
-    let emma = lines.iter().find(|l| l["account"] == "emma.thompson@acme.example").unwrap();
-    assert_eq!(emma["action"], "update");
+    for l in &outcomes {
+        assert_eq!(l["rollcall.outcome"], "done");
+        assert_eq!(l["event.outcome"], "success");
+    }
+    let emma = outcomes.iter().find(|l| l["user.target.email"] == "emma.thompson@acme.example").unwrap();
+    assert_eq!(emma["event.action"], "update");
     assert_eq!(
-        emma["changes"][0],
+        emma["rollcall.changes"][0],
         serde_json::json!({"change": "attribute", "attribute": "lastName", "old": "Thomson", "new": "Thompson"})
     );
 }

@@ -40,9 +40,20 @@ enum Signal {
 /// Starts `apply PLAN`, and once the emulator has received `at` writes (or, for 0, after
 /// `delay`), sends `signal`. Returns the child's output and the writes seen at the signal
 /// (None when it finished first).
-fn interrupt(site: &Site, plan: &str, signal: Signal, at: u64, delay: Duration) -> (std::process::Output, Option<u64>) {
-    let mut child: Child =
-        site.cmd(&["apply", plan, "--auto-approve"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+fn interrupt(
+    site: &Site,
+    plan: &str,
+    audit: &str,
+    signal: Signal,
+    at: u64,
+    delay: Duration,
+) -> (std::process::Output, Option<u64>) {
+    let mut child: Child = site
+        .cmd(&["apply", plan, "--auto-approve", "--audit-log", audit])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     let mut sent = None;
     loop {
@@ -105,7 +116,9 @@ fn run(r: &Reviewed, seed: u64, signal: Signal) -> bool {
         format!("seed {seed}, {signal:?} at {at} writes")
     };
 
-    let (o, seen) = interrupt(site, plan, signal, at, delay);
+    let audit = site.path(&format!("audit-{seed}.jsonl"));
+    let (o, seen) = interrupt(site, plan, &audit, signal, at, delay);
+    every_write_has_its_intent_line(site, &audit, &context);
     let mid_apply = seen.is_some_and(|n| n > 0 && n < total_writes);
     match signal {
         Signal::Kill => assert!(seen.is_none() || o.status.code().is_none(), "{context}: not killed"),
@@ -144,7 +157,7 @@ fn run(r: &Reviewed, seed: u64, signal: Signal) -> bool {
     }
 
     // Applying the reviewed plan again does the rest.
-    let o = site.run(&["apply", plan, "--auto-approve"]);
+    let o = site.run(&["apply", plan, "--auto-approve", "--audit-log", &audit]);
     assert_eq!(o.status.code(), Some(0), "{context}: resumed apply\n{}{}", out(&o), err(&o));
     if left.is_empty() {
         assert!(out(&o).contains("Nothing to do"), "{context}\n{}", out(&o));
@@ -157,7 +170,65 @@ fn run(r: &Reviewed, seed: u64, signal: Signal) -> bool {
     }
     site.assert_no_changes(&context);
     WORLD.assert_converged(&site.emu.snapshot(), &context);
+    every_action_has_an_outcome_line(&audit, original, &context);
     mid_apply
+}
+
+fn audit_lines(audit: &str) -> Vec<Value> {
+    std::fs::read_to_string(audit)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("a torn audit line {l:?}: {e}")))
+        .collect()
+}
+
+/// The write-ahead promise: every write the emulator received was announced in the log first.
+fn every_write_has_its_intent_line(site: &Site, audit: &str, context: &str) {
+    let lines = audit_lines(audit);
+    let intents: Vec<&Value> = lines.iter().filter(|l| l["rollcall.phase"] == "intent").collect();
+    let announced_paths: BTreeSet<String> = intents
+        .iter()
+        .filter_map(|l| l["rollcall.request"].as_str())
+        .filter_map(|r| r.split_whitespace().nth(1).map(str::to_owned))
+        .collect();
+    let announced_creates: BTreeSet<String> = intents
+        .iter()
+        .filter(|l| l["event.action"] == "create")
+        .filter_map(|l| l["user.target.email"].as_str().map(str::to_lowercase))
+        .collect();
+    for r in site.emu.request_log() {
+        let path = r.path.trim_start_matches("/admin/rest/v1").to_owned();
+        match r.method.as_str() {
+            "POST" if path.ends_with("/users") => {
+                for u in r.body.as_ref().and_then(|b| b["users"].as_array()).into_iter().flatten() {
+                    let email = u["email"].as_str().unwrap_or_default().to_lowercase();
+                    assert!(
+                        announced_creates.contains(&email),
+                        "{context}: create of {email} sent with no intent line"
+                    );
+                }
+            }
+            "PUT" | "DELETE" => {
+                assert!(announced_paths.contains(&path), "{context}: {} {path} sent with no intent line", r.method)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// After the resumed apply, every action of the reviewed plan has an outcome line.
+fn every_action_has_an_outcome_line(audit: &str, original: &BTreeSet<String>, context: &str) {
+    let lines = audit_lines(audit);
+    let settled: BTreeSet<(String, String)> = lines
+        .iter()
+        .filter(|l| l["rollcall.phase"] == "outcome" && l["rollcall.outcome"] == "done")
+        .map(|l| (l["event.action"].as_str().unwrap().to_owned(), l["user.target.email"].as_str().unwrap().to_owned()))
+        .collect();
+    for a in original {
+        let a: Value = serde_json::from_str(a).unwrap();
+        let key = (a["action"].as_str().unwrap().to_owned(), a["email"].as_str().unwrap().to_owned());
+        assert!(settled.contains(&key), "{context}: {key:?} has no outcome line in the audit log");
+    }
 }
 
 #[test]

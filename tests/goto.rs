@@ -403,11 +403,16 @@ fn removals_free_seats_before_creates_need_them() {
 
 #[test]
 fn a_refused_write_is_reported_with_gotos_code_and_incident_id_and_the_rest_goes_on() {
-    // Over its seats already (42 holders, 39 seats): the plan makes it no worse overall, but
-    // GoTo refuses the batch of 3 creates (38 + 3 > 39); everything else still happens.
+    // Over its seats already (42 holders, 39 seats): the plan makes it no better (41 after it),
+    // so it is blocked; applied anyway, GoTo refuses the batch of 3 creates (38 + 3 > 39) and
+    // everything else still happens.
     let site = with_business_seats(39);
     let audit = site.dir.parent().unwrap().join("audit.jsonl");
-    let o = site.run(&["apply", site.d(), "--auto-approve", "--audit-log", audit.to_str().unwrap()]);
+    let o = site.run(&["apply", site.d(), "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
+    assert!(err(&o).contains("rollcall::seats-exceeded"), "{}", err(&o));
+    let o =
+        site.run(&["apply", site.d(), "--auto-approve", "--allow-over-seats", "--audit-log", audit.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
     let report = out(&o);
     assert!(
@@ -420,11 +425,12 @@ fn a_refused_write_is_reported_with_gotos_code_and_incident_id_and_the_rest_goes
     );
     let lines: Vec<Value> =
         std::fs::read_to_string(&audit).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let failed: Vec<&Value> = lines.iter().filter(|l| l["outcome"] == "failed").collect();
+    let failed: Vec<&Value> = lines.iter().filter(|l| l["rollcall.outcome"] == "failed").collect();
     assert_eq!(failed.len(), 3);
     for l in failed {
-        assert_eq!(l["action"], "create");
-        assert_eq!(l["http_status"], 409);
-        assert!(l["incident_id"].as_str().is_some_and(|i| !i.is_empty()), "{l}");
+        assert_eq!(l["event.action"], "create");
+        assert_eq!(l["event.outcome"], "failure");
+        assert_eq!(l["http.response.status_code"], 409);
+        assert!(l["error.id"].as_str().is_some_and(|i| !i.is_empty()), "{l}");
     }
 }

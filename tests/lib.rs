@@ -15,6 +15,7 @@ mod goto;
 mod gotoreal;
 mod graph;
 mod import;
+mod nolost;
 mod revdiff;
 mod review;
 mod schema;

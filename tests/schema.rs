@@ -141,3 +141,11 @@ fn completions_for_every_shell_know_the_commands() {
         }
     }
 }
+
+#[test]
+fn audit_line_schema_is_up_to_date() {
+    assert!(
+        committed("audit-line.schema.json") == rollcall::schema::audit_line(),
+        "schema/audit-line.schema.json is out of date: run `cargo run -- schema --for audit-line > schema/audit-line.schema.json`"
+    );
+}

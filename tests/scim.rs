@@ -122,7 +122,13 @@ impl Peer {
 
 impl Drop for Peer {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+        // Only our server: if it is gone, its pid may already belong to another test's process.
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", self.pid)).unwrap_or_default();
+        let port = self.url.rsplit(':').next().and_then(|p| p.split('/').next()).unwrap_or_default();
+        let ours = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if ours.contains("scim2-server") && ours.contains(&format!("--port {port}")) {
+            let _ = Command::new("kill").arg(self.pid.to_string()).status();
+        }
     }
 }
 
@@ -487,20 +493,25 @@ fn by_external_id(site: &Site) {
 }
 
 #[test]
-fn a_create_that_meets_an_existing_user_adopts_it() {
+fn a_create_that_meets_an_existing_user_is_a_plan_error_until_matching_ends_with_user_name() {
     for config in CONFIGS {
         eprintln!("config: {config:?}");
         let site = Site::new(config);
         by_external_id(&site);
         // Bruno exists under another externalId, with an unmanaged and a managed role he
-        // should not have, deactivated: matching on externalId misses him, the POST gets
-        // 409 uniqueness, and rollcall adopts him.
+        // should not have, deactivated: matching on externalId misses him, and creating him
+        // again would meet his userName: one person seen twice, a plan error.
         site.peer.create(json!({
             "userName": "Bruno.Costa@acme.example", "externalId": "OLD-7", "active": false,
             "roles": [{"value": "auditor"}, {"value": "admin"}],
         }));
-        site.plan(2, "Plan: 6 to create, 0 to update, 0 to disable, 0 to enable, 0 to delete.");
-        site.apply("Apply complete: 6 created, 0 updated, 0 disabled, 0 enabled, 0 deleted, 0 failed.");
+        let o = site.run(&["plan", site.d()]);
+        assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
+        assert!(err(&o).contains("rollcall::create-collides"), "{}", err(&o));
+        // With userName as the last resort he is matched and enabled in place.
+        site.edit("rollcall.yaml", "matching: [externalId]", "matching: [externalId, userName]");
+        site.plan(2, "Plan: 5 to create, 0 to update, 0 to disable, 1 to enable, 0 to delete.");
+        site.apply("Apply complete: 5 created, 0 updated, 0 disabled, 1 enabled, 0 deleted, 0 failed.");
         site.plan(0, "No changes.");
         let bruno = site.peer.user("bruno.costa@acme.example").unwrap();
         assert_eq!(bruno["externalId"], "E1022");

@@ -42,7 +42,7 @@ const ROLLCALL_ENVIRONMENT: &[&str] = &[
 /// The one way the tests run the real binary: `rollcall` with none of the environment
 /// variables it reads inherited from the machine.
 pub fn rollcall() -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"));
+    let mut c = std::process::Command::new(rollcall_bin());
     for var in ROLLCALL_ENVIRONMENT {
         c.env_remove(var);
     }
@@ -52,4 +52,13 @@ pub fn rollcall() -> std::process::Command {
 /// `rollcall()` for assert_cmd's assertions.
 pub fn rollcall_assert() -> assert_cmd::Command {
     assert_cmd::Command::from_std(rollcall())
+}
+
+/// The rollcall binary the tests run: this build, or the one `ROLLCALL_BIN_UNDER_TEST` names
+/// (to watch a new test fail on the code before a fix).
+pub fn rollcall_bin() -> String {
+    std::env::var("ROLLCALL_BIN_UNDER_TEST")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_rollcall").to_owned())
 }

@@ -107,6 +107,9 @@ pub struct Faults {
     pub drop_after_write: f64,
     /// Whether the faults above also apply to `POST /oauth/token` (GoTo rate-limits per API).
     pub token_endpoint: bool,
+    /// User-listing pages from this offset on come back empty, with the true `total`: a
+    /// listing cut short. `None`: every page is whole.
+    pub empty_pages_from: Option<usize>,
 }
 
 impl Default for Faults {
@@ -120,6 +123,7 @@ impl Default for Faults {
             latency_ms: 0,
             drop_after_write: 0.0,
             token_endpoint: false,
+            empty_pages_from: None,
         }
     }
 }

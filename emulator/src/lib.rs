@@ -160,6 +160,30 @@ impl Emulator {
         self.app.lock().state.accept_invitation(email)
     }
 
+    /// Another administrator at work, one change at a time and at once (no read-modify-write
+    /// window): grants license `license` to user `user` (`true`) or revokes it (`false`).
+    /// Returns whether the user exists.
+    pub fn set_license(&self, user: &str, license: &str, held: bool) -> bool {
+        let mut g = self.app.lock();
+        let Some(i) = g.state.user_index(user) else { return false };
+        let keys = &mut g.state.user_mut(i).license_keys;
+        keys.retain(|k| k != license);
+        if held {
+            keys.push(license.to_owned());
+        }
+        true
+    }
+
+    /// Another administrator renames user `user`. Returns whether the user exists.
+    pub fn set_name(&self, user: &str, first: &str, last: &str) -> bool {
+        let mut g = self.app.lock();
+        let Some(i) = g.state.user_index(user) else { return false };
+        let u = g.state.user_mut(i);
+        u.first_name = first.to_owned();
+        u.last_name = last.to_owned();
+        true
+    }
+
     /// Requests counted so far.
     pub fn requests(&self) -> RequestCounts {
         self.app.lock().counts.clone()

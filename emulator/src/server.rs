@@ -615,10 +615,11 @@ async fn list_users(
         Some((_, v)) => g.state.user_index(v).map(|i| &users[i]).into_iter().collect(),
     };
     let total = matching.len();
+    let cut = g.config.faults.empty_pages_from.is_some_and(|from| offset >= from);
     let results: Vec<Value> = matching
         .into_iter()
         .skip(offset)
-        .take(size)
+        .take(if cut { 0 } else { size })
         .map(|u| project(user_json(u, k.view, show, show), attributes))
         .collect();
     Ok(axum::Json(page(results, offset, total)).into_response())

@@ -110,6 +110,33 @@ impl<'de> Deserialize<'de> for JsonScalar {
 #[derive(Deserialize)]
 struct Page {
     value: Option<Vec<Item>>,
+    /// Graph's link to the next page: this file is one page of several.
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<IgnoredAny>,
+    #[serde(rename = "@odata.count")]
+    count: Option<u64>,
+}
+
+/// A page of a Graph listing that is not the whole list is an error, never a short list:
+/// the people on the other pages would be deprovisioned.
+fn partial_page(source: &Source, page: &Page, items: usize) -> Option<Problem> {
+    let text: &str = source.inner();
+    let at = |key: &str| text.find(key).map_or((0, 1), |i| (i, key.len()));
+    let (label, span) = match (&page.next_link, page.count) {
+        (Some(_), count) => {
+            let of = count.map_or(String::new(), |n| format!(" of {n} users"));
+            (format!("this export is one page{of}: it names the next page"), at("\"@odata.nextLink\""))
+        }
+        (None, Some(n)) if n > items as u64 => {
+            (format!("this export is one page of {n}: it holds {items} users"), at("\"@odata.count\""))
+        }
+        _ => return None,
+    };
+    Some(
+        Problem::new(Code::PartialExport, format!("{} is not the whole list: {label}", source.name()))
+            .at(source, span, "more users on other pages")
+            .help("export every page (az ad user list does; with Graph, follow @odata.nextLink and merge the pages), or let `rollcall pull` fetch it"),
+    )
 }
 
 fn parse_array(
@@ -129,8 +156,15 @@ fn parse_array(
     let parsed = match text.trim_start().as_bytes().first() {
         Some(b'[') => serde_json::from_str::<Vec<Item>>(text),
         Some(b'{') => match serde_json::from_str::<Page>(text) {
-            Ok(Page { value: Some(items) }) => Ok(items),
-            Ok(Page { value: None }) => {
+            Ok(page @ Page { value: Some(_), .. }) => {
+                let n = page.value.as_ref().map_or(0, Vec::len);
+                if let Some(p) = partial_page(source, &page, n) {
+                    problems.push(p);
+                    return None;
+                }
+                Ok(page.value.unwrap_or_default())
+            }
+            Ok(Page { value: None, .. }) => {
                 problems.push(not_an_array());
                 return None;
             }

@@ -155,6 +155,57 @@ impl Directory {
     }
 }
 
+/// `accountEnabled` is `true` or `false` (any case, trimmed: the spellings Entra's JSON and
+/// CSV exports use); anything else is a diagnostic at the value, never a guess.
+fn check_account_enabled(record: &Record, problems: &mut Problems) {
+    let Some(value) = record.attributes.get("accountEnabled") else { return };
+    if account_enabled(value).is_some() {
+        return;
+    }
+    let text: &str = record.origin.source.inner();
+    let span = value_span(text, record.origin.span, value).unwrap_or(record.origin.span);
+    problems.push(
+        Problem::new(Code::InvalidBoolean, format!("accountEnabled is {value:?}, which is neither true nor false"))
+            .at(&record.origin.source, span, "not true or false")
+            .help("write true or false; rollcall does not guess whether this person should keep their account"),
+    );
+}
+
+/// `accountEnabled` as a boolean: `true`/`false`, any case, trimmed.
+pub fn account_enabled(value: &str) -> Option<bool> {
+    let v = value.trim();
+    if v.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if v.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Where `value` of `accountEnabled` is written: after the key on the record's lines when
+/// the key is there (YAML, JSON), else the value standing alone in the record's line (CSV).
+fn value_span(text: &str, record: SourceSpan, value: &str) -> Option<SourceSpan> {
+    let needle = value.trim();
+    if needle.is_empty() {
+        return None;
+    }
+    let from = text[..record.offset().min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let mut to = (from + 8192).min(text.len());
+    while !text.is_char_boundary(to) {
+        to -= 1;
+    }
+    let window = &text[from..to];
+    let after = window.find("accountEnabled").map_or(0, |i| i + "accountEnabled".len());
+    let alone = |at: usize| {
+        let before = window[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+        let next = window[at + needle.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+        before && next
+    };
+    let at = window[after..].match_indices(needle).map(|(i, _)| after + i).find(|&i| alone(i))?;
+    Some((from + at, needle.len()).into())
+}
+
 /// A record read from some source, before identity checks.
 struct Record {
     attributes: Attributes,
@@ -263,6 +314,11 @@ pub fn load_from(
             }
             match fs.read(&file) {
                 Ok(text) => {
+                    // A UTF-8 byte order mark (Excel's CSV, PowerShell's JSON) is not content.
+                    let text = match text.strip_prefix('\u{feff}') {
+                        Some(rest) => rest.to_owned(),
+                        None => text,
+                    };
                     let group = entry.group.as_ref().map(|g| (g.value.clone(), Origin::new(root, span(g))));
                     steps.push(Step::Parse(Parse {
                         format,
@@ -297,6 +353,7 @@ pub fn load_from(
             Parsed::Contribution(None) => {}
             Parsed::Contribution(Some(contribution)) => {
                 for record in contribution.records {
+                    check_account_enabled(&record, problems);
                     match Person::identity(&record.attributes) {
                         Some(id) => directory.add_person(
                             Person { id, attributes: record.attributes, origin: record.origin, entry },

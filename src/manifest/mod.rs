@@ -425,53 +425,49 @@ impl<'de> Deserialize<'de> for ScalarString {
     }
 }
 
-/// A scalar attribute value of a directory record; `None` is null.
+/// A scalar attribute value of a directory record; `None` is null. Taken as written: `No`
+/// is the string `No`, `007` keeps its zeros, `1e3` stays `1e3` (no YAML 1.1 coercion).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scalar(pub Option<String>);
 
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Option::<AsWritten>::deserialize(d).map(|v| Scalar(v.map(|w| w.0)))
+    }
+}
+
+/// A scalar's text as written in the file.
+struct AsWritten(String);
+
+impl<'de> Deserialize<'de> for AsWritten {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Scalar;
+            type Value = AsWritten;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a string, number, boolean or null")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Scalar(Some(v.to_owned())))
+                Ok(AsWritten(v.to_owned()))
             }
             fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Scalar(Some(v)))
+                Ok(AsWritten(v))
             }
+            // Formats that type their scalars themselves.
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Scalar(Some(v.to_string())))
+                Ok(AsWritten(v.to_string()))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Scalar(Some(v.to_string())))
+                Ok(AsWritten(v.to_string()))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Scalar(Some(v.to_string())))
-            }
-            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
-                Ok(Scalar(Some(v.to_string())))
-            }
-            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
-                Ok(Scalar(Some(v.to_string())))
+                Ok(AsWritten(v.to_string()))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Scalar(Some(v.to_string())))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Scalar(None))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Scalar(None))
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                Scalar::deserialize(d)
+                Ok(AsWritten(v.to_string()))
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_string(V)
     }
 }
 

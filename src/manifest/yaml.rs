@@ -29,6 +29,8 @@ pub fn has_span<T>(s: &Spanned<T>) -> bool {
 pub fn parse<T: DeserializeOwned>(source: &Source) -> Result<T, Problem> {
     let text: &str = source.inner();
     let options = serde_saphyr::options! {
+        // YAML 1.2 core: `no`, `on`, `y` are strings, never booleans.
+        strict_booleans: true,
         // Manifest sizes are bounded by what people write; directories by what Entra exports.
         budget: serde_saphyr::budget! {
             max_reader_input_bytes: Some(256 * 1024 * 1024),

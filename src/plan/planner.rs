@@ -219,6 +219,15 @@ impl<'a> Planner<'a> {
         matched: &[Option<usize>],
     ) -> Result<(), Problems> {
         let mut problems = Problems::default();
+        // Live accounts nothing matched, by email: a create of one of those emails is one
+        // person seen twice (created and removed in one plan), never two.
+        let claimed: HashSet<usize> = matched.iter().flatten().copied().collect();
+        let unmatched_by_email: HashMap<String, &LiveAccount> = visible
+            .iter()
+            .enumerate()
+            .filter(|(l, _)| !claimed.contains(l))
+            .map(|(_, a)| (a.email().to_lowercase(), *a))
+            .collect();
         // People with the same roles want the same grants: resolve each distinct set once.
         let mut distinct: HashMap<&BTreeSet<RoleGrant>, usize> = HashMap::new();
         let mut sets: Vec<BTreeSet<Grant>> = Vec::new();
@@ -231,7 +240,7 @@ impl<'a> Planner<'a> {
             match matched[d] {
                 Some(l) => self.matched(account, visible[l], want),
                 None => {
-                    if let Err(p) = self.create(account, want) {
+                    if let Err(p) = self.create(account, want, &unmatched_by_email) {
                         problems.push(p);
                     }
                 }
@@ -330,8 +339,14 @@ impl<'a> Planner<'a> {
         changes
     }
 
-    /// A create for a wanted person that no live account matched.
-    fn create(&mut self, account: &DesiredAccount, want: &BTreeSet<Grant>) -> Result<(), Problem> {
+    /// A create for a wanted person that no live account matched; an error when an
+    /// unmatched live account already has the email.
+    fn create(
+        &mut self,
+        account: &DesiredAccount,
+        want: &BTreeSet<Grant>,
+        unmatched_by_email: &HashMap<String, &LiveAccount>,
+    ) -> Result<(), Problem> {
         if !account.enabled {
             return Ok(());
         }
@@ -350,6 +365,21 @@ impl<'a> Planner<'a> {
             })
             .collect();
         changes.extend(want.iter().map(|g| Change::Add(self.grants.change(g))));
+        if let Some(holder) = unmatched_by_email.get(email.to_lowercase().as_str()) {
+            let matching = self.desired.matching.join(", ");
+            return Err(Problem::new(
+                Code::CreateCollides,
+                format!(
+                    "{} would be created as {email}, but the live account {} ({}) already has that email and matching ({matching}) paired it with nobody",
+                    account.person,
+                    holder.email(),
+                    holder.key,
+                ),
+            )
+            .help(format!(
+                "the two are one person seen differently: end `matching` with the email (`matching: [{matching}, email]`; `userName` for a scim target), or fix the attribute that differs"
+            )));
+        }
         self.actions.push(Action {
             action: ActionKind::Create,
             email: email.to_owned(),
@@ -409,12 +439,12 @@ impl<'a> Planner<'a> {
 
     /// Deterministic order, the safety checks on the whole plan, then `--only`.
     fn finish(self, in_scope: usize, options: &PlanOptions) -> Plan {
-        let Planner { desired, live, mut actions, mut warnings, mut unmanaged, left_alone, .. } = self;
+        let Planner { desired, live, grants, mut actions, mut warnings, mut unmanaged, left_alone } = self;
         actions.sort_by_cached_key(|a| (a.email.to_lowercase(), a.action));
         warnings.sort();
         unmanaged.sort_by(|a, b| a.email.cmp(&b.email));
         let removals = actions.iter().filter(|a| a.action.is_removal()).count();
-        let mut blocked = safety::check(&actions, live, desired, in_scope);
+        let mut blocked = safety::check(&actions, live, desired, &grants.managed, in_scope);
         // Judged on the whole plan, as the thresholds are: a caller who cannot apply it is told now.
         blocked.extend(super::roles::check(&actions, live));
         let only: Vec<String> =

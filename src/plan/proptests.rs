@@ -167,11 +167,10 @@ proptest! {
         let by_key = |l: &LiveState| l.accounts.iter().map(|a| (a.key.clone(), a.clone())).collect::<BTreeMap<_, _>>();
         prop_assert_eq!(by_key(&live), by_key(&c.live), "the snapshot holds the generated accounts");
         let first = plan(&c.desired, &live, &PlanOptions::default()).expect("generated cases are unambiguous");
-        let mut outcomes = Vec::new();
-        target.apply(&first.actions, &live, &mut |i, o| outcomes.push((i, o))).expect("the file target applies");
+        let report = crate::apply::execute(&mut target, &first.actions, &live, None).expect("the file target applies");
         prop_assert!(
-            outcomes.iter().all(|(_, o)| *o == crate::targets::Outcome::Done),
-            "outcomes: {:?}", outcomes
+            report.results.iter().all(|(_, o)| *o == crate::targets::Outcome::Done),
+            "outcomes: {:?}", report.results
         );
         let after = FileTarget::new(path).read().expect("the rewritten snapshot reads back");
         let second = plan(&c.desired, &after, &PlanOptions::default()).expect("still unambiguous");

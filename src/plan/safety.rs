@@ -1,16 +1,42 @@
 //! The checks that block a plan: too many removals, the last SUPER_USER, license seats.
 //! Always computed on the whole plan, also under `--only`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{Action, ActionKind, Block, Change};
 use crate::desired::Desired;
 use crate::diag::Code;
 use crate::live::{Grant, Key, LiveAccount, LiveState, SUPER_USER};
 
-pub fn check(actions: &[Action], live: &LiveState, desired: &Desired, in_scope: usize) -> Vec<Block> {
+/// Whether an action takes the account away: a disable, a delete, or an update that leaves it
+/// holding none of the managed licenses it held (an edited role stripping a license from many
+/// accounts is a mass removal, whatever the action is called).
+fn removes(a: &Action, by_key: &HashMap<&Key, &LiveAccount>, managed: &BTreeSet<Grant>) -> bool {
+    if a.action.is_removal() {
+        return true;
+    }
+    if a.action != ActionKind::Update {
+        return false;
+    }
+    let Some(account) = a.key.as_ref().and_then(|k| by_key.get(k)) else { return false };
+    let license = |g: &Grant| matches!(g, Grant::License(_)) && managed.contains(g);
+    let removed: BTreeSet<&Grant> =
+        a.changes.iter().filter_map(|c| if let Change::Remove(g) = c { Some(&g.grant) } else { None }).collect();
+    let added = a.changes.iter().any(|c| matches!(c, Change::Add(g) if license(&g.grant)));
+    let held: Vec<&Grant> = account.grants.iter().filter(|g| license(g)).collect();
+    !added && !held.is_empty() && held.iter().all(|g| removed.contains(g))
+}
+
+pub fn check(
+    actions: &[Action],
+    live: &LiveState,
+    desired: &Desired,
+    managed: &BTreeSet<Grant>,
+    in_scope: usize,
+) -> Vec<Block> {
     let mut blocked = Vec::new();
-    let removals = actions.iter().filter(|a| a.action.is_removal()).count();
+    let all: HashMap<&Key, &LiveAccount> = live.accounts.iter().map(|a| (&a.key, a)).collect();
+    let removals = actions.iter().filter(|a| removes(a, &all, managed)).count();
     let policy = &desired.policy;
     if removals as u64 > policy.max_removals_count {
         blocked.push(Block {
@@ -51,10 +77,14 @@ pub fn check(actions: &[Action], live: &LiveState, desired: &Desired, in_scope: 
     let mut holds_after = holds_before;
     // Seats: users on each license after the plan, against the license's seats.
     let mut delta: BTreeMap<&Grant, i64> = BTreeMap::new();
+    let mut adds: BTreeMap<&Grant, i64> = BTreeMap::new();
     for a in actions {
         for c in &a.changes {
             match c {
-                Change::Add(g) => *delta.entry(&g.grant).or_default() += 1,
+                Change::Add(g) => {
+                    *delta.entry(&g.grant).or_default() += 1;
+                    *adds.entry(&g.grant).or_default() += 1;
+                }
                 Change::Remove(g) => *delta.entry(&g.grant).or_default() -= 1,
                 Change::Attribute { .. } => {}
             }
@@ -80,7 +110,7 @@ pub fn check(actions: &[Action], live: &LiveState, desired: &Desired, in_scope: 
     let seated: Vec<Grant> = live
         .licenses
         .iter()
-        .filter(|l| l.seats.is_some() && delta.get(&Grant::License(l.key.clone())).is_some_and(|d| *d > 0))
+        .filter(|l| l.seats.is_some() && adds.contains_key(&Grant::License(l.key.clone())))
         .map(|l| Grant::License(l.key.clone()))
         .collect();
     let mut holders: BTreeMap<&Grant, i64> = BTreeMap::new();
@@ -96,10 +126,15 @@ pub fn check(actions: &[Action], live: &LiveState, desired: &Desired, in_scope: 
     for license in &live.licenses {
         let Some(seats) = license.seats else { continue };
         let grant = Grant::License(license.key.clone());
-        let Some(&d) = delta.get(&grant) else { continue };
+        // Judged on the holders after the plan: an account already over its seats is not let
+        // take on more holders because the plan also frees some.
+        if !adds.contains_key(&grant) {
+            continue;
+        }
+        let d = delta.get(&grant).copied().unwrap_or(0);
         let now = holders.get(&grant).copied().unwrap_or(0);
         let then = now + d;
-        if d > 0 && then > seats as i64 {
+        if then > seats as i64 {
             blocked.push(Block {
                 code: Code::SeatsExceeded,
                 message: format!(

@@ -48,6 +48,24 @@ pub fn text(report: &Report) -> String {
     if s.skipped > 0 {
         let _ = writeln!(out, "{} skipped: run the same apply again to finish them.", s.skipped);
     }
+    out.push_str(&notes(report));
+    out
+}
+
+/// The read-back's warnings, and the actions whose outcome the audit log lacks.
+fn notes(report: &Report) -> String {
+    let mut out = String::new();
+    for w in &report.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    if let Some((why, unlogged)) = &report.audit_failure {
+        let _ = writeln!(out, "The audit log could not be written ({why}); no change started after that.");
+        let _ = writeln!(out, "No outcome line in the audit log for {} actions:", unlogged.len());
+        for &i in unlogged {
+            let (a, o) = &report.results[i];
+            let _ = writeln!(out, "  {} {}: {}", a.action.as_str(), a.email, o.parts().0);
+        }
+    }
     out
 }
 
@@ -62,6 +80,10 @@ pub struct JsonReport<'a> {
     pub format_version: u32,
     pub summary: ReportSummary,
     pub results: Vec<JsonResult<'a>>,
+    /// What the read-back after apply noticed (e.g. an unmanaged grant changed by someone else).
+    pub warnings: &'a [String],
+    /// When the audit log failed mid-run: the emails of the actions with no outcome line.
+    pub audit_log_missing_outcomes: Option<Vec<&'a str>>,
 }
 
 /// One action and how it ended.
@@ -92,7 +114,15 @@ pub fn json(report: &Report) -> String {
             JsonResult { action: a.action.as_str(), email: &a.email, outcome, message, http_status, incident_id }
         })
         .collect();
-    let doc = JsonReport { format_version: 1, summary: report.summary(), results };
+    let unlogged: Option<Vec<&str>> =
+        report.audit_failure.as_ref().map(|(_, v)| v.iter().map(|&i| report.results[i].0.email.as_str()).collect());
+    let doc = JsonReport {
+        format_version: 1,
+        summary: report.summary(),
+        results,
+        warnings: &report.warnings,
+        audit_log_missing_outcomes: unlogged,
+    };
     let mut s = serde_json::to_string_pretty(&doc).expect("reports serialise");
     s.push('\n');
     s
@@ -104,5 +134,10 @@ pub fn markdown(report: &Report) -> String {
     let lines: String = report.results.iter().map(|(a, o)| line(a, o) + "\n").collect();
     let fence = "`".repeat(super::longest_backtick_run(&lines).max(2) + 1);
     let _ = write!(out, "<details><summary>Every action</summary>\n\n{fence}\n{lines}{fence}\n\n</details>\n");
+    let notes = notes(report);
+    if !notes.is_empty() {
+        let fence = "`".repeat(super::longest_backtick_run(&notes).max(2) + 1);
+        let _ = writeln!(out, "\n{fence}\n{notes}{fence}");
+    }
     out
 }

@@ -7,19 +7,22 @@ use std::path::PathBuf;
 use serde_json::{Map, Value, json};
 
 use serde::Deserialize;
+use sha2::Digest;
 
 use super::shapes::{Snapshot, key_of};
-use super::{Outcome, Target, interrupted};
+use super::{ApplySink, Outcome, Target, interrupted};
 use crate::diag::{Code, Problem};
 use crate::live::{Grant, Key, LiveState};
-use crate::plan::Action;
 use crate::plan::effect::{AccountStore, apply_action, new_key};
+use crate::plan::{Action, ActionKind};
 use crate::vocab::TargetInfo;
 
 pub struct FileTarget {
     path: PathBuf,
     /// The snapshot as JSON, loaded for apply (unknown fields kept on rewrite).
     snapshot: Option<Value>,
+    /// Of the text `read` parsed: apply refuses a snapshot that changed since.
+    read_digest: Option<[u8; 32]>,
     info: TargetInfo,
 }
 
@@ -28,6 +31,7 @@ impl FileTarget {
         FileTarget {
             path,
             snapshot: None,
+            read_digest: None,
             info: TargetInfo { kind: "file".into(), account: String::new(), name: String::new() },
         }
     }
@@ -140,27 +144,81 @@ impl FileTarget {
                     "the file target's `path:` names a snapshot; create one with `rollcall import --snapshot FILE`",
                 )
             })?;
+            if self.read_digest.as_ref().is_some_and(|d| *d != digest(&text)) {
+                return Err(self
+                    .problem("the snapshot changed since rollcall read it (another apply?)")
+                    .help("nothing was applied; make and review a new plan, then apply it"));
+            }
             let v: Value = serde_json::from_str(&text).map_err(|e| self.problem(format!("not valid JSON: {e}")))?;
             self.snapshot = Some(v);
         }
         Ok(self.snapshot.as_mut().expect("just loaded"))
     }
 
+    /// Holds `<path>.lock` exclusively for the whole apply: a second apply fails at once
+    /// instead of both reading the same snapshot and one overwriting the other's changes.
+    fn lock(&self) -> Result<std::fs::File, Problem> {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let path = self.path.with_file_name(name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| self.problem(format!("cannot open the lock file {}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Problem::new(
+                Code::SnapshotLocked,
+                format!("another rollcall apply is writing {} (it holds {})", self.path.display(), path.display()),
+            )
+            .help("nothing was applied; wait for the other apply to finish, then plan and apply again")),
+            Err(std::fs::TryLockError::Error(e)) => Err(self.problem(format!("cannot lock {}: {e}", path.display()))),
+        }
+    }
+
     /// Replaces the file in one rename: readers see the old or the new snapshot, never a mix.
     fn save(&self) -> Result<(), Problem> {
         let snapshot = self.snapshot.as_ref().expect("loaded before apply");
-        let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        let write = || -> std::io::Result<()> {
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-            let mut text = serde_json::to_string_pretty(snapshot).map_err(std::io::Error::other)?;
-            text.push('\n');
-            tmp.write_all(text.as_bytes())?;
-            tmp.as_file().sync_all()?;
-            tmp.persist(&self.path).map_err(|e| e.error)?;
-            Ok(())
-        };
-        write().map_err(|e| self.problem(format!("cannot write: {e}")))
+        let mut text = serde_json::to_string_pretty(snapshot).expect("JSON values serialise");
+        text.push('\n');
+        write_atomically(&self.path, text.as_bytes()).map_err(|e| self.problem(format!("cannot write: {e}")))
     }
+}
+
+/// Sha-256 of a snapshot's text, to notice a change between read and apply.
+fn digest(text: &str) -> [u8; 32] {
+    sha2::Sha256::digest(text.as_bytes()).into()
+}
+
+/// Writes `bytes` to `path` in one rename, through a symlink to the file it points at,
+/// keeping an existing file's permissions, with the file and its directory synced.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let path = match std::fs::canonicalize(path) {
+        Ok(real) => real,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => path.to_path_buf(),
+        Err(e) => return Err(e),
+    };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    if let Ok(meta) = std::fs::metadata(&path) {
+        tmp.as_file().set_permissions(meta.permissions())?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(&path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 impl Target for FileTarget {
@@ -176,17 +234,14 @@ impl Target for FileTarget {
         let snapshot: Snapshot =
             serde_json::from_str(&text).map_err(|e| self.problem(format!("not a GoTo account snapshot: {e}")))?;
         let live = snapshot.into_live();
+        self.read_digest = Some(digest(&text));
         self.info.account = live.account_key.0.clone();
         self.info.name = live.account_name.clone();
         Ok(live)
     }
 
-    fn apply(
-        &mut self,
-        actions: &[Action],
-        _live: &LiveState,
-        report: &mut dyn FnMut(usize, Outcome),
-    ) -> Result<(), Problem> {
+    fn apply(&mut self, actions: &[Action], _live: &LiveState, sink: &mut dyn ApplySink) -> Result<(), Problem> {
+        let _lock = self.lock()?;
         let snapshot = self.load()?;
         let mut take = |field: &str| match snapshot.get_mut(field) {
             Some(Value::Array(a)) => Some(std::mem::take(a)),
@@ -198,14 +253,28 @@ impl Target for FileTarget {
         let mut store = SnapshotStore { users, licenses: licenses.unwrap_or_default() };
         let progress = crate::progress::Progress::new("applying", actions.len() as u64);
         let mut outcomes = Vec::with_capacity(actions.len());
-        for action in actions {
+        let mut keys = Vec::with_capacity(actions.len());
+        let request = format!("rewrite {}", self.path.display());
+        let mut refused = false;
+        for (i, action) in actions.iter().enumerate() {
             progress.inc(1);
+            keys.push(None);
             if interrupted() {
                 outcomes.push(Outcome::Skipped { reason: "interrupted".into() });
                 continue;
             }
+            if refused || !sink.sending(i, &request) {
+                refused = true;
+                outcomes.push(super::not_logged());
+                continue;
+            }
             outcomes.push(match apply_action(&mut store, action) {
-                Ok(()) => Outcome::Done,
+                Ok(()) => {
+                    if action.action == ActionKind::Create {
+                        keys[i] = Some(new_key(&action.email));
+                    }
+                    Outcome::Done
+                }
                 Err(message) => Outcome::Failed { message, status: None, incident: None },
             });
         }
@@ -219,16 +288,15 @@ impl Target for FileTarget {
             && let Err(p) = self.save()
         {
             self.snapshot = None;
-            for (i, o) in outcomes.iter_mut().enumerate() {
+            for o in outcomes.iter_mut() {
                 if *o == Outcome::Done {
                     *o = Outcome::Failed { message: p.message.clone(), status: None, incident: None };
                 }
-                report(i, o.clone());
             }
-            return Ok(());
         }
-        for (i, o) in outcomes.into_iter().enumerate() {
-            report(i, o);
+        self.snapshot = None;
+        for (i, (o, k)) in outcomes.into_iter().zip(keys).enumerate() {
+            sink.settled(i, o, k.as_ref());
         }
         Ok(())
     }

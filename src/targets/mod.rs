@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Manifest;
 use crate::diag::{Code, Problem};
-use crate::live::LiveState;
+use crate::live::{Key, LiveState};
 use crate::manifest::TargetKind;
 use crate::plan::Action;
 use crate::vocab::TargetInfo;
@@ -35,19 +35,38 @@ impl Outcome {
     }
 }
 
+/// Receives an apply's events as they happen: the audit log (a write-ahead log) and the
+/// report are written from them while the apply runs, not after it.
+pub trait ApplySink {
+    /// Called right before a write request for action `index` leaves (`request` says what is
+    /// about to be sent). `false` means the change must not start (the audit log cannot be
+    /// written): the target reports the action skipped instead of sending it.
+    fn sending(&mut self, index: usize, request: &str) -> bool;
+    /// Called when a write for action `index` settles, with the account's key when the write
+    /// made one (a create). A later call for the same action (a read-back that found the
+    /// change missing, a completing write) supersedes an earlier one.
+    fn settled(&mut self, index: usize, outcome: Outcome, key: Option<&Key>);
+    /// Something the read-back noticed about action `index` that is not its outcome (an
+    /// unmanaged grant that changed around rollcall's write).
+    fn warn(&mut self, index: usize, message: String) {
+        let _ = (index, message);
+    }
+}
+
+/// Why an action was not started once the sink refused it.
+pub fn not_logged() -> Outcome {
+    Outcome::Skipped { reason: "not started: the audit log could not be written".into() }
+}
+
 pub trait Target {
     /// Kind and account, for plan headers (the account is known after `read`).
     fn info(&self) -> TargetInfo;
     fn read(&mut self) -> Result<LiveState, Problem>;
-    /// Executes `actions` (planned against `live`), reporting each outcome by index, in any
-    /// order, exactly once. Stops starting new actions once `interrupted()` is true and
-    /// reports the rest as skipped. Never leaves the target half-written.
-    fn apply(
-        &mut self,
-        actions: &[Action],
-        live: &LiveState,
-        report: &mut dyn FnMut(usize, Outcome),
-    ) -> Result<(), Problem>;
+    /// Executes `actions` (planned against `live`), telling `sink` before each write request
+    /// leaves and when it settles; every action gets at least one `settled`. Stops starting
+    /// new actions once `interrupted()` is true or the sink refuses one, and reports the rest
+    /// as skipped. Never leaves the target half-written.
+    fn apply(&mut self, actions: &[Action], live: &LiveState, sink: &mut dyn ApplySink) -> Result<(), Problem>;
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);

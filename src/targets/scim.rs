@@ -19,7 +19,7 @@ use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
 use super::http::{Http, HttpError, Request, Response, encode};
-use super::{Outcome, Target, interrupted};
+use super::{ApplySink, Outcome, Target, interrupted};
 use crate::diag::{Code, Problem};
 use crate::live::{ACTIVE, Grant, Key, LiveAccount, LiveState, Locks};
 use crate::plan::{Action, ActionKind, Change};
@@ -663,27 +663,36 @@ impl Target for ScimTarget {
         })
     }
 
-    fn apply(
-        &mut self,
-        actions: &[Action],
-        live: &LiveState,
-        report: &mut dyn FnMut(usize, Outcome),
-    ) -> Result<(), Problem> {
+    fn apply(&mut self, actions: &[Action], live: &LiveState, sink: &mut dyn ApplySink) -> Result<(), Problem> {
         if !self.read {
             self.read()?;
         }
         let by_key: HashMap<&Key, &LiveAccount> = live.accounts.iter().map(|a| (&a.key, a)).collect();
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
+        let mut settled = vec![false; actions.len()];
         let ctx = self.ctx.clone();
         let versions = &self.versions;
+        let base = ctx.client.base.clone();
         self.rt.block_on(async {
             let mut set = tokio::task::JoinSet::new();
             let mut queue = actions.iter().enumerate();
+            let mut refused = false;
             loop {
                 while set.len() < CONCURRENCY {
                     let Some((i, a)) = queue.next() else { break };
                     if interrupted() {
-                        outcomes[i] = Some(Outcome::Skipped { reason: "interrupted".into() });
+                        sink.settled(i, Outcome::Skipped { reason: "interrupted".into() }, None);
+                        settled[i] = true;
+                        continue;
+                    }
+                    let request = match (&a.action, &a.key) {
+                        (ActionKind::Create, _) | (_, None) => format!("POST {}/Users", display_url(&base)),
+                        (ActionKind::Delete, Some(k)) => format!("DELETE {}/Users/{k}", display_url(&base)),
+                        (_, Some(k)) => format!("PATCH {}/Users/{k}", display_url(&base)),
+                    };
+                    if refused || !sink.sending(i, &request) {
+                        refused = true;
+                        sink.settled(i, super::not_logged(), None);
+                        settled[i] = true;
                         continue;
                     }
                     let current = a.key.as_ref().and_then(|k| by_key.get(k)).map(|&c| c.clone());
@@ -693,15 +702,20 @@ impl Target for ScimTarget {
                     set.spawn(async move { (i, ctx.run(&action, current.as_ref(), version.as_deref()).await) });
                 }
                 match set.join_next().await {
-                    Some(Ok((i, o))) => outcomes[i] = Some(o),
+                    Some(Ok((i, o))) => {
+                        sink.settled(i, o, None);
+                        settled[i] = true;
+                    }
                     Some(Err(e)) => return Err(Problem::new(Code::Target, format!("a write task failed: {e}"))),
                     None => break,
                 }
             }
             Ok(())
         })?;
-        for (i, o) in outcomes.into_iter().enumerate() {
-            report(i, o.unwrap_or(Outcome::Skipped { reason: "interrupted".into() }));
+        for (i, done) in settled.into_iter().enumerate() {
+            if !done {
+                sink.settled(i, Outcome::Skipped { reason: "interrupted".into() }, None);
+            }
         }
         Ok(())
     }
@@ -1000,9 +1014,20 @@ mod tests {
                 new: "Li".into(),
             }],
         };
-        let mut outcomes = Vec::new();
-        target.apply(&[action], &live, &mut |i, o| outcomes.push((i, o))).unwrap();
-        assert_eq!(outcomes, [(0, Outcome::Done)]);
+        struct Collect(Vec<(usize, Outcome)>, usize);
+        impl ApplySink for Collect {
+            fn sending(&mut self, _: usize, _: &str) -> bool {
+                self.1 += 1;
+                true
+            }
+            fn settled(&mut self, i: usize, o: Outcome, _: Option<&Key>) {
+                self.0.push((i, o));
+            }
+        }
+        let mut sink = Collect(Vec::new(), 0);
+        target.apply(&[action], &live, &mut sink).unwrap();
+        assert_eq!(sink.0, [(0, Outcome::Done)]);
+        assert_eq!(sink.1, 1, "one intent before the write");
         let seen = server.join().unwrap();
         assert!(seen[1].starts_with("get /v2/users?startindex=1&count=1 "), "{}", seen[1]);
         assert!(seen[2].starts_with("get /v2/users?startindex=2&count=1 "), "{}", seen[2]);

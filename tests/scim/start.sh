@@ -72,9 +72,15 @@ for attempt in 1 2 3 4 5; do
 import sys, urllib.request
 urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/v2/ServiceProviderConfig", timeout=1).read()
 PY
-      echo "url=http://127.0.0.1:$port/v2"
-      echo "pid=$pid"
-      exit 0
+      # The answer must be our server's: when another test's server took the port first,
+      # ours failed to bind and died, and printing its pid would have that test's `kill PID`
+      # hit whatever process gets the pid next (another test's rollcall, under load).
+      if kill -0 "$pid" 2>/dev/null && grep -q "GET /v2/ServiceProviderConfig" "$log"; then
+        echo "url=http://127.0.0.1:$port/v2"
+        echo "pid=$pid"
+        exit 0
+      fi
+      break
     fi
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1

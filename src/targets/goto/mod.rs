@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 
 use super::http::{Http, HttpError, Request, Response};
 use super::shapes::{account_of, key_json, key_of, licenses_of};
-use super::{Outcome, Target, interrupted};
+use super::{ApplySink, Outcome, Target, interrupted};
 use crate::diag::{Code, Problem};
 use crate::live::{Grant, Key, LiveAccount, LiveState, domain_of};
 use crate::plan::{Action, ActionKind, Change};
@@ -181,6 +181,7 @@ impl Client {
     /// Every item of a paged list; starts over (bounded) when the total moves under it.
     async fn all(&self, path: &str, what: &str) -> Result<Vec<Value>, HttpError> {
         let sep = if path.contains('?') { '&' } else { '?' };
+        let mut short = false;
         'listing: for _ in 0..MAX_LISTING_RESTARTS {
             let mut items: Vec<Value> = Vec::new();
             let mut seen: BTreeSet<Key> = BTreeSet::new();
@@ -211,6 +212,11 @@ impl Client {
                     }
                 }
                 offset += n;
+                if n == 0 && total.is_some_and(|t| (offset as u64) < t) {
+                    // An empty page before the total: the list is not complete; start over.
+                    short = true;
+                    continue 'listing;
+                }
                 if n == 0 || total.is_none_or(|t| offset as u64 >= t) {
                     return Ok(items);
                 }
@@ -220,9 +226,15 @@ impl Client {
             status: None,
             code: None,
             incident: None,
-            message: format!(
-                "{what}: the number of entries kept changing while listing ({MAX_LISTING_RESTARTS} attempts); try again when the account is quiet"
-            ),
+            message: if short {
+                format!(
+                    "{what}: GoTo returned an empty page before the total it announced ({MAX_LISTING_RESTARTS} attempts); rollcall never plans from a short list: try again later"
+                )
+            } else {
+                format!(
+                    "{what}: the number of entries kept changing while listing ({MAX_LISTING_RESTARTS} attempts); try again when the account is quiet"
+                )
+            },
         })
     }
 }
@@ -524,6 +536,69 @@ fn failed(e: &HttpError) -> Outcome {
     Outcome::Failed { message: e.to_string(), status: e.status, incident: e.incident.clone() }
 }
 
+/// The outcomes of one apply as they settle, told to the sink as they happen.
+struct Run<'s> {
+    sink: &'s mut dyn ApplySink,
+    outcomes: Vec<Option<Outcome>>,
+    /// The sink refused a write (the audit log cannot be written): nothing more starts.
+    refused: bool,
+}
+
+impl Run<'_> {
+    /// Whether the write for action `i` may leave now; if not, the action is settled skipped.
+    fn send(&mut self, i: usize, request: &str) -> bool {
+        if interrupted() {
+            self.settle(i, Outcome::Skipped { reason: "interrupted".into() }, None);
+            return false;
+        }
+        if self.refused || !self.sink.sending(i, request) {
+            self.refused = true;
+            self.settle(i, super::not_logged(), None);
+            return false;
+        }
+        true
+    }
+
+    fn settle(&mut self, i: usize, outcome: Outcome, key: Option<&Key>) {
+        self.sink.settled(i, outcome.clone(), key);
+        self.outcomes[i] = Some(outcome);
+    }
+
+    /// Sets an outcome found by the read-back, telling the sink only when it changed.
+    fn revise(&mut self, i: usize, outcome: Outcome) {
+        if self.outcomes[i].as_ref() != Some(&outcome) {
+            self.settle(i, outcome, None);
+        }
+    }
+}
+
+/// The grants an account holds right now, read just before a write replaces its grant lists:
+/// a license or admin role someone else granted or revoked during the run survives the PUT.
+async fn fresh_grants(
+    client: &Client,
+    base: &str,
+    user: &Key,
+    known: &BTreeSet<Grant>,
+) -> Result<BTreeSet<Grant>, HttpError> {
+    let u = client.call(Method::GET, &format!("{base}/users/{user}"), None, format!("re-read user {user}")).await?.body;
+    let detailed = account_of(&u, user.clone());
+    let mut grants = BTreeSet::new();
+    if u.get("licenseKeys").is_some() {
+        grants.extend(detailed.grants.iter().filter(|g| matches!(g, Grant::License(_))).cloned());
+    } else {
+        // Licenses not shown on the user: the license list says who holds what.
+        let raw = client.all(&format!("{base}/licenses"), "re-read licenses").await?;
+        let (_, holders) = licenses_of(&raw);
+        grants.extend(holders.get(user).into_iter().flatten().cloned().map(Grant::License));
+    }
+    if u.get("adminRoles").is_some() {
+        grants.extend(detailed.grants.iter().filter(|g| matches!(g, Grant::AdminRole(_))).cloned());
+    } else {
+        grants.extend(known.iter().filter(|g| matches!(g, Grant::AdminRole(_))).cloned());
+    }
+    Ok(grants)
+}
+
 impl Target for GotoTarget {
     fn info(&self) -> TargetInfo {
         let (account, name) = self.account.as_ref().map(|(k, n)| (k.0.clone(), n.clone())).unwrap_or_default();
@@ -543,24 +618,22 @@ impl Target for GotoTarget {
         Ok(state.2)
     }
 
-    fn apply(
-        &mut self,
-        actions: &[Action],
-        live: &LiveState,
-        report: &mut dyn FnMut(usize, Outcome),
-    ) -> Result<(), Problem> {
+    fn apply(&mut self, actions: &[Action], live: &LiveState, sink: &mut dyn ApplySink) -> Result<(), Problem> {
         if self.account.is_none() {
             self.read()?;
         }
         let base = format!("/accounts/{}", self.account_key());
         let suppress_email = !self.settings.welcome_email;
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
+        let mut run = Run { sink, outcomes: vec![None; actions.len()], refused: false };
         let by_key: HashMap<&Key, &LiveAccount> = live.accounts.iter().map(|a| (&a.key, a)).collect();
+        // The grants each written account held right before rollcall's write.
+        let mut before: HashMap<usize, BTreeSet<Grant>> = HashMap::new();
         let client = self.client.clone();
         let progress = crate::progress::Progress::new("applying", actions.len() as u64);
-        let reread = self.rt.block_on(async {
+        let written = self.rt.block_on(async {
             // 1. Removals first: a disable or delete frees the seats a create may need.
-            write_each(&client, &base, actions, |a| a.action.is_removal(), &by_key, &mut outcomes, &progress).await?;
+            let removal = |a: &Action| a.action.is_removal();
+            write_each(&client, &base, actions, removal, &by_key, &mut run, &mut before, &progress).await?;
             // 2. Creates, batched by identical grants ("Add Users" takes one set for the batch).
             let mut groups: BTreeMap<(Vec<Key>, Vec<String>), Vec<usize>> = BTreeMap::new();
             for (i, a) in actions.iter().enumerate() {
@@ -588,9 +661,20 @@ impl Target for GotoTarget {
             loop {
                 while set.len() < client.concurrency {
                     let Some((licenses, roles, batch)) = batches.next() else { break };
-                    if interrupted() {
+                    let path = format!("{base}/users");
+                    let request = format!("POST {path} (Add Users, {} users)", batch.len());
+                    let mut go = true;
+                    for &i in batch {
+                        go = go && run.send(i, &request);
+                        if !go && run.outcomes[i].is_none() {
+                            run.settle(i, super::not_logged(), None);
+                        }
+                    }
+                    if !go {
                         for &i in batch {
-                            outcomes[i] = Some(Outcome::Skipped { reason: "interrupted".into() });
+                            if run.outcomes[i].is_none() {
+                                run.settle(i, Outcome::Skipped { reason: "not started".into() }, None);
+                            }
                         }
                         continue;
                     }
@@ -620,24 +704,16 @@ impl Target for GotoTarget {
                     None => break,
                 };
                 progress.inc(settled.len() as u64);
-                for (i, o) in settled {
-                    outcomes[i] = Some(o);
+                for (i, o, key) in settled {
+                    run.settle(i, o, key.as_ref());
                 }
             }
             // 3. Updates and enables.
-            write_each(
-                &client,
-                &base,
-                actions,
-                |a| matches!(a.action, ActionKind::Update | ActionKind::Enable),
-                &by_key,
-                &mut outcomes,
-                &progress,
-            )
-            .await?;
+            let update = |a: &Action| matches!(a.action, ActionKind::Update | ActionKind::Enable);
+            write_each(&client, &base, actions, update, &by_key, &mut run, &mut before, &progress).await?;
             Ok(())
         });
-        reread?;
+        written?;
         progress.finish();
 
         // 4. Read back what GoTo's behaviour leaves uncertain, fix what did not take, report the rest.
@@ -645,8 +721,8 @@ impl Target for GotoTarget {
         // the last attempt): the change may have been made; if it was, the action is done,
         // else it gets one more try with the fixes.
         let uncertain = |o: &Option<Outcome>| matches!(o, Some(Outcome::Failed { status, .. }) if status.is_none_or(|s| s == 429 || s >= 500));
-        let accepted: Vec<bool> = outcomes.iter().map(|o| *o == Some(Outcome::Done)).collect();
-        let done: Vec<usize> = (0..actions.len()).filter(|&i| accepted[i] || uncertain(&outcomes[i])).collect();
+        let accepted: Vec<bool> = run.outcomes.iter().map(|o| *o == Some(Outcome::Done)).collect();
+        let done: Vec<usize> = (0..actions.len()).filter(|&i| accepted[i] || uncertain(&run.outcomes[i])).collect();
         self.forget(actions.iter().filter_map(|a| a.key.clone()));
         if !done.is_empty() {
             let (key, name) = self.account.clone().expect("resolved");
@@ -668,7 +744,27 @@ impl Target for GotoTarget {
                         (ActionKind::Delete, Some(_)) => Some(vec!["the account still exists".to_owned()]),
                         (_, None) => Some(vec!["the account is not in the account's user list".to_owned()]),
                         (_, Some(acc)) => {
-                            let missing = shortfall(&expected(a), acc);
+                            let e = expected(a);
+                            if round == 0
+                                && let Some(held) = before.get(&i)
+                            {
+                                let lost: Vec<String> = held
+                                    .iter()
+                                    .filter(|g| !e.remove.contains(g) && !acc.grants.contains(g))
+                                    .map(|g| format!("{g:?}"))
+                                    .collect();
+                                if !lost.is_empty() {
+                                    run.sink.warn(
+                                        i,
+                                        format!(
+                                            "{} no longer holds {} (held before rollcall's write, which did not remove it)",
+                                            a.email,
+                                            lost.join(", ")
+                                        ),
+                                    );
+                                }
+                            }
+                            let missing = shortfall(&e, acc);
                             (!missing.is_empty()).then(|| {
                                 fixes.push((i, acc.key.clone(), acc.grants.clone()));
                                 missing
@@ -676,22 +772,24 @@ impl Target for GotoTarget {
                         }
                     };
                     match problem {
-                        Some(missing) if accepted[i] => {
-                            outcomes[i] = Some(Outcome::Failed {
+                        Some(missing) if accepted[i] => run.revise(
+                            i,
+                            Outcome::Failed {
                                 message: format!("GoTo accepted the request, but {}", missing.join("; ")),
                                 status: None,
                                 incident: None,
-                            })
-                        }
+                            },
+                        ),
                         // An uncertain write that did not take keeps its own error (unless a fix does it).
                         Some(_) => {}
-                        None => outcomes[i] = Some(Outcome::Done),
+                        None => run.revise(i, Outcome::Done),
                     }
                 }
-                if fixes.is_empty() || round == 1 || interrupted() {
+                if fixes.is_empty() || round == 1 || interrupted() || run.refused {
                     break;
                 }
-                // Adopted accounts (they existed already) and grants a merge did not set: one PUT each.
+                // Adopted accounts (they existed already) and grants a merge did not set: one PUT
+                // each, from the state just read.
                 self.forget(fixes.iter().map(|(_, k, _)| k.clone()));
                 let results = self.rt.block_on(async {
                     let mut set = tokio::task::JoinSet::new();
@@ -702,8 +800,11 @@ impl Target for GotoTarget {
                                 out.push(r);
                             }
                         }
-                        let client = client.clone();
                         let path = format!("{base}/users/{user}");
+                        if !run.send(i, &format!("PUT {path}")) {
+                            continue;
+                        }
+                        let client = client.clone();
                         let body = put_body(&expected(&actions[i]), &current, true);
                         let what = format!("complete {} {}", actions[i].action.as_str(), actions[i].email);
                         set.spawn(async move { (i, client.call(Method::PUT, &path, Some(body), what).await) });
@@ -714,63 +815,121 @@ impl Target for GotoTarget {
                     out
                 });
                 for (i, r) in results {
-                    outcomes[i] = Some(match r {
-                        Ok(_) => Outcome::Done,
-                        Err(e) => failed(&e),
-                    });
+                    run.settle(
+                        i,
+                        match r {
+                            Ok(_) => Outcome::Done,
+                            Err(e) => failed(&e),
+                        },
+                        None,
+                    );
                 }
             }
         }
-        for (i, o) in outcomes.into_iter().enumerate() {
-            report(i, o.unwrap_or(Outcome::Skipped { reason: "interrupted".into() }));
+        for i in 0..actions.len() {
+            if run.outcomes[i].is_none() {
+                run.settle(i, Outcome::Skipped { reason: "interrupted".into() }, None);
+            }
         }
         Ok(())
     }
 }
 
+/// A write in flight: the fresh read before a grant-list PUT, or the write itself.
+enum Step {
+    Fresh(usize, Key, Result<BTreeSet<Grant>, HttpError>),
+    Wrote(usize, Outcome),
+}
+
 /// Writes the actions `pick` selects (updates, enables, disables, deletes: one request each),
-/// concurrently within the rate limit.
+/// concurrently within the rate limit. A PUT that replaces a grant list is built from the
+/// account as read right before it.
+#[allow(clippy::too_many_arguments)]
 async fn write_each(
     client: &Arc<Client>,
     base: &str,
     actions: &[Action],
     pick: impl Fn(&Action) -> bool,
     by_key: &HashMap<&Key, &LiveAccount>,
-    outcomes: &mut [Option<Outcome>],
+    run: &mut Run<'_>,
+    before: &mut HashMap<usize, BTreeSet<Grant>>,
     progress: &crate::progress::Progress,
 ) -> Result<(), Problem> {
     let mut set = tokio::task::JoinSet::new();
     let mut queue = actions.iter().enumerate().filter(|(_, a)| a.action != ActionKind::Create && pick(a));
+    // Fresh reads done, waiting for their write.
+    let mut ready: Vec<(usize, Key, BTreeSet<Grant>)> = Vec::new();
     loop {
         while set.len() < client.concurrency {
+            if let Some((i, key, current)) = ready.pop() {
+                let path = format!("{base}/users/{key}");
+                if !run.send(i, &format!("PUT {path}")) {
+                    progress.inc(1);
+                    continue;
+                }
+                before.insert(i, current.clone());
+                let body = put_body(&expected(&actions[i]), &current, true);
+                let what = format!("{} {}", actions[i].action.as_str(), actions[i].email);
+                let client = client.clone();
+                let expect = expected(&actions[i]);
+                set.spawn(async move {
+                    Step::Wrote(i, write_settled(&client, &path, Method::PUT, Some(body), what, expect).await)
+                });
+                continue;
+            }
             let Some((i, a)) = queue.next() else { break };
-            if interrupted() {
-                outcomes[i] = Some(Outcome::Skipped { reason: "interrupted".into() });
+            if interrupted() || run.refused {
+                let o =
+                    if run.refused { super::not_logged() } else { Outcome::Skipped { reason: "interrupted".into() } };
+                run.settle(i, o, None);
+                progress.inc(1);
                 continue;
             }
             let Some(key) = a.key.clone() else {
-                outcomes[i] = Some(Outcome::Failed { message: "no account key".into(), status: None, incident: None });
+                run.settle(i, Outcome::Failed { message: "no account key".into(), status: None, incident: None }, None);
                 continue;
             };
-            let client = client.clone();
             let path = format!("{base}/users/{key}");
-            let (method, body) = if a.action == ActionKind::Delete {
-                (Method::DELETE, None)
-            } else {
-                let current = by_key.get(&key).map(|l| l.grants.clone()).unwrap_or_default();
-                (Method::PUT, Some(put_body(&expected(a), &current, true)))
-            };
-            let what = format!("{} {}", a.action.as_str(), a.email);
-            let expect = expected(a);
-            set.spawn(async move { (i, write_settled(&client, &path, method, body, what, expect).await) });
+            if a.action == ActionKind::Delete {
+                if !run.send(i, &format!("DELETE {path}")) {
+                    progress.inc(1);
+                    continue;
+                }
+                let what = format!("{} {}", a.action.as_str(), a.email);
+                let client = client.clone();
+                let expect = expected(a);
+                set.spawn(async move {
+                    Step::Wrote(i, write_settled(&client, &path, Method::DELETE, None, what, expect).await)
+                });
+                continue;
+            }
+            let known = by_key.get(&key).map(|l| l.grants.clone()).unwrap_or_default();
+            let e = expected(a);
+            if e.add.is_empty() && e.remove.is_empty() {
+                // Attributes only: the PUT carries no grant list, nothing to re-read.
+                ready.push((i, key, known));
+                continue;
+            }
+            let client = client.clone();
+            let base = base.to_owned();
+            set.spawn(async move {
+                let r = fresh_grants(&client, &base, &key, &known).await;
+                Step::Fresh(i, key, r)
+            });
         }
         match set.join_next().await {
-            Some(Ok((i, o))) => {
+            Some(Ok(Step::Fresh(i, key, Ok(current)))) => ready.push((i, key, current)),
+            Some(Ok(Step::Fresh(i, _, Err(e)))) => {
                 progress.inc(1);
-                outcomes[i] = Some(o);
+                run.settle(i, failed(&e), None);
+            }
+            Some(Ok(Step::Wrote(i, o))) => {
+                progress.inc(1);
+                run.settle(i, o, None);
             }
             Some(Err(e)) => return Err(Problem::new(Code::Target, format!("a write task failed: {e}"))),
-            None => return Ok(()),
+            None if ready.is_empty() => return Ok(()),
+            None => {}
         }
     }
 }
@@ -833,10 +992,10 @@ async fn create_batch(
     base: &str,
     people: Vec<(usize, String, Value)>,
     grants: Value,
-) -> Vec<(usize, Outcome)> {
+) -> Vec<(usize, Outcome, Option<Key>)> {
     const ROUNDS: usize = 6;
     enum Said {
-        Created,
+        Created(Key),
         Conflict,
         BatchConflict(HttpError),
         Unknown(HttpError),
@@ -854,21 +1013,21 @@ async fn create_batch(
                 client.write(Method::POST, &format!("{base}/users?allOrNothing=false"), Some(body), what).await;
             let said: Vec<Said> = match &answer {
                 Ok(resp) => {
-                    let keyed: HashMap<String, bool> = resp
+                    let keyed: HashMap<String, Option<Key>> = resp
                         .body
                         .as_array()
                         .into_iter()
                         .flatten()
                         .filter_map(|u| {
                             let email = u.get("email").and_then(Value::as_str)?.to_lowercase();
-                            Some((email, u.get("key").and_then(key_of).is_some()))
+                            Some((email, u.get("key").and_then(key_of)))
                         })
                         .collect();
                     batch
                         .iter()
                         .map(|(_, email, _)| match keyed.get(&email.to_lowercase()) {
-                            Some(true) => Said::Created,
-                            Some(false) => Said::Conflict,
+                            Some(Some(key)) => Said::Created(key.clone()),
+                            Some(None) => Said::Conflict,
                             None => Said::Unknown(HttpError {
                                 status: Some(resp.status),
                                 code: None,
@@ -885,30 +1044,30 @@ async fn create_batch(
                     batch.iter().map(|_| Said::Unknown(e.clone())).collect()
                 }
                 Err(e) => {
-                    settled.extend(batch.iter().map(|(i, _, _)| (*i, failed(e))));
+                    settled.extend(batch.iter().map(|(i, _, _)| (*i, failed(e), None)));
                     continue;
                 }
             };
             let mut again = Vec::new();
             let single = batch.len() == 1;
             for (person, said) in batch.into_iter().zip(said) {
-                if matches!(said, Said::Created) {
-                    settled.push((person.0, Outcome::Done));
+                if let Said::Created(key) = said {
+                    settled.push((person.0, Outcome::Done, Some(key)));
                     continue;
                 }
                 let found = match client.find_email(base, &person.1).await {
                     Ok(found) => found,
                     Err(e) => {
-                        settled.push((person.0, failed(&e)));
+                        settled.push((person.0, failed(&e), None));
                         continue;
                     }
                 };
                 if found.is_some() {
-                    settled.push((person.0, Outcome::Done));
+                    settled.push((person.0, Outcome::Done, None));
                     continue;
                 }
                 match said {
-                    Said::Created => {}
+                    Said::Created(_) => {}
                     Said::Conflict => settled.push((
                         person.0,
                         Outcome::Failed {
@@ -919,12 +1078,13 @@ async fn create_batch(
                             status: Some(409),
                             incident: None,
                         },
+                        None,
                     )),
                     // Alone in its request, the conflict is this person's.
-                    Said::BatchConflict(e) if last_round || single => settled.push((person.0, failed(&e))),
+                    Said::BatchConflict(e) if last_round || single => settled.push((person.0, failed(&e), None)),
                     // Which email conflicted is not told: each is sent on its own.
                     Said::BatchConflict(_) => next.push(vec![person]),
-                    Said::Unknown(e) if last_round => settled.push((person.0, failed(&e))),
+                    Said::Unknown(e) if last_round => settled.push((person.0, failed(&e), None)),
                     Said::Unknown(_) => again.push(person),
                 }
             }
