@@ -409,7 +409,7 @@ fn a_refused_write_is_reported_with_gotos_code_and_incident_id_and_the_rest_goes
     let site = with_business_seats(39);
     let audit = site.dir.parent().unwrap().join("audit.jsonl");
     let o = site.run(&["apply", site.d(), "--auto-approve"]);
-    assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
+    assert_eq!(o.status.code(), Some(3), "a blocked plan: {}{}", out(&o), err(&o));
     assert!(err(&o).contains("rollcall::seats-exceeded"), "{}", err(&o));
     let o =
         site.run(&["apply", site.d(), "--auto-approve", "--allow-over-seats", "--audit-log", audit.to_str().unwrap()]);

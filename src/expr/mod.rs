@@ -15,7 +15,7 @@
 use std::fmt;
 use std::ops::Range;
 
-mod dates;
+pub mod dates;
 mod diacritics;
 mod eval;
 mod functions;

@@ -587,7 +587,7 @@ async fn fresh_grants(
         grants.extend(detailed.grants.iter().filter(|g| matches!(g, Grant::License(_))).cloned());
     } else {
         // Licenses not shown on the user: the license list says who holds what.
-        let raw = client.all(&format!("{base}/licenses"), "re-read licenses").await?;
+        let raw = client.licenses(base).await?;
         let (_, holders) = licenses_of(&raw);
         grants.extend(holders.get(user).into_iter().flatten().cloned().map(Grant::License));
     }
