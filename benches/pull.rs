@@ -5,8 +5,13 @@
 //! cargo bench --bench pull
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+// The organisation generator is not used here: only the measuring.
+#[allow(dead_code)]
+mod common;
+
+use common::measure::{self, Measured};
 
 use goto_emulator::graph::{GraphConfig, GraphEmulator, Group, Tenant, User};
 
@@ -57,55 +62,18 @@ fn manifest(dir: &Path) {
     std::fs::write(dir.join("rollcall.yaml"), yaml).unwrap();
 }
 
-struct Measured {
-    wall: Duration,
-    peak_kb: u64,
-    output: Output,
-}
-
 /// `rollcall pull DIR` pointed at the emulator, peak memory from /usr/bin/time when present.
-fn pull(emu: &GraphEmulator, dir: &Path, report: &Path) -> Measured {
-    let binary = Path::new(env!("CARGO_BIN_EXE_rollcall"));
-    let time = Path::new("/usr/bin/time");
-    let mut cmd = if time.exists() {
-        let mut c = Command::new(time);
-        c.arg("-f").arg("%M").arg("-o").arg(report).arg(binary);
-        c
-    } else {
-        Command::new(binary)
-    };
+fn pull(emu: &GraphEmulator, dir: &Path, report_dir: &Path) -> Measured {
+    std::fs::create_dir_all(report_dir).unwrap();
     let c = emu.config();
-    cmd.args(["pull", dir.to_str().unwrap(), "--detailed-exitcode"])
-        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
-        .env("AZURE_TENANT_ID", &c.tenant_id)
-        .env("AZURE_CLIENT_ID", &c.client_id)
-        .env("AZURE_CLIENT_SECRET", &c.client_secret)
-        .env("AZURE_AUTHORITY_HOST", emu.authority_host())
-        .env("ROLLCALL_GRAPH_URL", emu.graph_url())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let child = cmd.spawn().expect("run rollcall");
-    let pid = child.id();
-    let sampler = (!time.exists()).then(|| {
-        std::thread::spawn(move || {
-            let mut peak = 0;
-            while let Some(kb) = std::fs::read_to_string(format!("/proc/{pid}/status")).ok().and_then(|s| {
-                s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse::<u64>().ok()
-            }) {
-                peak = peak.max(kb);
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            peak
-        })
-    });
-    let output = child.wait_with_output().expect("wait for rollcall");
-    let wall = started.elapsed();
-    let peak_kb = match sampler {
-        Some(s) => s.join().unwrap_or(0),
-        None => std::fs::read_to_string(report).ok().and_then(|t| t.lines().last()?.trim().parse().ok()).unwrap_or(0),
-    };
-    Measured { wall, peak_kb, output }
+    measure::rollcall_with(&["pull", dir.to_str().unwrap(), "--detailed-exitcode"], report_dir, |cmd| {
+        cmd.env_remove("AZURE_FEDERATED_TOKEN_FILE")
+            .env("AZURE_TENANT_ID", &c.tenant_id)
+            .env("AZURE_CLIENT_ID", &c.client_id)
+            .env("AZURE_CLIENT_SECRET", &c.client_secret)
+            .env("AZURE_AUTHORITY_HOST", emu.authority_host())
+            .env("ROLLCALL_GRAPH_URL", emu.graph_url());
+    })
 }
 
 fn report(step: &str, emu: &GraphEmulator, m: &Measured) {

@@ -2,7 +2,7 @@
 //! stderr, saved plans (stale, resumed, blocked), --only, the audit log, colour.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -10,21 +10,11 @@ use crate::support::copy_dir;
 
 fn rollcall() -> Command {
     let mut c = crate::support::rollcall();
-    c.env_remove("NO_COLOR").env("ROLLCALL_TEST", "1");
+    c.env("ROLLCALL_TEST", "1");
     c
 }
 
-fn run(args: &[&str], cwd: &Path) -> Output {
-    rollcall().args(args).current_dir(cwd).output().expect("rollcall runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::support::{run, stderr, stdout};
 
 /// A copy of examples/acme in a temp dir (tests never touch the committed live.json).
 fn acme() -> (tempfile::TempDir, PathBuf) {

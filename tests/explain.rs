@@ -2,7 +2,6 @@
 //! will get, or does not get an account; and `plan --only` saying why there is nothing to do.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use serde_json::Value;
 
@@ -12,23 +11,7 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn rollcall(args: &[&str], cwd: &Path) -> Output {
-    crate::support::rollcall()
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("NO_COLOR")
-        .env("ROLLCALL_TEST", "1")
-        .output()
-        .expect("rollcall runs")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::support::{run as rollcall, stderr as err, stdout as out};
 
 /// `rollcall explain EMAIL examples/acme`: exit 0, the text.
 fn explain(email: &str) -> String {

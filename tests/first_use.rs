@@ -7,23 +7,7 @@ use std::process::Output;
 
 use crate::support::copy_dir;
 
-fn rollcall(args: &[&str], cwd: &Path) -> Output {
-    crate::support::rollcall()
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("NO_COLOR")
-        .env("ROLLCALL_TEST", "1")
-        .output()
-        .expect("rollcall runs")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::support::{run as rollcall, stderr as err, stdout as out};
 
 /// A manifest directory in a temp dir.
 struct Site {

@@ -1,8 +1,8 @@
 //! Output machines read: exit 3 for a blocked plan, `--format json` diagnostics on every
 //! command, GitHub workflow annotations under `GITHUB_ACTIONS=true`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -14,21 +14,11 @@ fn root() -> PathBuf {
 
 fn rollcall() -> Command {
     let mut c = crate::support::rollcall();
-    c.env_remove("NO_COLOR").env_remove("GITHUB_ACTIONS").env("ROLLCALL_TEST", "1");
+    c.env("ROLLCALL_TEST", "1");
     c
 }
 
-fn run(args: &[&str], cwd: &Path) -> Output {
-    rollcall().args(args).current_dir(cwd).output().expect("rollcall runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::support::{run, stderr, stdout};
 
 /// A copy of examples/acme whose policy allows 3 removals (the plan removes 4: blocked).
 fn blocked_acme() -> (tempfile::TempDir, PathBuf) {

@@ -62,3 +62,16 @@ pub fn rollcall_bin() -> String {
         .filter(|b| !b.is_empty())
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_rollcall").to_owned())
 }
+
+/// `rollcall ARGS` in `cwd`, to the end.
+pub fn run(args: &[&str], cwd: &Path) -> std::process::Output {
+    rollcall().args(args).current_dir(cwd).env("ROLLCALL_TEST", "1").output().expect("rollcall runs")
+}
+
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

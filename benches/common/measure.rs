@@ -12,6 +12,11 @@ pub struct Measured {
 
 /// `rollcall ARGS` with its peak memory read by /usr/bin/time, or else by sampling VmHWM.
 pub fn rollcall(args: &[&str], report_dir: &Path) -> Measured {
+    rollcall_with(args, report_dir, |_| {})
+}
+
+/// `rollcall`, with `configure` setting the command's environment first.
+pub fn rollcall_with(args: &[&str], report_dir: &Path, configure: impl FnOnce(&mut Command)) -> Measured {
     let binary = Path::new(env!("CARGO_BIN_EXE_rollcall"));
     let time = Path::new("/usr/bin/time");
     let report = report_dir.join("time.report");
@@ -22,6 +27,7 @@ pub fn rollcall(args: &[&str], report_dir: &Path) -> Measured {
     } else {
         Command::new(binary)
     };
+    configure(&mut cmd);
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     let started = Instant::now();
     let child = cmd.spawn().expect("run rollcall");
