@@ -289,6 +289,8 @@ fn hostile_names_and_live_emails_leave_every_action_visible_in_text_and_markdown
         u["key"] = format!("99{i:017}").into();
         u["email"] = format!("{h}{i}@acme.example").into();
         u["firstName"] = (*h).into();
+        // A grant no role names: the plan lists it, with the hostile email, as unmanaged.
+        u["adminRoles"] = serde_json::json!(["MANAGE_SEATS"]);
         live["users"].as_array_mut().unwrap().push(u);
     }
     std::fs::write(dir.join("live.json"), serde_json::to_string_pretty(&live).unwrap()).unwrap();
