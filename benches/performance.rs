@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::generate::{self, Drift, Org};
+use common::generate::{self, Drift, Layout, Org};
 use goto_emulator::{Config, Emulator, RequestCounts};
 use serde_json::Value;
 
@@ -150,12 +150,12 @@ fn watch<T>(emu: &Emulator, f: impl FnOnce() -> T) -> (T, Option<Phase>) {
 
 /// A manifest directory for `org` with a `file` target and a live snapshot drifted by `drift`;
 /// also a copy whose target is goto (for the emulator). Returns (file dir, goto dir, snapshot).
-fn site(root: &Path, org: &Org, drift: Drift) -> (PathBuf, PathBuf, Value) {
+fn site(root: &Path, org: &Org, drift: Drift, layout: Layout) -> (PathBuf, PathBuf, Value) {
     let file = root.join("file");
     let goto = root.join("goto");
-    generate::write_manifest(&file, org).unwrap();
+    generate::write_manifest_as(&file, org, layout).unwrap();
     generate::write_snapshot(&file.join("live.json"), org, drift, 7).unwrap();
-    generate::write_manifest(&goto, org).unwrap();
+    generate::write_manifest_as(&goto, org, layout).unwrap();
     let manifest = std::fs::read_to_string(goto.join("rollcall.yaml")).unwrap();
     let target = "target: { kind: file, path: live.json }";
     assert!(manifest.contains(target), "the generator's target line changed");
@@ -237,6 +237,20 @@ fn main() {
         let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
         if args.is_empty() { vec![1_000, 10_000, 100_000] } else { args }
     };
+    // `-- --generate DIR [SIZES...]` only writes the organisations (DIR/LAYOUT/N/{file,goto}),
+    // for profiling by hand.
+    if let Some(at) = std::env::args().position(|a| a == "--generate") {
+        let root = PathBuf::from(std::env::args().nth(at + 1).expect("--generate DIR"));
+        for &n in &sizes {
+            let org = generate::org(n, 50, 42);
+            for layout in [Layout::Mixed, Layout::SingleFile] {
+                let dir = root.join(if layout == Layout::Mixed { "mixed" } else { "single" }).join(n.to_string());
+                site(&dir, &org, Drift::even(0.01), layout);
+                eprintln!("wrote {}", dir.display());
+            }
+        }
+        return;
+    }
     let mut rows = Vec::new();
     let mut entra = Vec::new();
     let mut phases: Option<(usize, Vec<(String, u64)>)> = None;
@@ -244,7 +258,7 @@ fn main() {
         eprintln!("{n} people ...");
         let tmp = tempfile::tempdir().unwrap();
         let org = generate::org(n, 50, 42);
-        let (file, goto, snapshot) = site(&tmp.path().join("drift1"), &org, Drift::even(0.01));
+        let (file, goto, snapshot) = site(&tmp.path().join("drift1"), &org, Drift::even(0.01), Layout::Mixed);
         let (fd, gd) = (file.to_str().unwrap(), goto.to_str().unwrap());
         let big = n >= 100_000;
 
@@ -325,7 +339,7 @@ fn main() {
             ("apply, 10 % drift", Drift::even(0.10)),
         ] {
             let root = tmp.path().join(step.replace([' ', ',', '%', '(', ')'], "_"));
-            let (_, goto, snapshot) = site(&root, &org, drift);
+            let (_, goto, snapshot) = site(&root, &org, drift, Layout::Mixed);
             let emu = emulator(snapshot);
             let gd = goto.to_str().unwrap();
             let (a, phase) = watch(&emu, || rollcall(&["apply", gd, "--auto-approve"], Some(&emu), tmp.path()));

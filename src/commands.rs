@@ -66,7 +66,9 @@ fn now_text() -> String {
 /// `made_at`: the time of the plan being applied (None: a new plan, made now).
 fn prepare(dir: &Path, only: &[String], made_at: Option<String>) -> Result<Prepared, Problems> {
     let mut clock = Phases::start();
-    let mut manifest = config::load(dir)?;
+    // A local snapshot is read on another core while the directory files load.
+    let mut prefetched = None;
+    let mut manifest = config::load_watching(dir, &mut |t| prefetched = targets::prefetch(dir, t))?;
     crate::diag::warn(&manifest.warnings);
     clock.done("validate");
     let made_at = made_at.unwrap_or_else(now_text);
@@ -75,23 +77,28 @@ fn prepare(dir: &Path, only: &[String], made_at: Option<String>) -> Result<Prepa
     clock.done("desired state");
     // `--only` for someone with nothing to do says why: what the manifests say of them is read now.
     let only_facts: Vec<explain::Facts> = only.iter().map(|q| explain::facts(&manifest, q)).collect();
-    // The people's source records are not needed any more: free them before the live state arrives.
-    drop(std::mem::take(&mut manifest.directory));
-    let mut target = targets::open(&manifest)?;
-    // The digest of the manifests is computed while the target is read.
-    let (manifest_digest, live) = std::thread::scope(|s| {
-        let digest = s.spawn(|| {
-            let digest = planfile::manifest_digest(&manifest, &desired)?;
-            Ok::<_, Problem>((digest, planfile::manifest_parts(&manifest, &desired)?))
-        });
-        let live = target.read();
-        (digest.join().expect("the digest does not panic"), live)
+    // The people's source records are not needed any more: freed (on another thread) before
+    // the live state arrives.
+    let records = std::mem::take(&mut manifest.directory);
+    let freed = std::thread::spawn(move || drop(records));
+    let mut target = targets::open_prefetched(&manifest, prefetched)?;
+    // The manifests are digested on another core while the target is read and the plan made.
+    let (digests, planned) = std::thread::scope(|s| {
+        let digests = s.spawn(|| planfile::manifest_digests(&manifest, &desired));
+        let planned = (|| {
+            let live = target.read()?;
+            clock.done("read the target");
+            let grants = Grants::resolve(&desired, &live)?;
+            let plan = plan::planner::plan_resolved(&desired, &live, &grants, &PlanOptions { only: only.to_vec() })?;
+            clock.done("plan");
+            Ok::<_, Problems>((live, grants, plan))
+        })();
+        (digests.join().expect("the digest does not panic"), planned)
     });
-    let ((manifest_digest, manifest_parts), live) = (manifest_digest?, live?);
-    clock.done("read the target (and digest the manifests)");
-    let grants = Grants::resolve(&desired, &live)?;
-    let plan = plan::planner::plan_resolved(&desired, &live, &grants, &PlanOptions { only: only.to_vec() })?;
-    clock.done("plan");
+    let (live, grants, plan) = planned?;
+    let (manifest_digest, manifest_parts) = digests?;
+    let _ = freed.join();
+    clock.done("digest the manifests (what was left of it)");
     let nothing_to_do = only_facts
         .into_iter()
         .map(|f| explain::finish(f, &desired, &live, &plan))

@@ -130,8 +130,23 @@ pub fn load(dir: &Path) -> Result<Manifest, Problems> {
     load_from(&WorkTree, dir)
 }
 
+/// As [`load`], telling `on_target` the checked target as soon as it is known, before the
+/// directory files are read: a caller can start reading a local snapshot meanwhile. Not
+/// called when the target itself is wrong.
+pub fn load_watching(dir: &Path, on_target: &mut dyn FnMut(&TargetConfig)) -> Result<Manifest, Problems> {
+    load_with(&WorkTree, dir, Some(on_target))
+}
+
 /// Reads and checks the manifest directory `dir` of `fs` (the work tree, or a git revision).
 pub fn load_from(fs: &dyn ManifestFs, dir: &Path) -> Result<Manifest, Problems> {
+    load_with(fs, dir, None)
+}
+
+fn load_with(
+    fs: &dyn ManifestFs,
+    dir: &Path,
+    on_target: Option<&mut dyn FnMut(&TargetConfig)>,
+) -> Result<Manifest, Problems> {
     let file = dir.join(MANIFEST_FILE);
     let shown = fs.display(&file);
     let text = match fs.read(&file) {
@@ -146,16 +161,17 @@ pub fn load_from(fs: &dyn ManifestFs, dir: &Path) -> Result<Manifest, Problems> 
     };
     let root = diag::source(&shown, text);
     let raw: RawManifest = yaml::parse(&root).map_err(Problems::from)?;
-    Checker { root: &root, problems: Problems::default(), warnings: Vec::new() }.check(fs, dir, raw)
+    Checker { root: &root, problems: Problems::default(), warnings: Vec::new(), on_target }.check(fs, dir, raw)
 }
 
-struct Checker<'a> {
+struct Checker<'a, 'w> {
     root: &'a Source,
     problems: Problems,
     warnings: Vec<Problem>,
+    on_target: Option<&'w mut dyn FnMut(&TargetConfig)>,
 }
 
-impl Checker<'_> {
+impl Checker<'_, '_> {
     fn at<T>(
         &mut self,
         code: Code,
@@ -174,6 +190,9 @@ impl Checker<'_> {
     fn check(mut self, fs: &dyn ManifestFs, dir: &Path, raw: RawManifest) -> Result<Manifest, Problems> {
         self.version(&raw);
         let target = self.target(&raw.target);
+        if let (Some(t), Some(on_target)) = (&target, self.on_target.take()) {
+            on_target(t);
+        }
         let scope = raw.scope.as_ref().map(|s| self.scope(s));
         let directory = directory::load_from(fs, dir, &raw.directory, self.root, &mut self.problems);
         let scoping = self.scoping(&raw, &directory);

@@ -331,46 +331,66 @@ fn feed(h: &mut Sha256, parts: &[&str]) {
     }
 }
 
-/// The digest of each part of the manifests: `rollcall.yaml: KEY` for each top-level key of
-/// the normalised rollcall.yaml, and `desired accounts`.
-pub fn manifest_parts(
+/// Length-prefixed parts gathered into large blocks before they reach the hash (a call per
+/// short string costs more than hashing it).
+struct Feeder {
+    hash: Sha256,
+    buffer: Vec<u8>,
+}
+
+impl Feeder {
+    fn new() -> Self {
+        Feeder { hash: Sha256::new(), buffer: Vec::with_capacity(1 << 16) }
+    }
+    fn feed(&mut self, parts: &[&str]) {
+        for p in parts {
+            self.buffer.extend_from_slice(&p.len().to_le_bytes());
+            self.buffer.extend_from_slice(p.as_bytes());
+        }
+        if self.buffer.len() >= 1 << 16 {
+            self.hash.update(&self.buffer);
+            self.buffer.clear();
+        }
+    }
+    fn finish(mut self) -> String {
+        self.hash.update(&self.buffer);
+        format!("{:x}", self.hash.finalize())
+    }
+}
+
+/// The digest of the manifests (`manifest_digest`) and of each of their parts
+/// (`manifest_parts`: `rollcall.yaml: KEY` for each top-level key of the normalised
+/// rollcall.yaml, and `desired accounts`). Formatting, comments, key order and which file a
+/// person came from change neither.
+pub fn manifest_digests(
     manifest: &Manifest,
     desired: &Desired,
-) -> Result<std::collections::BTreeMap<String, String>, Problem> {
+) -> Result<(String, std::collections::BTreeMap<String, String>), Problem> {
     let mut parts = std::collections::BTreeMap::new();
-    if let Value::Object(m) = canonical(&yaml::to_json(&manifest.root)?) {
+    let root = canonical(&yaml::to_json(&manifest.root)?);
+    if let Value::Object(m) = &root {
         for (key, value) in m {
             let mut h = Sha256::new();
             feed(&mut h, &[&value.to_string()]);
             parts.insert(format!("rollcall.yaml: {key}"), format!("{:x}", h.finalize()));
         }
     }
+    let mut accounts = Feeder::new();
+    feed_accounts(&mut accounts, desired);
+    let accounts = accounts.finish();
     let mut h = Sha256::new();
-    feed_accounts(&mut h, desired);
-    parts.insert("desired accounts".to_owned(), format!("{:x}", h.finalize()));
-    Ok(parts)
+    feed(&mut h, &["rollcall.yaml", &root.to_string(), "desired accounts", &accounts]);
+    parts.insert("desired accounts".to_owned(), accounts);
+    Ok((format!("sha256:{:x}", h.finalize()), parts))
 }
 
-/// Digest of the canonical desired state and the normalised rollcall.yaml: formatting,
-/// comments, key order and which file a person came from do not change it.
-pub fn manifest_digest(manifest: &Manifest, desired: &Desired) -> Result<String, Problem> {
-    let mut h = Sha256::new();
-    let root = canonical(&yaml::to_json(&manifest.root)?);
-    feed(&mut h, &["rollcall.yaml", &root.to_string()]);
-    feed_accounts(&mut h, desired);
-    Ok(format!("sha256:{:x}", h.finalize()))
-}
-
-fn feed_accounts(h: &mut Sha256, desired: &Desired) {
+fn feed_accounts(h: &mut Feeder, desired: &Desired) {
     let mut accounts: Vec<_> = desired.accounts.iter().collect();
-    accounts.sort_by(|a, b| a.person.cmp(&b.person));
+    accounts.sort_unstable_by(|a, b| a.person.cmp(&b.person));
     for a in accounts {
-        feed(h, &["person", &a.person, a.key.as_ref().map_or("", |k| k.as_str()), if a.enabled { "1" } else { "0" }]);
+        h.feed(&["person", &a.person, a.key.as_ref().map_or("", |k| k.as_str()), if a.enabled { "1" } else { "0" }]);
         for attr in &a.attributes {
-            feed(
-                h,
-                &[&attr.name, attr.on_create.as_deref().unwrap_or("\0"), attr.on_update.as_deref().unwrap_or("\0")],
-            );
+            h.feed(&[&attr.name, attr.on_create.as_deref().unwrap_or("\0"), attr.on_update.as_deref().unwrap_or("\0")]);
         }
         for g in &a.grants {
             let (kind, name) = match g {
@@ -378,7 +398,7 @@ fn feed_accounts(h: &mut Sha256, desired: &Desired) {
                 crate::desired::RoleGrant::AdminRole(n) => ("admin_role", n),
                 crate::desired::RoleGrant::ScimRole(n) => ("scim_role", n),
             };
-            feed(h, &[kind, name]);
+            h.feed(&[kind, name]);
         }
     }
 }
@@ -389,19 +409,19 @@ pub fn live_digest(live: &LiveState, desired: &Desired, managed: &std::collectio
     let excluded: std::collections::HashSet<String> =
         desired.scope.iter().flat_map(|s| s.exclude.iter().map(|e| e.to_lowercase())).collect();
     let mut accounts: Vec<_> = live.accounts.iter().filter(|a| !excluded.contains(&a.email().to_lowercase())).collect();
-    accounts.sort_by(|a, b| a.key.cmp(&b.key));
-    let mut h = Sha256::new();
-    feed(&mut h, &[live.account_key.as_str()]);
+    accounts.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    let mut h = Feeder::new();
+    h.feed(&[live.account_key.as_str()]);
     for a in accounts {
-        feed(&mut h, &["account", a.key.as_str()]);
+        h.feed(&["account", a.key.as_str()]);
         for (k, v) in &a.attributes {
-            feed(&mut h, &[k, v]);
+            h.feed(&[k, v]);
         }
         for g in a.grants.intersection(managed) {
-            feed(&mut h, &[&format!("{g:?}")]);
+            h.feed(&[g.label(), g.id()]);
         }
     }
-    format!("sha256:{:x}", h.finalize())
+    format!("sha256:{}", h.finish())
 }
 
 /// JSON with object keys sorted, so equal documents print equally.

@@ -120,13 +120,40 @@ pub fn org(users: usize, groups: usize, seed: u64) -> Org {
     Org { people, groups: names }
 }
 
-/// Writes a manifest directory for `org`: 60 % of the people in rollcall YAML files of at
-/// most 10,000 each, 30 % in an Entra export, 10 % in a CSV; the groups in `groups.yaml`.
+/// Where the generated people live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// 60 % of the people in rollcall YAML files of at most 10,000 each, 30 % in an Entra
+    /// export, 10 % in a CSV; the groups in `groups.yaml`.
+    Mixed,
+    /// Every person and group in one rollcall YAML directory file, `people.yaml` (name and
+    /// language only: about 13 MB at 100,000 people).
+    SingleFile,
+}
+
+impl Layout {
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Mixed => "mixed sources",
+            Layout::SingleFile => "one YAML file",
+        }
+    }
+}
+
+/// Writes a manifest directory for `org` in the [`Layout::Mixed`] layout.
 pub fn write_manifest(dir: &Path, org: &Org) -> io::Result<()> {
-    fs::create_dir_all(dir.join("people"))?;
-    fs::create_dir_all(dir.join("exports"))?;
-    let n = org.people.len();
-    let (yaml_end, json_end) = (n * 6 / 10, n * 9 / 10);
+    write_manifest_as(dir, org, Layout::Mixed)
+}
+
+/// Writes a manifest directory for `org` laid out as `layout` says.
+pub fn write_manifest_as(dir: &Path, org: &Org, layout: Layout) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let sources = match layout {
+        Layout::Mixed => {
+            "  - groups.yaml\n  - people/*.yaml\n  - { format: entra-json, path: exports/users.json }\n  - { format: csv, path: exports/contractors.csv }\n"
+        }
+        Layout::SingleFile => "  - people.yaml\n",
+    };
     fs::write(
         dir.join("rollcall.yaml"),
         format!(
@@ -134,11 +161,7 @@ pub fn write_manifest(dir: &Path, org: &Org) -> io::Result<()> {
 target: {{ kind: file, path: live.json }}
 scope: {{ domains: [{DOMAIN}] }}
 directory:
-  - groups.yaml
-  - people/*.yaml
-  - {{ format: entra-json, path: exports/users.json }}
-  - {{ format: csv, path: exports/contractors.csv }}
-scoping:
+{sources}scoping:
   - {{ attribute: userType, op: not_equals, value: Guest }}
 roles:
   organizer: {{ licenses: ["GoToMeeting Business"] }}
@@ -159,6 +182,32 @@ policy:
         ),
     )?;
 
+    match layout {
+        Layout::Mixed => write_mixed(dir, org),
+        Layout::SingleFile => {
+            // Leaner records than the mixed layout's (what a hand-kept file holds): about
+            // 13 MB at 100,000 people.
+            let mut yaml = groups_yaml(org);
+            yaml.push_str("users:\n");
+            for p in &org.people {
+                let _ = write!(
+                    yaml,
+                    "  - userPrincipalName: {}\n    givenName: {}\n    surname: {}\n    preferredLanguage: {}\n",
+                    p.upn, p.given, p.surname, p.language
+                );
+                if !p.enabled {
+                    yaml.push_str("    accountEnabled: false\n");
+                }
+                if p.guest {
+                    let _ = write!(yaml, "    mail: {}\n    userType: Guest\n", p.upn);
+                }
+            }
+            fs::write(dir.join("people.yaml"), yaml)
+        }
+    }
+}
+
+fn groups_yaml(org: &Org) -> String {
     let mut groups = String::from("groups:\n");
     let _ = writeln!(groups, "  staff:\n    groups: [{}]", org.groups[1..].join(", "));
     for (g, name) in org.groups.iter().enumerate().skip(1) {
@@ -167,19 +216,31 @@ policy:
             let _ = writeln!(groups, "      - {}", p.upn);
         }
     }
-    fs::write(dir.join("groups.yaml"), groups)?;
+    groups
+}
+
+fn push_user_yaml(yaml: &mut String, org: &Org, p: &Person) {
+    let _ = write!(
+        yaml,
+        "  - userPrincipalName: {}\n    givenName: {}\n    surname: {}\n    displayName: {} {}\n    preferredLanguage: {}\n    department: {}\n    employeeId: \"{}\"\n",
+        p.upn, p.given, p.surname, p.given, p.surname, p.language, org.groups[p.group], p.employee_id
+    );
+    if !p.enabled {
+        yaml.push_str("    accountEnabled: false\n");
+    }
+}
+
+fn write_mixed(dir: &Path, org: &Org) -> io::Result<()> {
+    fs::create_dir_all(dir.join("people"))?;
+    fs::create_dir_all(dir.join("exports"))?;
+    let n = org.people.len();
+    let (yaml_end, json_end) = (n * 6 / 10, n * 9 / 10);
+    fs::write(dir.join("groups.yaml"), groups_yaml(org))?;
 
     for (f, chunk) in org.people[..yaml_end].chunks(10_000).enumerate() {
         let mut yaml = String::from("users:\n");
         for p in chunk {
-            let _ = write!(
-                yaml,
-                "  - userPrincipalName: {}\n    givenName: {}\n    surname: {}\n    displayName: {} {}\n    preferredLanguage: {}\n    department: {}\n    employeeId: \"{}\"\n",
-                p.upn, p.given, p.surname, p.given, p.surname, p.language, org.groups[p.group], p.employee_id
-            );
-            if !p.enabled {
-                yaml.push_str("    accountEnabled: false\n");
-            }
+            push_user_yaml(&mut yaml, org, p);
         }
         fs::write(dir.join(format!("people/part-{f:02}.yaml")), yaml)?;
     }

@@ -5,40 +5,43 @@ use miette::SourceSpan;
 use super::{Attributes, Contribution, Group, Origin, Record};
 use crate::diag::{Problems, Source};
 use crate::manifest::RawDirectoryFile;
-use crate::manifest::yaml::{self, span};
+use crate::manifest::yaml::{self, events};
 
 pub(super) fn read(source: &Source, problems: &mut Problems) -> Option<Contribution> {
-    let file: RawDirectoryFile = match yaml::parse(source) {
-        Ok(f) => f,
-        Err(p) => {
-            problems.push(p);
-            return None;
-        }
+    // The plain shape straight from the parser's events; serde for everything else (and for
+    // what is wrong: it says precisely what).
+    let file = match events::read(source.inner()) {
+        Some(file) => file,
+        None => match yaml::parse::<RawDirectoryFile>(source) {
+            Ok(raw) => events::DirectoryFile::from(raw),
+            Err(p) => {
+                problems.push(p);
+                return None;
+            }
+        },
     };
     let records = file
         .users
         .into_iter()
         .map(|user| {
-            let record = span(&user);
-            let mut attributes = Attributes(Vec::with_capacity(user.value.0.len()));
-            for (k, v) in user.value.0 {
-                if let Some(v) = v.0 {
+            let mut attributes = Attributes(Vec::with_capacity(user.attributes.len()));
+            for (k, v) in user.attributes {
+                if let Some(v) = v {
                     attributes.0.push((k.into(), v.into()));
                 }
             }
-            let origin = Origin::new(source, identity_span(source.inner(), record, &attributes));
+            let origin = Origin::new(source, identity_span(source.inner(), user.span, &attributes));
             Record { attributes, origin }
         })
         .collect();
     let groups = file
         .groups
-        .0
         .into_iter()
-        .map(|(name, g)| Group {
-            origin: Origin::new(source, span(&name)),
-            name: name.value,
-            members: g.members.into_iter().map(|m| (m.value.clone(), Origin::new(source, span(&m)))).collect(),
-            groups: g.groups.into_iter().map(|m| (m.value.clone(), Origin::new(source, span(&m)))).collect(),
+        .map(|g| Group {
+            origin: Origin::new(source, g.span),
+            name: g.name,
+            members: g.members.into_iter().map(|(m, at)| (m, Origin::new(source, at))).collect(),
+            groups: g.groups.into_iter().map(|(m, at)| (m, Origin::new(source, at))).collect(),
         })
         .collect();
     Some(Contribution { records, groups, memberships: Vec::new() })

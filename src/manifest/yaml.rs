@@ -7,6 +7,8 @@ use crate::diag::{Code, Problem, Source, did_you_mean};
 
 pub use serde_saphyr::Spanned;
 
+pub mod events;
+
 /// The byte span of a spanned value (quotes included for quoted scalars).
 pub fn span<T>(s: &Spanned<T>) -> SourceSpan {
     location_span(&s.referenced)

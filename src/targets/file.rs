@@ -2,7 +2,7 @@
 //! `{"account": {...}, "licenses": [...], "users": [...]}`. Apply rewrites it atomically.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
@@ -19,6 +19,8 @@ use crate::vocab::TargetInfo;
 
 pub struct FileTarget {
     path: PathBuf,
+    /// The snapshot being read on another thread since before the directory loaded.
+    prefetched: Option<Prefetch>,
     /// The snapshot as JSON, loaded for apply (unknown fields kept on rewrite).
     snapshot: Option<Value>,
     /// Of the text `read` parsed: apply refuses a snapshot that changed since.
@@ -30,15 +32,53 @@ impl FileTarget {
     pub fn new(path: PathBuf) -> Self {
         FileTarget {
             path,
+            prefetched: None,
             snapshot: None,
             read_digest: None,
             info: TargetInfo { kind: "file".into(), account: String::new(), name: String::new() },
         }
     }
 
-    fn problem(&self, message: impl std::fmt::Display) -> Problem {
-        Problem::new(Code::Snapshot, format!("{}: {message}", self.path.display()))
+    /// A file target whose snapshot `prefetch` is already reading.
+    pub fn prefetched(prefetch: Prefetch) -> Self {
+        let mut target = FileTarget::new(prefetch.path.clone());
+        target.prefetched = Some(prefetch);
+        target
     }
+
+    fn problem(&self, message: impl std::fmt::Display) -> Problem {
+        problem(&self.path, message)
+    }
+}
+
+fn problem(path: &Path, message: impl std::fmt::Display) -> Problem {
+    Problem::new(Code::Snapshot, format!("{}: {message}", path.display()))
+}
+
+/// A snapshot read (parsed and digested) on a thread of its own: `rollcall plan` starts it
+/// as soon as the manifest names the file, so that it overlaps loading the directory. Only
+/// a local file is read early; no target is ever contacted before validation completes.
+pub struct Prefetch {
+    path: PathBuf,
+    read: std::thread::JoinHandle<Result<(LiveState, [u8; 32]), Problem>>,
+}
+
+impl Prefetch {
+    pub fn start(path: PathBuf) -> Self {
+        let at = path.clone();
+        Prefetch { path, read: std::thread::spawn(move || read_snapshot(&at)) }
+    }
+}
+
+/// The live model of the snapshot at `path`, and the digest of the text it was read from.
+fn read_snapshot(path: &Path) -> Result<(LiveState, [u8; 32]), Problem> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        problem(path, e)
+            .help("the file target's `path:` names a snapshot; create one with `rollcall import --snapshot FILE`")
+    })?;
+    let snapshot: Snapshot =
+        serde_json::from_str(&text).map_err(|e| problem(path, format!("not a GoTo account snapshot: {e}")))?;
+    Ok((snapshot.into_live(), digest(&text)))
 }
 
 /// The live model of a snapshot already parsed as JSON.
@@ -227,14 +267,11 @@ impl Target for FileTarget {
     }
 
     fn read(&mut self) -> Result<LiveState, Problem> {
-        let text = std::fs::read_to_string(&self.path).map_err(|e| {
-            self.problem(e)
-                .help("the file target's `path:` names a snapshot; create one with `rollcall import --snapshot FILE`")
-        })?;
-        let snapshot: Snapshot =
-            serde_json::from_str(&text).map_err(|e| self.problem(format!("not a GoTo account snapshot: {e}")))?;
-        let live = snapshot.into_live();
-        self.read_digest = Some(digest(&text));
+        let (live, digest) = match self.prefetched.take() {
+            Some(p) => p.read.join().unwrap_or_else(|_| Err(self.problem("reading the snapshot failed"))),
+            None => read_snapshot(&self.path),
+        }?;
+        self.read_digest = Some(digest);
         self.info.account = live.account_key.0.clone();
         self.info.name = live.account_name.clone();
         Ok(live)

@@ -9,7 +9,9 @@ pub mod shapes;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::config::Manifest;
+use std::path::{Path, PathBuf};
+
+use crate::config::{Manifest, TargetConfig};
 use crate::diag::{Code, Problem};
 use crate::live::{Key, LiveState};
 use crate::manifest::TargetKind;
@@ -161,11 +163,26 @@ pub fn scim_token() -> Result<secrecy::SecretString, Problem> {
 
 /// Opens the target a manifest names.
 pub fn open(manifest: &Manifest) -> Result<Box<dyn Target>, Problem> {
+    open_prefetched(manifest, None)
+}
+
+/// Starts reading what can be read before validation completes: a `file` target's local
+/// snapshot. Nothing else (a target behind a network is read only after validation).
+pub fn prefetch(dir: &Path, target: &TargetConfig) -> Option<file::Prefetch> {
+    (target.kind == TargetKind::File).then(|| file::Prefetch::start(snapshot_path(dir, target)))
+}
+
+fn snapshot_path(dir: &Path, target: &TargetConfig) -> PathBuf {
+    dir.join(target.path.as_deref().unwrap_or("live.json"))
+}
+
+/// As [`open`], with the snapshot [`prefetch`] started (when it did).
+pub fn open_prefetched(manifest: &Manifest, prefetched: Option<file::Prefetch>) -> Result<Box<dyn Target>, Problem> {
     match manifest.target.kind {
-        TargetKind::File => {
-            let path = manifest.target.path.as_deref().unwrap_or("live.json");
-            Ok(Box::new(file::FileTarget::new(manifest.dir.join(path))))
-        }
+        TargetKind::File => Ok(Box::new(match prefetched {
+            Some(p) => file::FileTarget::prefetched(p),
+            None => file::FileTarget::new(snapshot_path(&manifest.dir, &manifest.target)),
+        })),
         TargetKind::Goto => {
             let settings = goto_settings(manifest)?;
             Ok(Box::new(goto::GotoTarget::new(settings, goto_credentials()?)?))
