@@ -17,6 +17,9 @@ use crate::planfile::{self, PlanDoc};
 use crate::render::{self, markdown, text};
 use crate::targets::{self, Target, interrupted};
 
+mod check;
+pub use check::check;
+
 /// How output should look.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -520,88 +523,4 @@ fn open_audit_log(
         }
     }
     Ok(Some(log))
-}
-
-/// `rollcall check`: each step on its own line, ok or what to fix; exit 1 if any fails.
-/// With `probe`: the GoTo probe (`check --probe EMAIL`), saying first what it will do.
-pub fn check(
-    dir: &Path,
-    probe: Option<&str>,
-    record: Option<&Path>,
-    format: Format,
-    out: Output,
-) -> Result<ExitCode, Problems> {
-    let manifest = config::load(dir)?;
-    if probe.is_some() && manifest.target.kind != crate::manifest::TargetKind::Goto {
-        return Err(
-            Problem::new(Code::TargetKey, "--probe settles what GoTo leaves open: it needs a goto target").into()
-        );
-    }
-    let lines: Vec<(String, Result<String, String>)> = match manifest.target.kind {
-        crate::manifest::TargetKind::Goto => {
-            let settings = targets::goto_settings(&manifest)?;
-            match (targets::goto_credentials(), probe) {
-                (Ok(grant), Some(email)) => {
-                    print(&targets::goto::probe::intent(email));
-                    targets::goto::probe::run(settings, grant, email, record)
-                }
-                (Ok(grant), None) => targets::goto::check(settings, grant),
-                (Err(p), _) => {
-                    vec![("credentials".into(), Err(format!("{}; {}", p.message, p.help.unwrap_or_default())))]
-                }
-            }
-        }
-        _ => {
-            let mut t = targets::open(&manifest)?;
-            match t.read() {
-                Ok(live) => {
-                    let mut lines = vec![
-                        ("account".to_owned(), Ok(t.info().describe())),
-                        ("users".to_owned(), Ok(format!("{} users", live.accounts.len()))),
-                    ];
-                    // A SCIM service has roles, not licenses.
-                    if !live.licenses.is_empty() {
-                        let licenses = live
-                            .licenses
-                            .iter()
-                            .map(|l| {
-                                format!(
-                                    "{} ({}): {} seats",
-                                    l.description,
-                                    l.key,
-                                    l.seats.map_or("?".into(), |s| s.to_string())
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join("; ");
-                        lines.push(("licenses".to_owned(), Ok(licenses)));
-                    }
-                    lines
-                }
-                Err(p) => vec![("read".into(), Err(p.message))],
-            }
-        }
-    };
-    let ok = lines.iter().all(|(_, r)| r.is_ok());
-    if format == Format::Json {
-        let checks: Vec<serde_json::Value> = lines
-            .iter()
-            .map(|(step, r)| match r {
-                Ok(s) => serde_json::json!({ "step": step, "ok": true, "detail": s }),
-                Err(e) => serde_json::json!({ "step": step, "ok": false, "detail": e }),
-            })
-            .collect();
-        print(&format!("{:#}\n", serde_json::json!({ "ok": ok, "checks": checks })));
-        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
-    }
-    let mut text = String::new();
-    for (step, r) in &lines {
-        match r {
-            Ok(s) => text.push_str(&format!("ok    {step}: {s}\n")),
-            Err(e) => text.push_str(&format!("FAIL  {step}: {e}\n")),
-        }
-    }
-    let _ = out;
-    print(&text);
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
