@@ -207,14 +207,7 @@ pub fn explain(email: &str, dir: &Path, format: Format) -> Result<ExitCode, Prob
 pub fn show(path: &Path, format: Format, out: Output) -> Result<ExitCode, Problems> {
     let doc = PlanDoc::read(path)?;
     if let Some(git) = &doc.git {
-        note(
-            out,
-            &format!(
-                "Plan made from commit {}{}.",
-                git.commit,
-                if git.dirty { " (with uncommitted changes)" } else { "" }
-            ),
-        );
+        note(out, &format!("Plan made from commit {}.", git.describe()));
     }
     print(&render_plan(&doc, format, out));
     Ok(ExitCode::SUCCESS)
@@ -423,14 +416,7 @@ fn saved_plan(args: &ApplyArgs) -> Result<Option<PlanDoc>, Problems> {
 /// since the plan was made, but what is left to do is exactly what was reviewed.
 fn still_as_reviewed(saved: &PlanDoc, doc: &PlanDoc, out: Output) -> Result<bool, Problems> {
     if let Some(g) = &saved.git {
-        note(
-            out,
-            &format!(
-                "Applying the plan made from commit {}{}.",
-                g.commit,
-                if g.dirty { " (with uncommitted changes)" } else { "" }
-            ),
-        );
+        note(out, &format!("Applying the plan made from commit {}.", g.describe()));
     }
     let changed = staleness(saved, doc);
     if !changed.is_empty() {
@@ -493,8 +479,7 @@ fn report_header(doc: &PlanDoc) -> String {
         "Applying the manifests in {} {}to {}.\n",
         render::escape(&doc.manifest_dir),
         match &doc.git {
-            Some(g) =>
-                format!("at git commit {}{} ", g.commit, if g.dirty { " (with uncommitted changes)" } else { "" }),
+            Some(g) => format!("at git commit {} ", g.describe()),
             None => "(not in a git work tree) ".to_owned(),
         },
         doc.target.describe()

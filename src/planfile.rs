@@ -23,6 +23,13 @@ pub struct GitInfo {
     pub dirty: bool,
 }
 
+impl GitInfo {
+    /// The commit, and whether the manifests had changes not in it, in words.
+    pub fn describe(&self) -> String {
+        format!("{}{}", self.commit, if self.dirty { " (with uncommitted changes)" } else { "" })
+    }
+}
+
 /// A saved plan. Field order is the order of the JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[schemars(

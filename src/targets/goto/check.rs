@@ -73,7 +73,7 @@ async fn account(target: &GotoTarget) -> Result<(Value, Key, String), CheckStep>
 
 /// The caller's admin roles against what this manifest's plans may need.
 async fn admin_roles(target: &GotoTarget, me: &Value, key: &Key) -> CheckStep {
-    use crate::plan::roles::{ADD_USERS, MANAGE_SEATS, MANAGE_USERS};
+    use crate::plan::roles::{MANAGE_USERS, TO_CREATE_USERS, TO_GIVE_LICENSES, TO_GRANT_ADMIN_ROLES};
     let have = match target.caller_roles(me, key).await {
         Ok(have) => have,
         Err(p) => return CheckStep::fail("admin roles", p.message),
@@ -81,12 +81,12 @@ async fn admin_roles(target: &GotoTarget, me: &Value, key: &Key) -> CheckStep {
     let who = me.get("email").and_then(Value::as_str).unwrap_or("the credential's user");
     let hints = &target.settings.hints;
     // What this manifest's plans may need (GoTo's documentation; docs/goto.md).
-    let mut needed = vec![(ADD_USERS, "create users"), (MANAGE_USERS, "change and delete users")];
+    let mut needed = vec![TO_CREATE_USERS, (MANAGE_USERS, "change and delete users")];
     if hints.licenses_matter {
-        needed.push((MANAGE_SEATS, "give or take licenses"));
+        needed.push(TO_GIVE_LICENSES);
     }
     if hints.admin_roles_matter {
-        needed.push((crate::live::SUPER_USER, "grant or remove admin roles"));
+        needed.push(TO_GRANT_ADMIN_ROLES);
     }
     let holds =
         if have.is_empty() { "no admin role".to_owned() } else { have.iter().cloned().collect::<Vec<_>>().join(", ") };
