@@ -116,8 +116,10 @@ pub fn work_tree_root(dir: &Path) -> Option<PathBuf> {
 fn dirty(repo: &git2::Repository, inside: &Path) -> bool {
     let prefix: Vec<String> = inside.iter().map(|c| c.to_string_lossy().into_owned()).collect();
     let prefix = prefix.join("/");
+    // git status hides untracked files when the repository's config says so; libgit2 does not read it.
+    let untracked = repo.config().and_then(|c| c.get_string("status.showUntrackedFiles")).map_or(true, |v| v != "no");
     let mut options = git2::StatusOptions::new();
-    options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
+    options.include_untracked(untracked).recurse_untracked_dirs(untracked).include_ignored(false);
     if !prefix.is_empty() {
         options.pathspec(&prefix);
     }

@@ -182,6 +182,9 @@ fn provenance_is_read_from_the_repository_without_a_git_program() {
     std::fs::create_dir_all(repo.join("org/drafts/deep")).unwrap();
     std::fs::write(repo.join("org/drafts/deep/new.yaml"), "users: []\n").unwrap();
     expect(&dirty, "an untracked file in the manifest directory");
+    git(&repo, &["config", "status.showUntrackedFiles", "no"]);
+    expect(&clean, "an untracked file git status is told to hide");
+    git(&repo, &["config", "--unset", "status.showUntrackedFiles"]);
     std::fs::remove_dir_all(repo.join("org/drafts")).unwrap();
     expect(&clean, "the untracked file removed");
     edit(&repo.join("org/rollcall.yaml"), "# Acme's", "# The Acme");
