@@ -441,7 +441,18 @@ fn still_as_reviewed(saved: &PlanDoc, doc: &PlanDoc, out: Output) -> Result<bool
             ),
         );
     }
-    Ok(saved.live_digest != doc.live_digest && !doc.actions.is_empty() && doc.actions == saved.actions)
+    Ok(saved.live_digest != doc.live_digest && !doc.actions.is_empty() && same_actions(saved, doc))
+}
+
+/// Does the recomputed plan hold exactly the reviewed actions (none done, none partly done)?
+/// Through `contained`, so it compares actions as a saved plan holds them.
+fn same_actions(saved: &PlanDoc, now: &PlanDoc) -> bool {
+    now.actions.len() == saved.actions.len()
+        && now
+            .actions
+            .iter()
+            .zip(&saved.actions)
+            .all(|(a, s)| a.action == s.action && a.changes.len() == s.changes.len() && contained(a, s))
 }
 
 /// Refuses a blocked plan unless the flag that lifts its block is given.
