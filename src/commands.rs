@@ -17,6 +17,9 @@ use crate::planfile::{self, PlanDoc};
 use crate::render::{self, markdown, text};
 use crate::targets::{self, Target, interrupted};
 
+mod check;
+pub use check::check;
+
 /// How output should look.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -211,14 +214,7 @@ pub fn explain(email: &str, dir: &Path, format: Format) -> Result<ExitCode, Prob
 pub fn show(path: &Path, format: Format, out: Output) -> Result<ExitCode, Problems> {
     let doc = PlanDoc::read(path)?;
     if let Some(git) = &doc.git {
-        note(
-            out,
-            &format!(
-                "Plan made from commit {}{}.",
-                git.commit,
-                if git.dirty { " (with uncommitted changes)" } else { "" }
-            ),
-        );
+        note(out, &format!("Plan made from commit {}.", git.describe()));
     }
     print(&render_plan(&doc, format, out));
     Ok(ExitCode::SUCCESS)
@@ -235,7 +231,7 @@ fn contained(recomputed: &Action, saved: &Action) -> bool {
         && recomputed.changes.iter().all(|c| saved.changes.contains(c))
 }
 
-/// What differs between the reviewed plan and what would happen now: None when the
+/// What differs between the reviewed plan and what would happen now: empty when the
 /// recomputed plan is the reviewed one or what is left of it.
 fn staleness(saved: &PlanDoc, now: &PlanDoc) -> Vec<String> {
     let mut changed = Vec::new();
@@ -255,10 +251,11 @@ fn staleness(saved: &PlanDoc, now: &PlanDoc) -> Vec<String> {
             now.target.describe()
         ));
     }
+    let mut actions = Vec::new();
     for a in &now.actions {
         match saved.actions.iter().find(|s| s.email.eq_ignore_ascii_case(&a.email) && s.key == a.key) {
-            None => changed.push(format!("{} {}: not in the reviewed plan", a.action.as_str(), a.email)),
-            Some(s) if !contained(a, s) => changed.push(format!(
+            None => actions.push(format!("{} {}: not in the reviewed plan", a.action.as_str(), a.email)),
+            Some(s) if !contained(a, s) => actions.push(format!(
                 "{} {}: differs from the reviewed {} (the account changed)",
                 a.action.as_str(),
                 a.email,
@@ -267,6 +264,16 @@ fn staleness(saved: &PlanDoc, now: &PlanDoc) -> Vec<String> {
             Some(_) => {}
         }
     }
+    // The live digest alone does not make a plan stale (its actions may still hold); it says
+    // whether the account is one of the reasons.
+    if (!changed.is_empty() || !actions.is_empty()) && saved.live_digest != now.live_digest {
+        changed.push(format!(
+            "the live account changed since the plan was made (live digest {} is now {})",
+            short(&saved.live_digest),
+            short(&now.live_digest)
+        ));
+    }
+    changed.extend(actions);
     changed
 }
 
@@ -324,6 +331,72 @@ fn confirm(args: &ApplyArgs, n: usize, doc: &PlanDoc) -> Result<bool, Problems> 
 }
 
 pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
+    let saved = saved_plan(args)?;
+    let dir = match (&saved, &args.dir) {
+        (Some(doc), dir) => planfile::resolve_manifest_dir(doc, dir.as_deref())?,
+        (None, Some(d)) => d.clone(),
+        (None, None) => args.path.clone(),
+    };
+    let only = saved.as_ref().map_or_else(|| args.only.clone(), |d| d.only.clone());
+    let mut prepared = prepare(&dir, &only, saved.as_ref().and_then(|d| d.made_at.clone()))?;
+    let doc = &prepared.doc;
+    let mut account_changed = false;
+    if let Some(saved) = &saved {
+        account_changed = still_as_reviewed(saved, doc, out)?;
+    } else if args.format != Format::Json {
+        // With --format json stdout carries one document: the report.
+        print(&render_plan(doc, args.format, out));
+    }
+    refuse_blocked(doc, args)?;
+    if doc.actions.is_empty() {
+        if let Some(saved) = &saved {
+            print(if saved.actions.is_empty() {
+                "No changes. The account matches the manifests.\n"
+            } else {
+                "Nothing to do: every action of this plan is already applied.\n"
+            });
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if interrupted() {
+        eprintln!("Interrupted: nothing was changed.");
+        return Ok(interrupted_exit());
+    }
+    if !confirm(args, doc.actions.len(), doc)? {
+        eprintln!("Apply cancelled: nothing was changed.");
+        return Ok(ExitCode::from(1));
+    }
+    if args.format != Format::Json {
+        print(&report_header(doc));
+    }
+    if account_changed {
+        // Terraform's rule: the reviewed actions still hold, so they are applied; the report says why.
+        let line = "The live account changed since the plan was made; the actions are the same as reviewed, so they are applied.";
+        if args.format == Format::Json { note(out, line) } else { print(&format!("{line}\n")) }
+    }
+    let mut audit = open_audit_log(args, &prepared, saved.as_ref())?;
+    let report = apply::execute(prepared.target.as_mut(), &doc.actions, &prepared.live, audit.as_mut())?;
+    print(&match args.format {
+        Format::Text => render::report::text(&report),
+        Format::Markdown => render::report::markdown(&report),
+        Format::Json => render::report::json(&report),
+    });
+    if let Some((why, _)) = &report.audit_failure {
+        return Err(Problem::new(Code::AuditLog, format!("the audit log could not be written mid-run: {why}"))
+            .help(
+                "no change was started after that; the report above names the actions whose outcome is not in the log",
+            )
+            .into());
+    }
+    let s = report.summary();
+    if s.skipped > 0 && interrupted() {
+        return Ok(interrupted_exit());
+    }
+    Ok(if s.failed > 0 || s.skipped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// The saved plan `apply PLANFILE` names (None: `apply DIR`); `--only` cannot narrow it.
+fn saved_plan(args: &ApplyArgs) -> Result<Option<PlanDoc>, Problems> {
     let saved = if args.path.is_file() { Some(PlanDoc::read(&args.path)?) } else { None };
     if let Some(saved) = &saved
         && !args.only.is_empty()
@@ -343,52 +416,54 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
         .help("nothing was applied; make and review a plan with `rollcall plan --only EMAIL --out FILE`, or apply the directory with --only")
         .into());
     }
-    let dir = match (&saved, &args.dir) {
-        (Some(doc), dir) => planfile::resolve_manifest_dir(doc, dir.as_deref())?,
-        (None, Some(d)) => d.clone(),
-        (None, None) => args.path.clone(),
-    };
-    let only = saved.as_ref().map_or_else(|| args.only.clone(), |d| d.only.clone());
-    let mut prepared = prepare(&dir, &only, saved.as_ref().and_then(|d| d.made_at.clone()))?;
-    let doc = &prepared.doc;
-    if let Some(saved) = &saved {
-        if let Some(g) = &saved.git {
-            note(
-                out,
-                &format!(
-                    "Applying the plan made from commit {}{}.",
-                    g.commit,
-                    if g.dirty { " (with uncommitted changes)" } else { "" }
-                ),
-            );
-        }
-        let changed = staleness(saved, doc);
-        if !changed.is_empty() {
-            let mut p = Problem::new(
-                Code::StalePlan,
-                "the plan is stale: the live account or the manifests changed since it was reviewed",
-            )
-            .help("nothing was applied; make and review a new plan with `rollcall plan --out FILE`");
-            for c in &changed {
-                p.message.push_str(&format!("\n  - {c}"));
-            }
-            return Err(p.into());
-        }
-        if !doc.actions.is_empty() && doc.actions.len() < saved.actions.len() {
-            note(
-                out,
-                &format!(
-                    "Resuming: {} of the plan's {} actions are already applied; applying the remaining {}.",
-                    saved.actions.len() - doc.actions.len(),
-                    saved.actions.len(),
-                    doc.actions.len()
-                ),
-            );
-        }
-    } else if args.format != Format::Json {
-        // With --format json stdout carries one document: the report.
-        print(&render_plan(doc, args.format, out));
+    Ok(saved)
+}
+
+/// Refuses a stale plan and says when it resumes one. `Ok(true)`: the live account changed
+/// since the plan was made, but what is left to do is exactly what was reviewed.
+fn still_as_reviewed(saved: &PlanDoc, doc: &PlanDoc, out: Output) -> Result<bool, Problems> {
+    if let Some(g) = &saved.git {
+        note(out, &format!("Applying the plan made from commit {}.", g.describe()));
     }
+    let changed = staleness(saved, doc);
+    if !changed.is_empty() {
+        let mut p = Problem::new(
+            Code::StalePlan,
+            "the plan is stale: the live account or the manifests changed since it was reviewed",
+        )
+        .help("nothing was applied; make and review a new plan with `rollcall plan --out FILE`");
+        for c in &changed {
+            p.message.push_str(&format!("\n  - {c}"));
+        }
+        return Err(p.into());
+    }
+    if !doc.actions.is_empty() && doc.actions.len() < saved.actions.len() {
+        note(
+            out,
+            &format!(
+                "Resuming: {} of the plan's {} actions are already applied; applying the remaining {}.",
+                saved.actions.len() - doc.actions.len(),
+                saved.actions.len(),
+                doc.actions.len()
+            ),
+        );
+    }
+    Ok(saved.live_digest != doc.live_digest && !doc.actions.is_empty() && same_actions(saved, doc))
+}
+
+/// Does the recomputed plan hold exactly the reviewed actions (none done, none partly done)?
+/// Through `contained`, so it compares actions as a saved plan holds them.
+fn same_actions(saved: &PlanDoc, now: &PlanDoc) -> bool {
+    now.actions.len() == saved.actions.len()
+        && now
+            .actions
+            .iter()
+            .zip(&saved.actions)
+            .all(|(a, s)| a.action == s.action && a.changes.len() == s.changes.len() && contained(a, s))
+}
+
+/// Refuses a blocked plan unless the flag that lifts its block is given.
+fn refuse_blocked(doc: &PlanDoc, args: &ApplyArgs) -> Result<(), Problems> {
     // No flag lifts this one: GoTo would refuse the writes.
     if let Some(b) = doc.blocks.iter().find(|b| b.code == Code::InsufficientAdminRole) {
         return Err(Problem::new(Code::InsufficientAdminRole, format!("the plan is blocked: {}", b.message))
@@ -413,156 +488,42 @@ pub fn apply(args: &ApplyArgs, out: Output) -> Result<ExitCode, Problems> {
         let reasons: Vec<&str> = standing.iter().map(|b| b.message.as_str()).collect();
         return Err(Problem::new(code, format!("the plan is blocked: {}", reasons.join("; "))).help(help).into());
     }
-    if doc.actions.is_empty() {
-        if let Some(saved) = &saved {
-            print(if saved.actions.is_empty() {
-                "No changes. The account matches the manifests.\n"
-            } else {
-                "Nothing to do: every action of this plan is already applied.\n"
-            });
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    if interrupted() {
-        eprintln!("Interrupted: nothing was changed.");
-        return Ok(interrupted_exit());
-    }
-    if !confirm(args, doc.actions.len(), doc)? {
-        eprintln!("Apply cancelled: nothing was changed.");
-        return Ok(ExitCode::from(1));
-    }
-    if args.format != Format::Json {
-        // The report opens with what is applied, where: the reviewer checks it against the PR.
-        print(&format!(
-            "Applying the manifests in {} {}to {}.\n",
-            render::escape(&doc.manifest_dir),
-            match &doc.git {
-                Some(g) =>
-                    format!("at git commit {}{} ", g.commit, if g.dirty { " (with uncommitted changes)" } else { "" }),
-                None => "(not in a git work tree) ".to_owned(),
-            },
-            doc.target.describe()
-        ));
-    }
-    let mut audit = match args.audit_log.as_deref() {
-        Some(path) => {
-            let context = apply::RunContext::new(
-                &prepared.target.info(),
-                &doc.manifest_digest,
-                doc.git.as_ref().map(|g| g.commit.clone()),
-            );
-            let mut log = AuditLog::open(path, context)?;
-            // A resumed apply: the saved plan's actions an interrupted run already made get
-            // their outcome line, so every reviewed action has one.
-            if let Some(saved) = &saved {
-                for a in saved.actions.iter().filter(|a| !doc.actions.contains(a)) {
-                    log.already_applied(a)?;
-                }
-            }
-            Some(log)
-        }
-        None => None,
-    };
-    let report = apply::execute(prepared.target.as_mut(), &doc.actions, &prepared.live, audit.as_mut())?;
-    print(&match args.format {
-        Format::Text => render::report::text(&report),
-        Format::Markdown => render::report::markdown(&report),
-        Format::Json => render::report::json(&report),
-    });
-    if let Some((why, _)) = &report.audit_failure {
-        return Err(Problem::new(Code::AuditLog, format!("the audit log could not be written mid-run: {why}"))
-            .help(
-                "no change was started after that; the report above names the actions whose outcome is not in the log",
-            )
-            .into());
-    }
-    let s = report.summary();
-    if s.skipped > 0 && interrupted() {
-        return Ok(interrupted_exit());
-    }
-    Ok(if s.failed > 0 || s.skipped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(())
 }
 
-/// `rollcall check`: each step on its own line, ok or what to fix; exit 1 if any fails.
-/// With `probe`: the GoTo probe (`check --probe EMAIL`), saying first what it will do.
-pub fn check(
-    dir: &Path,
-    probe: Option<&str>,
-    record: Option<&Path>,
-    format: Format,
-    out: Output,
-) -> Result<ExitCode, Problems> {
-    let manifest = config::load(dir)?;
-    if probe.is_some() && manifest.target.kind != crate::manifest::TargetKind::Goto {
-        return Err(
-            Problem::new(Code::TargetKey, "--probe settles what GoTo leaves open: it needs a goto target").into()
-        );
-    }
-    let lines: Vec<(String, Result<String, String>)> = match manifest.target.kind {
-        crate::manifest::TargetKind::Goto => {
-            let settings = targets::goto_settings(&manifest)?;
-            match (targets::goto_credentials(), probe) {
-                (Ok(grant), Some(email)) => {
-                    print(&targets::goto::probe::intent(email));
-                    targets::goto::probe::run(settings, grant, email, record)
-                }
-                (Ok(grant), None) => targets::goto::check(settings, grant),
-                (Err(p), _) => {
-                    vec![("credentials".into(), Err(format!("{}; {}", p.message, p.help.unwrap_or_default())))]
-                }
-            }
-        }
-        _ => {
-            let mut t = targets::open(&manifest)?;
-            match t.read() {
-                Ok(live) => {
-                    let mut lines = vec![
-                        ("account".to_owned(), Ok(t.info().describe())),
-                        ("users".to_owned(), Ok(format!("{} users", live.accounts.len()))),
-                    ];
-                    // A SCIM service has roles, not licenses.
-                    if !live.licenses.is_empty() {
-                        let licenses = live
-                            .licenses
-                            .iter()
-                            .map(|l| {
-                                format!(
-                                    "{} ({}): {} seats",
-                                    l.description,
-                                    l.key,
-                                    l.seats.map_or("?".into(), |s| s.to_string())
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join("; ");
-                        lines.push(("licenses".to_owned(), Ok(licenses)));
-                    }
-                    lines
-                }
-                Err(p) => vec![("read".into(), Err(p.message))],
-            }
-        }
-    };
-    let ok = lines.iter().all(|(_, r)| r.is_ok());
-    if format == Format::Json {
-        let checks: Vec<serde_json::Value> = lines
-            .iter()
-            .map(|(step, r)| match r {
-                Ok(s) => serde_json::json!({ "step": step, "ok": true, "detail": s }),
-                Err(e) => serde_json::json!({ "step": step, "ok": false, "detail": e }),
-            })
-            .collect();
-        print(&format!("{:#}\n", serde_json::json!({ "ok": ok, "checks": checks })));
-        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
-    }
-    let mut text = String::new();
-    for (step, r) in &lines {
-        match r {
-            Ok(s) => text.push_str(&format!("ok    {step}: {s}\n")),
-            Err(e) => text.push_str(&format!("FAIL  {step}: {e}\n")),
+/// The report's first line: what is applied, where (the reviewer checks it against the PR).
+fn report_header(doc: &PlanDoc) -> String {
+    format!(
+        "Applying the manifests in {} {}to {}.\n",
+        render::escape(&doc.manifest_dir),
+        match &doc.git {
+            Some(g) => format!("at git commit {} ", g.describe()),
+            None => "(not in a git work tree) ".to_owned(),
+        },
+        doc.target.describe()
+    )
+}
+
+/// `--audit-log FILE`, opened before the first write.
+fn open_audit_log(
+    args: &ApplyArgs,
+    prepared: &Prepared,
+    saved: Option<&PlanDoc>,
+) -> Result<Option<AuditLog>, Problems> {
+    let Some(path) = args.audit_log.as_deref() else { return Ok(None) };
+    let doc = &prepared.doc;
+    let context = apply::RunContext::new(
+        &prepared.target.info(),
+        &doc.manifest_digest,
+        doc.git.as_ref().map(|g| g.commit.clone()),
+    );
+    let mut log = AuditLog::open(path, context)?;
+    // A resumed apply: the saved plan's actions an interrupted run already made get
+    // their outcome line, so every reviewed action has one.
+    if let Some(saved) = saved {
+        for a in saved.actions.iter().filter(|a| !doc.actions.contains(a)) {
+            log.already_applied(a)?;
         }
     }
-    let _ = out;
-    print(&text);
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(Some(log))
 }

@@ -87,6 +87,49 @@ impl Repo {
     }
 }
 
+/// What a plan records of the work tree a manifest directory is in.
+pub struct WorkTree {
+    /// The work tree's root, as git2 names it (not canonicalised).
+    pub root: PathBuf,
+    /// The commit checked out and whether `dir` holds changes not committed; None before the
+    /// first commit.
+    pub head: Option<(String, bool)>,
+}
+
+/// The git work tree `dir` (an existing, canonical directory) is in, if any.
+pub fn work_tree(dir: &Path) -> Option<WorkTree> {
+    let repo = git2::Repository::discover(dir).ok()?;
+    let root = repo.workdir()?.to_path_buf();
+    let commit = repo.head().and_then(|h| h.peel_to_commit()).ok().map(|c| c.id().to_string());
+    let canonical = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+    let inside = dir.strip_prefix(&canonical).unwrap_or(Path::new(""));
+    Some(WorkTree { head: commit.map(|c| (c, dirty(&repo, inside))), root })
+}
+
+/// The root of the git work tree `dir` is in, if any (`git rev-parse --show-toplevel`).
+pub fn work_tree_root(dir: &Path) -> Option<PathBuf> {
+    git2::Repository::discover(dir).ok()?.workdir().map(Path::to_path_buf)
+}
+
+/// As `git status --porcelain -- DIR` is non-empty: a file under `inside` (relative to the
+/// root) changed, staged or untracked and not ignored. Unknown (status unreadable): false.
+fn dirty(repo: &git2::Repository, inside: &Path) -> bool {
+    let prefix: Vec<String> = inside.iter().map(|c| c.to_string_lossy().into_owned()).collect();
+    let prefix = prefix.join("/");
+    // git status hides untracked files when the repository's config says so; libgit2 does not read it.
+    let untracked = repo.config().and_then(|c| c.get_string("status.showUntrackedFiles")).map_or(true, |v| v != "no");
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(untracked).recurse_untracked_dirs(untracked).include_ignored(false);
+    if !prefix.is_empty() {
+        options.pathspec(&prefix);
+    }
+    let Ok(statuses) = repo.statuses(Some(&mut options)) else { return false };
+    statuses.iter().any(|e| {
+        let path = String::from_utf8_lossy(e.path_bytes());
+        prefix.is_empty() || path == prefix || path.starts_with(&format!("{prefix}/"))
+    })
+}
+
 /// The nearest ancestor of `path` (or itself) that exists.
 fn existing_ancestor(path: &Path) -> PathBuf {
     let mut p = path.to_path_buf();

@@ -2,7 +2,6 @@
 //! `"format_version": 1`, and the digests and provenance that make stale plans detectable.
 
 use std::path::{Component, Path, PathBuf};
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,6 +21,13 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct GitInfo {
     pub commit: String,
     pub dirty: bool,
+}
+
+impl GitInfo {
+    /// The commit, and whether the manifests had changes not in it, in words.
+    pub fn describe(&self) -> String {
+        format!("{}{}", self.commit, if self.dirty { " (with uncommitted changes)" } else { "" })
+    }
 }
 
 /// A saved plan. Field order is the order of the JSON.
@@ -235,24 +241,16 @@ pub struct Provenance {
     pub git: Option<GitInfo>,
 }
 
-fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
 /// The git root of `dir`, if it is in a work tree.
 pub fn git_root(dir: &Path) -> Option<PathBuf> {
-    git(dir, &["rev-parse", "--show-toplevel"]).map(PathBuf::from)
+    crate::gitrev::work_tree_root(dir)
 }
 
 pub fn provenance(dir: &Path) -> Provenance {
     let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let repository = git_root(&absolute).map(|root| std::fs::canonicalize(&root).unwrap_or(root));
-    let git = repository.as_ref().and_then(|_| {
-        let commit = git(&absolute, &["rev-parse", "HEAD"])?;
-        let dirty = git(&absolute, &["status", "--porcelain", "--", "."]).is_some_and(|s| !s.is_empty());
-        Some(GitInfo { commit, dirty })
-    });
+    let tree = crate::gitrev::work_tree(&absolute);
+    let git = tree.as_ref().and_then(|t| t.head.clone()).map(|(commit, dirty)| GitInfo { commit, dirty });
+    let repository = tree.map(|t| std::fs::canonicalize(&t.root).unwrap_or(t.root));
     let root = repository.unwrap_or_else(working_directory);
     Provenance { manifest_dir: record(&absolute, &root), git }
 }

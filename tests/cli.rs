@@ -426,3 +426,21 @@ fn a_plan_blocked_by_seats_is_refused_with_the_seats_code_not_the_removal_one() 
     assert!(stderr(&o).contains("rollcall::seats-exceeded"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("rollcall::removal-threshold"), "{}", stderr(&o));
 }
+
+#[test]
+fn check_on_a_file_target_reads_the_snapshot_and_says_apply_can_rewrite_it() {
+    let (_t, dir) = acme();
+    let o = run(&["check", dir.to_str().unwrap()], dir.parent().unwrap());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("ok    account: GoTo account 4152318826743922179 (Acme)\n"), "{out}");
+    assert!(out.contains("ok    users: 43 users\n"), "{out}");
+    assert!(out.contains("ok    licenses: GoToMeeting Business (7902142105473202120): 60 seats;"), "{out}");
+    let snapshot = std::fs::canonicalize(dir.join("live.json")).unwrap();
+    assert!(
+        out.ends_with(&format!("ok    write: {} can be rewritten (its folder takes a new file)\n", snapshot.display())),
+        "{out}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 6, "check leaves no file behind: {leftovers:?}");
+}

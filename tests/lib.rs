@@ -18,6 +18,7 @@ mod import;
 mod nolost;
 mod revdiff;
 mod review;
+mod saved_plans;
 mod schema;
 mod scim;
 mod ship;

@@ -18,11 +18,16 @@ pub const ADD_USERS: &str = "ADD_USERS";
 pub const MANAGE_SEATS: &str = "MANAGE_SEATS";
 pub const MANAGE_USERS: &str = "MANAGE_USERS";
 
+/// Kinds of work and the role each needs, as plans and `rollcall check` name them.
+pub const TO_CREATE_USERS: (&str, &str) = (ADD_USERS, "create users");
+pub const TO_GIVE_LICENSES: (&str, &str) = (MANAGE_SEATS, "give or take licenses");
+pub const TO_GRANT_ADMIN_ROLES: (&str, &str) = (SUPER_USER, "grant or remove admin roles");
+
 /// What `action` needs: (role, what for).
 pub fn needs(action: &Action) -> Vec<(&'static str, &'static str)> {
     let mut out = Vec::new();
     if action.action == ActionKind::Create {
-        out.push((ADD_USERS, "create users"));
+        out.push(TO_CREATE_USERS);
     }
     if action.action == ActionKind::Delete {
         out.push((MANAGE_USERS, "delete users"));
@@ -32,8 +37,8 @@ pub fn needs(action: &Action) -> Vec<(&'static str, &'static str)> {
             Change::Attribute { .. } if action.action != ActionKind::Create => (MANAGE_USERS, "change users"),
             Change::Attribute { .. } => continue,
             Change::Add(g) | Change::Remove(g) => match g.grant {
-                Grant::License(_) => (MANAGE_SEATS, "give or take licenses"),
-                Grant::AdminRole(_) => (SUPER_USER, "grant or remove admin roles"),
+                Grant::License(_) => TO_GIVE_LICENSES,
+                Grant::AdminRole(_) => TO_GRANT_ADMIN_ROLES,
                 Grant::ScimRole(_) => continue,
             },
         };

@@ -16,6 +16,16 @@ pub fn render(plan: &Plan, target: &TargetInfo, commit: Option<&str>) -> String 
 }
 
 pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, limit: usize) -> String {
+    let mut out = head(plan, target, commit);
+    push_removals(&mut out, plan, limit);
+    push_unmanaged(&mut out, plan, limit);
+    push_full_plan(&mut out, plan, target, limit);
+    out
+}
+
+/// The title, the commit, the summary and what stays in view above the removals: what was
+/// left alone, scope, `--only`, blocks and warnings.
+fn head(plan: &Plan, target: &TargetInfo, commit: Option<&str>) -> String {
     let mut head = String::new();
     let _ = writeln!(head, "### rollcall plan for {}\n", markdown_text(&target.describe()));
     if let Some(c) = commit {
@@ -53,8 +63,11 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
             let _ = writeln!(head, "- … and {} more (see the plan file)", plan.warnings.len() - 50);
         }
     }
+    head
+}
 
-    // Every removal, one line each, before anything else is allowed to take room.
+/// Every removal, one line each, before anything else is allowed to take room.
+fn push_removals(out: &mut String, plan: &Plan, limit: usize) {
     let removals: Vec<String> = plan
         .actions
         .iter()
@@ -68,7 +81,6 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
             )
         })
         .collect();
-    let mut out = head;
     if !removals.is_empty() {
         let _ = writeln!(out, "\n**Removals ({}):**\n", removals.len());
         let tail_room = 600;
@@ -88,7 +100,10 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
             );
         }
     }
+}
 
+/// The unmanaged grants, folded, as many as fit.
+fn push_unmanaged(out: &mut String, plan: &Plan, limit: usize) {
     let unmanaged = unmanaged_lines(&plan.unmanaged);
     if !unmanaged.is_empty() {
         let _ = writeln!(
@@ -110,7 +125,10 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
         }
         out.push_str("\n</details>\n");
     }
+}
 
+/// The whole plan in a folded diff block, cut at a line boundary when it does not fit.
+fn push_full_plan(out: &mut String, plan: &Plan, target: &TargetInfo, limit: usize) {
     if !plan.is_empty() {
         let full = text::render_actions(plan, target, false);
         // A fence longer than any backtick run in the plan: no value can close it.
@@ -137,7 +155,6 @@ pub fn render_within(plan: &Plan, target: &TargetInfo, commit: Option<&str>, lim
             out.push_str(&close);
         }
     }
-    out
 }
 
 #[cfg(test)]

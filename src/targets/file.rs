@@ -251,6 +251,26 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
     sync_dir(dir)
 }
 
+/// Can apply rewrite the snapshot? It writes a new file beside it (through a symlink, beside
+/// the file it points at) and renames it over: one is made and removed again.
+fn writable(path: &std::path::Path) -> super::CheckStep {
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = real.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    match tempfile::NamedTempFile::new_in(dir) {
+        Ok(_) => {
+            super::CheckStep::ok("write", format!("{} can be rewritten (its folder takes a new file)", real.display()))
+        }
+        Err(e) => super::CheckStep::fail(
+            "write",
+            format!(
+                "{} cannot be rewritten: its folder {} takes no new file ({e}); apply rewrites the snapshot through one",
+                real.display(),
+                dir.display()
+            ),
+        ),
+    }
+}
+
 #[cfg(unix)]
 fn sync_dir(dir: &std::path::Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
@@ -264,6 +284,14 @@ fn sync_dir(_: &std::path::Path) -> std::io::Result<()> {
 impl Target for FileTarget {
     fn info(&self) -> TargetInfo {
         self.info.clone()
+    }
+
+    fn check(&mut self) -> Vec<super::CheckStep> {
+        let mut steps = super::read_steps(self);
+        if steps.iter().all(|s| s.result.is_ok()) {
+            steps.push(writable(&self.path));
+        }
+        steps
     }
 
     fn read(&mut self) -> Result<LiveState, Problem> {
@@ -336,5 +364,17 @@ impl Target for FileTarget {
             sink.settled(i, o, k.as_ref());
         }
         Ok(())
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn a_snapshot_whose_folder_takes_no_file_cannot_be_rewritten() {
+        // /proc takes no new file, not even from root (the suite may run as root).
+        let step = super::writable(std::path::Path::new("/proc/live.json"));
+        assert_eq!(step.step, "write");
+        let fix = step.result.as_ref().expect_err("/proc is not writable");
+        assert!(fix.starts_with("/proc/live.json cannot be rewritten: its folder /proc takes no new file ("), "{fix}");
     }
 }

@@ -60,15 +60,58 @@ pub fn not_logged() -> Outcome {
     Outcome::Skipped { reason: "not started: the audit log could not be written".into() }
 }
 
+/// One step of `rollcall check`: what was checked, and what was found or what to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckStep {
+    pub step: String,
+    pub result: Result<String, String>,
+}
+
+impl CheckStep {
+    pub fn ok(step: impl Into<String>, found: impl Into<String>) -> Self {
+        CheckStep { step: step.into(), result: Ok(found.into()) }
+    }
+    pub fn fail(step: impl Into<String>, what_to_fix: impl Into<String>) -> Self {
+        CheckStep { step: step.into(), result: Err(what_to_fix.into()) }
+    }
+}
+
 pub trait Target {
     /// Kind and account, for plan headers (the account is known after `read`).
     fn info(&self) -> TargetInfo;
     fn read(&mut self) -> Result<LiveState, Problem>;
+    /// `rollcall check`: the target's connection, credentials and account, step by step; the
+    /// command decides how the steps are shown. By default: the account read whole.
+    fn check(&mut self) -> Vec<CheckStep> {
+        read_steps(self)
+    }
     /// Executes `actions` (planned against `live`), telling `sink` before each write request
     /// leaves and when it settles; every action gets at least one `settled`. Stops starting
     /// new actions once `interrupted()` is true or the sink refuses one, and reports the rest
     /// as skipped. Never leaves the target half-written.
     fn apply(&mut self, actions: &[Action], live: &LiveState, sink: &mut dyn ApplySink) -> Result<(), Problem>;
+}
+
+/// The check every target can make: the account read whole, its users and licenses counted.
+pub fn read_steps<T: Target + ?Sized>(target: &mut T) -> Vec<CheckStep> {
+    let live = match target.read() {
+        Ok(live) => live,
+        Err(p) => return vec![CheckStep::fail("read", p.message)],
+    };
+    let mut steps = vec![
+        CheckStep::ok("account", target.info().describe()),
+        CheckStep::ok("users", format!("{} users", live.accounts.len())),
+    ];
+    // A SCIM service has roles, not licenses.
+    if !live.licenses.is_empty() {
+        let licenses: Vec<String> = live
+            .licenses
+            .iter()
+            .map(|l| format!("{} ({}): {} seats", l.description, l.key, l.seats.map_or("?".into(), |s| s.to_string())))
+            .collect();
+        steps.push(CheckStep::ok("licenses", licenses.join("; ")));
+    }
+    steps
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);

@@ -14,6 +14,7 @@
 //! Transfer invitations (`invitedUserKeys`) count as held grants, waiting for acceptance.
 
 pub mod auth;
+mod check;
 pub mod probe;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -605,6 +606,10 @@ impl Target for GotoTarget {
         TargetInfo { kind: "goto".into(), account, name }
     }
 
+    fn check(&mut self) -> Vec<crate::targets::CheckStep> {
+        check::steps(self)
+    }
+
     fn read(&mut self) -> Result<LiveState, Problem> {
         let state = self.rt.block_on(async {
             let me = self.me().await?;
@@ -1105,145 +1110,6 @@ async fn create_batch(
 fn not_about_email(e: &HttpError) -> bool {
     let code = e.code.as_deref().unwrap_or("").to_ascii_lowercase();
     code.contains("seat") || code.contains("license")
-}
-
-/// `rollcall check`: each step, ok or what to fix.
-pub fn check(settings: Settings, grant: auth::Credentials) -> Vec<(String, Result<String, String>)> {
-    let mut lines = Vec::new();
-    let target = match GotoTarget::new(settings, grant) {
-        Ok(t) => t,
-        Err(p) => {
-            lines.push(("setup".into(), Err(p.message)));
-            return lines;
-        }
-    };
-    target.rt.block_on(async {
-        match target.client.tokens.token(&target.client.http).await {
-            Ok(_) => lines.push(("credentials".into(), Ok("token obtained".into()))),
-            Err(e) => {
-                lines.push(("credentials".into(), Err(e.message)));
-                return;
-            }
-        }
-        // The granted scopes: the Admin API needs `identity:`.
-        let answer = target.client.tokens.answer();
-        lines.push((
-            "scopes".into(),
-            match answer.scope {
-                Some(s) if s.split_whitespace().any(|x| x.starts_with("identity:")) => Ok(format!("granted: {s}")),
-                Some(s) => Err(format!(
-                    "granted: {s}; rollcall needs the identity: scope: give the OAuth client the identity: scope in GoTo's developer center and make a new personal access token"
-                )),
-                None => Ok("not known (no token answer named them: a static GOTO_ACCESS_TOKEN, or GoTo named none)".into()),
-            },
-        ));
-        let me = match target.me().await {
-            Ok(me) => me,
-            Err(p) => {
-                lines.push((
-                    "/me".into(),
-                    Err(format!("{}{}", p.message, p.help.map(|h| format!(" ({h})")).unwrap_or_default())),
-                ));
-                return;
-            }
-        };
-        let (key, name) = match target.resolve_account(&me) {
-            Ok(a) => a,
-            Err(p) => {
-                lines.push((
-                    "account".into(),
-                    Err(format!("{}{}", p.message, p.help.map(|h| format!(" ({h})")).unwrap_or_default())),
-                ));
-                return;
-            }
-        };
-        lines.push(("account".into(), Ok(format!("{key} ({name})"))));
-        let base = format!("/accounts/{key}");
-        let who = me.get("email").and_then(Value::as_str).unwrap_or("the credential's user").to_owned();
-        let hints = &target.settings.hints;
-        let roles = match target.caller_roles(&me, &key).await {
-            Ok(have) => {
-                use crate::plan::roles::{ADD_USERS, MANAGE_SEATS, MANAGE_USERS};
-                // What this manifest's plans may need (GoTo's documentation; docs/goto.md).
-                let mut needed = vec![(ADD_USERS, "create users"), (MANAGE_USERS, "change and delete users")];
-                if hints.licenses_matter {
-                    needed.push((MANAGE_SEATS, "give or take licenses"));
-                }
-                if hints.admin_roles_matter {
-                    needed.push((crate::live::SUPER_USER, "grant or remove admin roles"));
-                }
-                let holds = if have.is_empty() { "no admin role".to_owned() } else { have.iter().cloned().collect::<Vec<_>>().join(", ") };
-                let lacks: Vec<String> = needed
-                    .iter()
-                    .filter(|(r, _)| !have.contains(crate::live::SUPER_USER) && !have.contains(*r))
-                    .map(|(r, why)| format!("{r} to {why}"))
-                    .collect();
-                if lacks.is_empty() {
-                    Ok(format!("{who} ({holds})"))
-                } else {
-                    Err(format!(
-                        "{who} holds {holds}; this manifest's plans may need {} (plans that need them are blocked before any write)",
-                        lacks.join(", ")
-                    ))
-                }
-            }
-            Err(p) => Err(p.message),
-        };
-        lines.push(("admin roles".into(), roles));
-        match target
-            .client
-            .call(Method::GET, &format!("{base}/users?offset=0&pageSize=1"), None, "list users".into())
-            .await
-        {
-            Ok(r) => lines.push((
-                "list users".into(),
-                Ok(format!("{} users", r.body.get("total").and_then(Value::as_u64).unwrap_or(0))),
-            )),
-            Err(e) => lines.push(("list users".into(), Err(e.message))),
-        }
-        match target.client.licenses(&base).await {
-            Ok(ls) => {
-                // Transfer invitations waiting for acceptance, by email.
-                let mut invited: BTreeMap<Key, Vec<String>> = BTreeMap::new();
-                for l in &ls {
-                    let name = l.get("description").and_then(Value::as_str).unwrap_or("?").to_owned();
-                    for u in super::shapes::keys_of(l.get("invitedUserKeys")) {
-                        invited.entry(u).or_default().push(name.clone());
-                    }
-                }
-                if !invited.is_empty() {
-                    let n = invited.len();
-                    let emails = target.users_by_key(&base, invited.keys().cloned().collect()).await.unwrap_or_default();
-                    let list: Vec<String> = invited
-                        .iter()
-                        .map(|(k, ls)| {
-                            let email = emails
-                                .get(k)
-                                .and_then(|u| u.as_ref()?.get("email")?.as_str().map(str::to_owned))
-                                .unwrap_or_else(|| format!("user {k}"));
-                            format!("{email} ({})", ls.join(", "))
-                        })
-                        .collect();
-                    lines.push(("invitations".into(), Ok(format!("{n} waiting for acceptance: {}", list.join("; ")))));
-                }
-                let desc: Vec<String> = ls
-                    .iter()
-                    .map(|l| {
-                        format!(
-                            "{} ({}): {}/{} seats",
-                            l.get("description").and_then(Value::as_str).unwrap_or("?"),
-                            l.get("key").and_then(key_of).map(|k| k.0).unwrap_or_default(),
-                            l.get("userCount").and_then(Value::as_u64).unwrap_or(0),
-                            l.get("seats").and_then(Value::as_u64).map_or("?".into(), |s| s.to_string())
-                        )
-                    })
-                    .collect();
-                lines.push(("licenses".into(), Ok(desc.join("; "))));
-            }
-            Err(e) => lines.push(("licenses".into(), Err(e.message))),
-        }
-    });
-    lines
 }
 
 #[cfg(test)]
