@@ -87,6 +87,13 @@ pub struct Mapping {
     pub default: Option<String>,
 }
 
+impl Mapping {
+    /// Whether the value is `SelectUniqueValue(...)`, decided by the planner.
+    pub fn selects_unique(&self) -> bool {
+        matches!(&self.value, MappingValue::Expr(e) if e.selects_unique())
+    }
+}
+
 #[derive(Debug)]
 pub enum MappingValue {
     Expr(Expr),
@@ -180,6 +187,7 @@ impl Checker<'_> {
         let roles = self.roles(&raw, target.as_ref().map(|t| t.kind));
         let mappings = self.mappings(&raw, &directory, target.as_ref().map(|t| t.kind));
         let matching = self.matching(&raw, &mappings, target.as_ref().map(|t| t.kind));
+        self.unique_on_matching(&raw, &mappings, &matching);
         self.groups(&directory);
         let assignments = self.assignments(&raw, &roles, &directory);
         let policy = self.policy(&raw);
@@ -570,6 +578,7 @@ impl Checker<'_> {
                         ExprErrorCode::Syntax => Code::ExpressionSyntax,
                         ExprErrorCode::UnknownFunction => Code::UnknownFunction,
                         ExprErrorCode::ArgumentCount => Code::ArgumentCount,
+                        ExprErrorCode::Placement => Code::UniqueValuePlacement,
                     };
                     let mut p =
                         Problem::new(code, e.message.clone()).at(self.root, offsets.span(e.span.clone()), e.message);
@@ -627,6 +636,7 @@ impl Checker<'_> {
         if let Some(last) = list.value.last()
             && out.last().is_some_and(|l| l != last_resort)
             && out != ["key"]
+            && !mappings.iter().any(|x| x.attribute == last_resort && x.selects_unique())
         {
             // Someone whose other attributes changed would be planned as a new account.
             let (line, col) = crate::diag::line_col(self.root.inner(), span(last).offset());
@@ -651,6 +661,32 @@ impl Checker<'_> {
                 .help = Some("put the email after it, e.g. `matching: [key, email]`".into());
         }
         out
+    }
+
+    /// As in Entra, `SelectUniqueValue` may not make a matching attribute: the value it
+    /// picks depends on who holds what, so the person could never be found again by it.
+    fn unique_on_matching(&mut self, raw: &RawManifest, mappings: &[Mapping], matching: &[String]) {
+        for mapping in mappings.iter().filter(|m| matching.contains(&m.attribute)) {
+            let MappingValue::Expr(e) = &mapping.value else { continue };
+            let Some(from) =
+                raw.mappings.0.iter().find(|(a, _)| a.value == mapping.attribute).and_then(|(_, m)| m.from.as_ref())
+            else {
+                continue;
+            };
+            if e.selects_unique() {
+                let how = if raw.matching.is_some() { "listed in `matching`" } else { "matched on by default" };
+                self.at(
+                    Code::UniqueValuePlacement,
+                    format!("`{}` is {how}, so it cannot be made by SelectUniqueValue", mapping.attribute),
+                    from,
+                    "SelectUniqueValue on a matching attribute",
+                )
+                .help = Some(format!(
+                    "match on an attribute that stays the same for the person (e.g. `matching: [externalId]` with `externalId: {{ from: \"[objectId]\" }}`), or compute `{}` without SelectUniqueValue",
+                    mapping.attribute
+                ));
+            }
+        }
     }
 
     fn groups(&mut self, directory: &Directory) {

@@ -19,13 +19,21 @@ pub enum RoleGrant {
 }
 
 /// One target attribute of a desired account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DesiredAttribute {
     pub name: String,
     /// The value on create (the mapping's value, else its `default:`); None = omitted.
+    /// For `SelectUniqueValue`, the first candidate until the planner picks one.
     pub on_create: Option<String>,
     /// The value kept in sync on update; None = leave the live value as it is.
     pub on_update: Option<String>,
+    /// `SelectUniqueValue`: the values of its rules (then the `default:`), in order, for
+    /// the planner to pick the first that no other account holds. Such an attribute is
+    /// set on create only: an account that exists keeps its value.
+    pub candidates: Option<Vec<String>>,
+    /// The expression calls `Redact`: the value goes to the target but is masked in
+    /// every output.
+    pub secret: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,21 +145,8 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
             domain: m.scope.as_ref().and_then(|s| s.domains.first()).map(String::as_str),
             now,
         };
-        let attributes: Vec<DesiredAttribute> = m
-            .mappings
-            .iter()
-            .map(|mapping| {
-                let value = match &mapping.value {
-                    MappingValue::Expr(e) => e.eval(&record),
-                    MappingValue::Constant(c) => Some(c.clone()),
-                };
-                DesiredAttribute {
-                    name: mapping.attribute.clone(),
-                    on_update: if mapping.apply == ApplyMode::Always { value.clone() } else { None },
-                    on_create: value.or_else(|| mapping.default.clone()),
-                }
-            })
-            .collect();
+        let attributes: Vec<DesiredAttribute> =
+            m.mappings.iter().map(|mapping| desired_attribute(mapping, &record)).collect();
         let account = DesiredAccount {
             person: person.id.clone(),
             key: person.attributes.get("key").map(|k| Key(k.to_owned())),
@@ -222,6 +217,32 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
         },
     };
     problems.into_result(desired)
+}
+
+/// One mapping's value for one person.
+fn desired_attribute(mapping: &crate::config::Mapping, record: &PersonRecord) -> DesiredAttribute {
+    let (value, candidates, secret) = match &mapping.value {
+        MappingValue::Expr(e) => {
+            let candidates = e.unique_candidates(record).map(|mut c| {
+                c.extend(
+                    mapping.default.iter().filter(|d| !d.is_empty() && !c.contains(d)).cloned().collect::<Vec<_>>(),
+                );
+                c
+            });
+            match candidates {
+                Some(c) => (c.first().cloned(), Some(c), e.is_secret()),
+                None => (e.eval(record), None, e.is_secret()),
+            }
+        }
+        MappingValue::Constant(c) => (Some(c.clone()), None, false),
+    };
+    DesiredAttribute {
+        name: mapping.attribute.clone(),
+        on_update: if mapping.apply == ApplyMode::Always && candidates.is_none() { value.clone() } else { None },
+        on_create: value.or_else(|| mapping.default.clone()),
+        candidates,
+        secret,
+    }
 }
 
 /// person index -> the roles assigned to them, directly or through (nested) groups.

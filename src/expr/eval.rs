@@ -284,6 +284,8 @@ fn eval_call<'a>(call: &'a Call, rec: &'a dyn Record, at: usize) -> Value<'a> {
         Func::Append => append(arg(0)?, arg(1)),
         Func::CBool => boolean(truthy(arg(0).as_deref())),
         Func::Coalesce => args.iter().find_map(|a| eval(a, rec)),
+        // Without the other accounts: the first candidate (the planner picks among them).
+        Func::SelectUniqueValue => args.iter().find_map(|a| eval(a, rec).filter(|v| !v.is_empty())),
         Func::ConvertToBase64 => {
             let bytes: Vec<u8> = arg(0)?.encode_utf16().flat_map(u16::to_le_bytes).collect();
             Some(Cow::Owned(base64(&bytes)))

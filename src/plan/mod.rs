@@ -11,6 +11,7 @@ pub mod roles;
 pub mod safety;
 #[cfg(test)]
 mod tests;
+mod unique;
 
 use serde::{Deserialize, Serialize};
 

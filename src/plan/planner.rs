@@ -148,6 +148,10 @@ pub fn plan_resolved(
     let (wanted, visible) = planner.visible();
     let emails = distinct_emails(&wanted)?;
     let matched = match_accounts(desired, &wanted, &visible, &emails)?;
+    // SelectUniqueValue is never on a matching attribute: it is decided after matching.
+    let selected = super::unique::resolve(&wanted, &matched, &visible, live)?;
+    let wanted: Vec<&DesiredAccount> =
+        wanted.iter().enumerate().map(|(d, account)| selected.get(&d).unwrap_or(account)).collect();
     planner.wanted(&wanted, &visible, &matched)?;
     let claimed: HashSet<usize> = matched.iter().flatten().copied().collect();
     let in_scope = planner.unwanted(&visible, &claimed);
@@ -471,7 +475,12 @@ impl<'a> Planner<'a> {
 /// email, lower-cased once, or an error naming both people.
 fn distinct_emails(wanted: &[&DesiredAccount]) -> Result<Vec<Option<String>>, Problems> {
     let mut problems = Problems::default();
-    let emails: Vec<Option<String>> = wanted.iter().map(|d| d.email().map(str::to_lowercase)).collect();
+    // An email SelectUniqueValue makes is not yet decided (the planner makes it unique).
+    let decided = |d: &DesiredAccount| {
+        !["email", "userName"].iter().any(|n| d.attribute(n).is_some_and(|a| a.candidates.is_some()))
+    };
+    let emails: Vec<Option<String>> =
+        wanted.iter().map(|d| d.email().filter(|_| decided(d)).map(str::to_lowercase)).collect();
     let mut by_email: HashMap<&str, &str> = HashMap::with_capacity(wanted.len());
     for (d, email) in wanted.iter().zip(&emails) {
         if let Some(email) = email
