@@ -188,6 +188,7 @@ impl Checker<'_> {
         let mappings = self.mappings(&raw, &directory, target.as_ref().map(|t| t.kind));
         let matching = self.matching(&raw, &mappings, target.as_ref().map(|t| t.kind));
         self.unique_on_matching(&raw, &mappings, &matching);
+        self.redacted_identity(&raw, &mappings, &matching, target.as_ref().map(|t| t.kind));
         self.groups(&directory);
         let assignments = self.assignments(&raw, &roles, &directory);
         let policy = self.policy(&raw);
@@ -685,6 +686,35 @@ impl Checker<'_> {
                     "match on an attribute that stays the same for the person (e.g. `matching: [externalId]` with `externalId: {{ from: \"[objectId]\" }}`), or compute `{}` without SelectUniqueValue",
                     mapping.attribute
                 ));
+            }
+        }
+    }
+
+    /// Every plan, report and log line names an account by its identity, and `explain`
+    /// shows how it matched: those values cannot be masked, so `Redact` may not make them.
+    fn redacted_identity(
+        &mut self,
+        raw: &RawManifest,
+        mappings: &[Mapping],
+        matching: &[String],
+        kind: Option<TargetKind>,
+    ) {
+        let identity = kind.unwrap_or(TargetKind::Goto).identity_attribute();
+        for mapping in mappings.iter().filter(|m| m.attribute == identity || matching.contains(&m.attribute)) {
+            let MappingValue::Expr(e) = &mapping.value else { continue };
+            let Some(from) =
+                raw.mappings.0.iter().find(|(a, _)| a.value == mapping.attribute).and_then(|(_, m)| m.from.as_ref())
+            else {
+                continue;
+            };
+            if e.is_secret() {
+                self.at(
+                    Code::RedactedIdentity,
+                    format!("`{}` names or matches the account, so it cannot be redacted", mapping.attribute),
+                    from,
+                    "Redact here",
+                )
+                .help = Some("every plan and log names the account by it: redact other attributes only".into());
             }
         }
     }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::{Action, ActionKind, Change, GrantChange, LeftAlone, Plan, Unmanaged, Warning, safety};
-use crate::desired::{Desired, DesiredAccount, RoleGrant};
+use crate::desired::{Desired, DesiredAccount, DesiredAttribute, RoleGrant};
 use crate::diag::{Code, Problem, Problems};
 use crate::live::{ACTIVE, Grant, LiveAccount, LiveState, domain_of};
 use crate::manifest::OnUnassign;
@@ -331,7 +331,7 @@ impl<'a> Planner<'a> {
                 locked.push(format!("{} ({flag})", attr.name));
                 continue;
             }
-            changes.push(Change::Attribute { attribute: attr.name.clone(), old: old.cloned(), new: new.clone() });
+            changes.push(attribute_change(attr, old.cloned(), new.clone()));
         }
         if !locked.is_empty() {
             self.left_alone.locked += 1;
@@ -364,9 +364,7 @@ impl<'a> Planner<'a> {
         let mut changes: Vec<Change> = account
             .attributes
             .iter()
-            .filter_map(|a| {
-                a.on_create.as_ref().map(|v| Change::Attribute { attribute: a.name.clone(), old: None, new: v.clone() })
-            })
+            .filter_map(|a| a.on_create.as_ref().map(|v| attribute_change(a, None, v.clone())))
             .collect();
         changes.extend(want.iter().map(|g| Change::Add(self.grants.change(g))));
         if let Some(holder) = unmatched_by_email.get(email.to_lowercase().as_str()) {
@@ -572,6 +570,16 @@ fn match_accounts(
         }
     }
     problems.into_result(matched)
+}
+
+/// An attribute set: secret (masked in every output) when its mapping calls `Redact`.
+fn attribute_change(attr: &DesiredAttribute, old: Option<String>, new: String) -> Change {
+    let attribute = attr.name.clone();
+    if attr.secret {
+        Change::SecretAttribute { attribute, old, new }
+    } else {
+        Change::Attribute { attribute, old, new }
+    }
 }
 
 /// How GoTo shows an account rollcall wants, when that is not simply active: a transfer

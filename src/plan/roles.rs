@@ -29,8 +29,10 @@ pub fn needs(action: &Action) -> Vec<(&'static str, &'static str)> {
     }
     for c in &action.changes {
         let need = match c {
-            Change::Attribute { .. } if action.action != ActionKind::Create => (MANAGE_USERS, "change users"),
-            Change::Attribute { .. } => continue,
+            Change::Attribute { .. } | Change::SecretAttribute { .. } if action.action != ActionKind::Create => {
+                (MANAGE_USERS, "change users")
+            }
+            Change::Attribute { .. } | Change::SecretAttribute { .. } => continue,
             Change::Add(g) | Change::Remove(g) => match g.grant {
                 Grant::License(_) => (MANAGE_SEATS, "give or take licenses"),
                 Grant::AdminRole(_) => (SUPER_USER, "grant or remove admin roles"),

@@ -49,9 +49,10 @@ pub(super) fn resolve(
                 .map(|v| normalise(attribute, v)),
         );
         for (d, account) in wanted.iter().enumerate() {
-            let Some(candidates) = account.attribute(attribute).and_then(|a| a.candidates.as_ref()) else {
+            let Some(selected) = account.attribute(attribute).filter(|a| a.candidates.is_some()) else {
                 continue;
             };
+            let candidates = selected.candidates.as_deref().unwrap_or_default();
             let value = match matched[d] {
                 Some(l) => visible[l].attributes.get(attribute).cloned(),
                 // Someone disabled in the directory is not created: they hold nothing.
@@ -62,7 +63,7 @@ pub(super) fn resolve(
                         Some(free.clone())
                     }
                     None => {
-                        problems.push(exhausted(account, attribute, candidates));
+                        problems.push(exhausted(account, attribute, candidates, selected.secret));
                         continue;
                     }
                 },
@@ -76,8 +77,11 @@ pub(super) fn resolve(
     problems.into_result(out)
 }
 
-fn exhausted(account: &DesiredAccount, attribute: &str, candidates: &[String]) -> Problem {
-    let listed: Vec<String> = candidates.iter().map(|c| format!("`{}`", crate::printable::escape(c))).collect();
+fn exhausted(account: &DesiredAccount, attribute: &str, candidates: &[String], secret: bool) -> Problem {
+    let listed: Vec<String> = candidates
+        .iter()
+        .map(|c| if secret { crate::plan::REDACTED.into() } else { format!("`{}`", crate::printable::escape(c)) })
+        .collect();
     let message = if candidates.is_empty() {
         format!(
             "{} would be created, but every rule of SelectUniqueValue for `{attribute}` yields nothing",
