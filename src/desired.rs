@@ -127,6 +127,9 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
     let roles_of = expand_assignments(m);
     let email_attribute = if m.target.kind == TargetKind::Scim { "userName" } else { "email" };
     let mut accounts = Vec::with_capacity(roles_of.len());
+    // Whether each mapping calls `Redact`, once rather than per person.
+    let secret: Vec<bool> =
+        m.mappings.iter().map(|x| matches!(&x.value, MappingValue::Expr(e) if e.is_secret())).collect();
     for (person_index, roles) in roles_of {
         let person = &m.directory.people[person_index];
         if !passes_scoping(&m.scoping, &person.attributes) {
@@ -145,8 +148,12 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
             domain: m.scope.as_ref().and_then(|s| s.domains.first()).map(String::as_str),
             now,
         };
-        let attributes: Vec<DesiredAttribute> =
-            m.mappings.iter().map(|mapping| desired_attribute(mapping, &record)).collect();
+        let attributes: Vec<DesiredAttribute> = m
+            .mappings
+            .iter()
+            .zip(&secret)
+            .map(|(mapping, &secret)| desired_attribute(mapping, &record, secret))
+            .collect();
         let account = DesiredAccount {
             person: person.id.clone(),
             key: person.attributes.get("key").map(|k| Key(k.to_owned())),
@@ -220,21 +227,21 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
 }
 
 /// One mapping's value for one person.
-fn desired_attribute(mapping: &crate::config::Mapping, record: &PersonRecord) -> DesiredAttribute {
-    let (value, candidates, secret) = match &mapping.value {
+fn desired_attribute(mapping: &crate::config::Mapping, record: &PersonRecord, secret: bool) -> DesiredAttribute {
+    let (value, candidates) = match &mapping.value {
         MappingValue::Expr(e) => {
             let candidates = e.unique_candidates(record).map(|mut c| {
-                c.extend(
-                    mapping.default.iter().filter(|d| !d.is_empty() && !c.contains(d)).cloned().collect::<Vec<_>>(),
-                );
+                if let Some(d) = mapping.default.as_ref().filter(|d| !d.is_empty() && !c.contains(d)) {
+                    c.push(d.clone());
+                }
                 c
             });
             match candidates {
-                Some(c) => (c.first().cloned(), Some(c), e.is_secret()),
-                None => (e.eval(record), None, e.is_secret()),
+                Some(c) => (c.first().cloned(), Some(c)),
+                None => (e.eval(record), None),
             }
         }
-        MappingValue::Constant(c) => (Some(c.clone()), None, false),
+        MappingValue::Constant(c) => (Some(c.clone()), None),
     };
     DesiredAttribute {
         name: mapping.attribute.clone(),
