@@ -74,8 +74,9 @@ pub enum Change {
     Remove(GrantChange),
 }
 
-/// What a redacted value is shown as, everywhere (Entra shows `[Redact]`).
-pub const REDACTED: &str = "[redacted]";
+/// What a redacted value is shown as, everywhere (Entra shows `[Redact]`): the same mark
+/// as a secret taken out of what a server said.
+pub use crate::redact::REDACTED;
 
 fn redacted<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(REDACTED)
