@@ -23,7 +23,7 @@ fn vm(field: &str) -> u64 {
 }
 
 fn attr(name: &str, v: String) -> DesiredAttribute {
-    DesiredAttribute { name: name.into(), on_create: Some(v.clone()), on_update: Some(v) }
+    DesiredAttribute { name: name.into(), on_create: Some(v.clone()), on_update: Some(v), ..Default::default() }
 }
 
 fn world(n: usize) -> (Desired, LiveState) {
@@ -45,6 +45,7 @@ fn world(n: usize) -> (Desired, LiveState) {
                         name: "timeZone".into(),
                         on_create: Some("Europe/Berlin".into()),
                         on_update: None,
+                        ..Default::default()
                     },
                 ],
                 key: None,

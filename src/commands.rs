@@ -228,7 +228,8 @@ fn contained(recomputed: &Action, saved: &Action) -> bool {
         && recomputed.key == saved.key
         && (recomputed.action == saved.action
             || saved.action == crate::plan::ActionKind::Enable && recomputed.action == crate::plan::ActionKind::Update)
-        && recomputed.changes.iter().all(|c| saved.changes.contains(c))
+        // A saved plan holds secret values masked: a changed secret changes the manifest or live digest.
+        && recomputed.changes.iter().all(|c| saved.changes.contains(&c.masked()))
 }
 
 /// What differs between the reviewed plan and what would happen now: empty when the
@@ -521,7 +522,7 @@ fn open_audit_log(
     // A resumed apply: the saved plan's actions an interrupted run already made get
     // their outcome line, so every reviewed action has one.
     if let Some(saved) = saved {
-        for a in saved.actions.iter().filter(|a| !doc.actions.contains(a)) {
+        for a in saved.actions.iter().filter(|a| !doc.actions.iter().any(|d| d.masked() == **a)) {
             log.already_applied(a)?;
         }
     }

@@ -87,6 +87,13 @@ pub struct Mapping {
     pub default: Option<String>,
 }
 
+impl Mapping {
+    /// Whether the value is `SelectUniqueValue(...)`, decided by the planner.
+    pub fn selects_unique(&self) -> bool {
+        matches!(&self.value, MappingValue::Expr(e) if e.selects_unique())
+    }
+}
+
 #[derive(Debug)]
 pub enum MappingValue {
     Expr(Expr),
@@ -199,6 +206,8 @@ impl Checker<'_, '_> {
         let roles = self.roles(&raw, target.as_ref().map(|t| t.kind));
         let mappings = self.mappings(&raw, &directory, target.as_ref().map(|t| t.kind));
         let matching = self.matching(&raw, &mappings, target.as_ref().map(|t| t.kind));
+        self.unique_on_matching(&raw, &mappings, &matching);
+        self.redacted_identity(&raw, &mappings, &matching, target.as_ref().map(|t| t.kind));
         self.groups(&directory);
         let assignments = self.assignments(&raw, &roles, &directory);
         let policy = self.policy(&raw);
@@ -589,6 +598,7 @@ impl Checker<'_, '_> {
                         ExprErrorCode::Syntax => Code::ExpressionSyntax,
                         ExprErrorCode::UnknownFunction => Code::UnknownFunction,
                         ExprErrorCode::ArgumentCount => Code::ArgumentCount,
+                        ExprErrorCode::Placement => Code::UniqueValuePlacement,
                     };
                     let mut p =
                         Problem::new(code, e.message.clone()).at(self.root, offsets.span(e.span.clone()), e.message);
@@ -646,6 +656,7 @@ impl Checker<'_, '_> {
         if let Some(last) = list.value.last()
             && out.last().is_some_and(|l| l != last_resort)
             && out != ["key"]
+            && !mappings.iter().any(|x| x.attribute == last_resort && x.selects_unique())
         {
             // Someone whose other attributes changed would be planned as a new account.
             let (line, col) = crate::diag::line_col(self.root.inner(), span(last).offset());
@@ -670,6 +681,61 @@ impl Checker<'_, '_> {
                 .help = Some("put the email after it, e.g. `matching: [key, email]`".into());
         }
         out
+    }
+
+    /// As in Entra, `SelectUniqueValue` may not make a matching attribute: the value it
+    /// picks depends on who holds what, so the person could never be found again by it.
+    fn unique_on_matching(&mut self, raw: &RawManifest, mappings: &[Mapping], matching: &[String]) {
+        for mapping in mappings.iter().filter(|m| matching.contains(&m.attribute)) {
+            let MappingValue::Expr(e) = &mapping.value else { continue };
+            let Some(from) =
+                raw.mappings.0.iter().find(|(a, _)| a.value == mapping.attribute).and_then(|(_, m)| m.from.as_ref())
+            else {
+                continue;
+            };
+            if e.selects_unique() {
+                let how = if raw.matching.is_some() { "listed in `matching`" } else { "matched on by default" };
+                self.at(
+                    Code::UniqueValuePlacement,
+                    format!("`{}` is {how}, so it cannot be made by SelectUniqueValue", mapping.attribute),
+                    from,
+                    "SelectUniqueValue on a matching attribute",
+                )
+                .help = Some(format!(
+                    "match on an attribute that stays the same for the person (e.g. `matching: [externalId]` with `externalId: {{ from: \"[objectId]\" }}`), or compute `{}` without SelectUniqueValue",
+                    mapping.attribute
+                ));
+            }
+        }
+    }
+
+    /// Every plan, report and log line names an account by its identity, and `explain`
+    /// shows how it matched: those values cannot be masked, so `Redact` may not make them.
+    fn redacted_identity(
+        &mut self,
+        raw: &RawManifest,
+        mappings: &[Mapping],
+        matching: &[String],
+        kind: Option<TargetKind>,
+    ) {
+        let identity = kind.unwrap_or(TargetKind::Goto).identity_attribute();
+        for mapping in mappings.iter().filter(|m| m.attribute == identity || matching.contains(&m.attribute)) {
+            let MappingValue::Expr(e) = &mapping.value else { continue };
+            let Some(from) =
+                raw.mappings.0.iter().find(|(a, _)| a.value == mapping.attribute).and_then(|(_, m)| m.from.as_ref())
+            else {
+                continue;
+            };
+            if e.is_secret() {
+                self.at(
+                    Code::RedactedIdentity,
+                    format!("`{}` names or matches the account, so it cannot be redacted", mapping.attribute),
+                    from,
+                    "Redact here",
+                )
+                .help = Some("every plan and log names the account by it: redact other attributes only".into());
+            }
+        }
     }
 
     fn groups(&mut self, directory: &Directory) {

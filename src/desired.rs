@@ -19,13 +19,21 @@ pub enum RoleGrant {
 }
 
 /// One target attribute of a desired account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DesiredAttribute {
     pub name: String,
     /// The value on create (the mapping's value, else its `default:`); None = omitted.
+    /// For `SelectUniqueValue`, the first candidate until the planner picks one.
     pub on_create: Option<String>,
     /// The value kept in sync on update; None = leave the live value as it is.
     pub on_update: Option<String>,
+    /// `SelectUniqueValue`: the values of its rules (then the `default:`), in order, for
+    /// the planner to pick the first that no other account holds. Such an attribute is
+    /// set on create only: an account that exists keeps its value.
+    pub candidates: Option<Vec<String>>,
+    /// The expression calls `Redact`: the value goes to the target but is masked in
+    /// every output.
+    pub secret: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +127,9 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
     let roles_of = expand_assignments(m);
     let email_attribute = if m.target.kind == TargetKind::Scim { "userName" } else { "email" };
     let mut accounts = Vec::with_capacity(roles_of.len());
+    // Whether each mapping calls `Redact`, once rather than per person.
+    let secret: Vec<bool> =
+        m.mappings.iter().map(|x| matches!(&x.value, MappingValue::Expr(e) if e.is_secret())).collect();
     for (person_index, roles) in roles_of {
         let person = &m.directory.people[person_index];
         if !passes_scoping(&m.scoping, &person.attributes) {
@@ -140,17 +151,8 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
         let attributes: Vec<DesiredAttribute> = m
             .mappings
             .iter()
-            .map(|mapping| {
-                let value = match &mapping.value {
-                    MappingValue::Expr(e) => e.eval(&record),
-                    MappingValue::Constant(c) => Some(c.clone()),
-                };
-                DesiredAttribute {
-                    name: mapping.attribute.clone(),
-                    on_update: if mapping.apply == ApplyMode::Always { value.clone() } else { None },
-                    on_create: value.or_else(|| mapping.default.clone()),
-                }
-            })
+            .zip(&secret)
+            .map(|(mapping, &secret)| desired_attribute(mapping, &record, secret))
             .collect();
         let account = DesiredAccount {
             person: person.id.clone(),
@@ -222,6 +224,32 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
         },
     };
     problems.into_result(desired)
+}
+
+/// One mapping's value for one person.
+fn desired_attribute(mapping: &crate::config::Mapping, record: &PersonRecord, secret: bool) -> DesiredAttribute {
+    let (value, candidates) = match &mapping.value {
+        MappingValue::Expr(e) => {
+            let candidates = e.unique_candidates(record).map(|mut c| {
+                if let Some(d) = mapping.default.as_ref().filter(|d| !d.is_empty() && !c.contains(d)) {
+                    c.push(d.clone());
+                }
+                c
+            });
+            match candidates {
+                Some(c) => (c.first().cloned(), Some(c)),
+                None => (e.eval(record), None),
+            }
+        }
+        MappingValue::Constant(c) => (Some(c.clone()), None),
+    };
+    DesiredAttribute {
+        name: mapping.attribute.clone(),
+        on_update: if mapping.apply == ApplyMode::Always && candidates.is_none() { value.clone() } else { None },
+        on_create: value.or_else(|| mapping.default.clone()),
+        candidates,
+        secret,
+    }
 }
 
 /// person index -> the roles assigned to them, directly or through (nested) groups.

@@ -120,6 +120,9 @@ codes! {
     MatchingFallback => "rollcall::matching-fallback": "matching has no email (or userName) as its last resort",
     InvalidBoolean => "rollcall::invalid-boolean": "a value that must be true or false and is neither",
     PartialExport => "rollcall::partial-export": "a directory export that is one page of several",
+    UniqueValuePlacement => "rollcall::unique-value-placement": "SelectUniqueValue inside another call, or on a matching attribute",
+    RedactedIdentity => "rollcall::redacted-identity": "Redact on the attribute that names the account, or on a matching attribute",
+    UniqueValueExhausted => "rollcall::unique-value-exhausted": "every candidate of a SelectUniqueValue is held by another account",
 }
 
 impl fmt::Display for Code {

@@ -17,8 +17,8 @@ use crate::diag::{self, Code, Problem};
 use crate::directory::{Directory, Origin};
 use crate::live::{LiveAccount, LiveState, domain_of};
 use crate::manifest::{ApplyMode, ScopingOp};
-use crate::plan::Plan;
 use crate::plan::planner::case_insensitive;
+use crate::plan::{Plan, REDACTED};
 use crate::render::change_parts_in;
 
 /// Everything `explain` says about one person or account (also its `--format json`; the
@@ -188,6 +188,7 @@ pub fn facts(m: &Manifest, query: &str) -> Facts {
             }
         }
     }
+    let secret_sources = secret_sources(m);
     let scoping: Vec<FilterVerdict> = m
         .scoping
         .iter()
@@ -197,7 +198,11 @@ pub fn facts(m: &Manifest, query: &str) -> Facts {
                 .iter()
                 .map(|c| ClauseVerdict {
                     clause: describe_clause(c.op, &c.attribute, &c.value),
-                    value: person.attributes.get(&c.attribute).map(str::to_owned),
+                    value: person
+                        .attributes
+                        .get(&c.attribute)
+                        .map(|v| if secret_sources.contains(c.attribute.as_str()) { REDACTED } else { v })
+                        .map(str::to_owned),
                     holds: desired::clause_holds(c, &person.attributes),
                 })
                 .collect();
@@ -227,23 +232,7 @@ pub fn facts(m: &Manifest, query: &str) -> Facts {
             Some(AssignmentFact { assignee, role: a.role.clone(), grants })
         })
         .collect();
-    let attributes: Vec<AttributeFact> = m
-        .mappings
-        .iter()
-        .map(|mapping| AttributeFact {
-            attribute: mapping.attribute.clone(),
-            source: match &mapping.value {
-                MappingValue::Expr(e) => e.to_string(),
-                MappingValue::Constant(c) => crate::render::quote(c),
-            },
-            value: mapped(m, i, &mapping.attribute),
-            apply: match mapping.apply {
-                ApplyMode::Always => "always".into(),
-                ApplyMode::OnCreate => "on_create".into(),
-            },
-            default: mapping.default.clone(),
-        })
-        .collect();
+    let attributes = attribute_facts(m, i);
     let email = attributes
         .iter()
         .find(|a| a.attribute == email_attribute)
@@ -273,13 +262,52 @@ pub fn known_emails(m: &Manifest) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (i, p) in m.directory.people.iter().enumerate() {
         out.push(p.id.clone());
-        out.extend(mapped(m, i, email_attribute));
+        // A redacted email is never offered as "did you mean".
+        if !m.mappings.iter().any(|x| x.attribute == email_attribute && is_secret(x)) {
+            out.extend(mapped(m, i, email_attribute));
+        }
     }
     out
 }
 
 fn email_attribute(m: &Manifest) -> &'static str {
     if m.target.kind == crate::manifest::TargetKind::Scim { "userName" } else { "email" }
+}
+
+/// Each mapping, its source and its value for person `i` (masked when it calls `Redact`).
+fn attribute_facts(m: &Manifest, i: usize) -> Vec<AttributeFact> {
+    m.mappings
+        .iter()
+        .map(|mapping| AttributeFact {
+            attribute: mapping.attribute.clone(),
+            source: match &mapping.value {
+                MappingValue::Expr(e) => e.to_string(),
+                MappingValue::Constant(c) => crate::render::quote(c),
+            },
+            value: mapped(m, i, &mapping.attribute).map(|v| if is_secret(mapping) { REDACTED.to_owned() } else { v }),
+            apply: match mapping.apply {
+                ApplyMode::Always => "always".into(),
+                ApplyMode::OnCreate => "on_create".into(),
+            },
+            default: mapping.default.clone(),
+        })
+        .collect()
+}
+
+/// The directory attributes a `Redact` mapping reads: masked wherever explain shows them.
+fn secret_sources(m: &Manifest) -> BTreeSet<&str> {
+    m.mappings
+        .iter()
+        .filter_map(|x| match &x.value {
+            MappingValue::Expr(e) if e.is_secret() => Some(e.references().into_iter().map(|(name, _)| name)),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn is_secret(mapping: &crate::config::Mapping) -> bool {
+    matches!(&mapping.value, MappingValue::Expr(e) if e.is_secret())
 }
 
 /// The value mapping `attribute` gives person `i` (its `default:` is not applied).
@@ -343,21 +371,28 @@ fn memberships(directory: &Directory, i: usize) -> Vec<Membership> {
     out
 }
 
+/// The values desired state computed (with the person's roles, the default domain and the
+/// plan's time, which the manifests alone do not give), masked where `Redact` asks.
+fn desired_values(facts: &mut [AttributeFact], account: &desired::DesiredAccount) {
+    for fact in facts {
+        let Some(d) = account.attribute(&fact.attribute) else { continue };
+        fact.value = if fact.apply == "always" && d.candidates.is_none() {
+            d.on_update.clone()
+        } else {
+            d.on_create.clone().filter(|v| fact.value.is_some() || Some(v) != fact.default.as_ref())
+        };
+        if d.secret {
+            fact.value = fact.value.as_ref().map(|_| REDACTED.to_owned());
+        }
+    }
+}
+
 /// Adds the live account and the planned action to the facts, and settles the verdict.
 pub fn finish(facts: Facts, desired: &Desired, live: &LiveState, plan: &Plan) -> Explanation {
     let Facts { explanation: mut e, person, excluded } = facts;
     let wanted = person.as_deref().and_then(|p| desired.accounts.iter().find(|a| a.person == p));
-    // The values desired state computed (with the person's roles, the default domain and
-    // the plan's time, which the manifests alone do not give).
     if let Some(account) = wanted {
-        for fact in &mut e.attributes {
-            let Some(d) = account.attribute(&fact.attribute) else { continue };
-            fact.value = if fact.apply == "always" {
-                d.on_update.clone()
-            } else {
-                d.on_create.clone().filter(|v| fact.value.is_some() || Some(v) != fact.default.as_ref())
-            };
-        }
+        desired_values(&mut e.attributes, account);
     }
     // Which live account: the one the desired account matches, else the one with the email.
     let mut live_fact = None;

@@ -269,6 +269,10 @@ fn deltas(old: Option<&DesiredAccount>, new: Option<&DesiredAccount>) -> Vec<Del
             let (ov, nv) = (o.and_then(|a| a.on_create.clone()), x.and_then(|a| a.on_create.clone()));
             let (os, ns) = (o.is_some_and(|a| a.on_update.is_some()), x.is_some_and(|a| a.on_update.is_some()));
             if ov != nv || (old.is_some() && os != ns && nv.is_some()) {
+                // A `Redact` mapping on either side: the change shows, its values do not.
+                let secret = o.is_some_and(|a| a.secret) || x.is_some_and(|a| a.secret);
+                let mask = |v: Option<String>| if secret { v.map(|_| crate::plan::REDACTED.to_owned()) } else { v };
+                let (ov, nv) = (mask(ov), mask(nv));
                 out.push(Delta::Attribute { attribute: name.to_owned(), old: ov, new: nv, old_sync: os, new_sync: ns });
             }
         }

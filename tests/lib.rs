@@ -16,6 +16,7 @@ mod gotoreal;
 mod graph;
 mod import;
 mod nolost;
+mod redact;
 mod revdiff;
 mod review;
 mod saved_plans;

@@ -341,3 +341,17 @@ fn settings_changes_are_listed() {
         "{out}"
     );
 }
+
+#[test]
+fn a_redacted_attribute_shows_its_change_not_its_values() {
+    let (_t, repo) = history();
+    edit(&repo, "acme/rollcall.yaml", r#"{ from: "ToUpper([surname])" }"#, r#"{ from: "Redact([surname])" }"#);
+    commit(&repo, "redacted");
+    for format in ["text", "markdown", "json"] {
+        let out = diff(&repo, &["--base", "deleted-file", "--head", "redacted", "--format", format, "acme"]);
+        assert!(out.contains("[redacted]"), "{out}");
+        for clear in ["Archer", "ARCHER", "Baker", "BAKER"] {
+            assert!(!out.contains(clear), "{format} shows {clear}:\n{out}");
+        }
+    }
+}

@@ -573,3 +573,52 @@ fn an_account_only_role_provisions_plain_accounts_plan_apply_empty_plan() {
     assert!(roles(&chloe).is_empty(), "{chloe}");
     assert!(chloe.get("roles").is_none_or(|r| r.as_array().is_some_and(Vec::is_empty)), "{chloe}");
 }
+
+/// userName from SelectUniqueValue: the surname alone, else given name and surname.
+const UNIQUE_USER_NAME: &str = r#"  userName:        { from: 'SelectUniqueValue(ToLower(Join("@", NormalizeDiacritics([surname]), "acme.example")), ToLower(Join("@", NormalizeDiacritics(Join(".", [givenName], [surname])), "acme.example")))' }"#;
+
+#[test]
+fn select_unique_value_gives_colliding_people_distinct_user_names_and_converges() {
+    let site = Site::new(Config::Default);
+    site.edit("rollcall.yaml", r#"  userName:        { from: "ToLower([userPrincipalName])" }"#, UNIQUE_USER_NAME);
+    // On the attribute rollcall matches on it is refused: the person could not be found again.
+    let o = site.run(&["validate", site.d()]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("rollcall::unique-value-placement"), "{}", err(&o));
+    assert!(
+        err(&o).contains("`userName` is listed in `matching`, so it cannot be made by SelectUniqueValue"),
+        "{}",
+        err(&o)
+    );
+    assert!(err(&o).contains("rollcall.yaml:29:28]"), "file:line:col of the expression: {}", err(&o));
+    by_external_id(&site);
+    // Emma Costa and Bruno Costa would both be costa@; Chloé Martin's martin@ is held by
+    // someone else; so are both of Dieter Braun's.
+    site.edit("people.yaml", "    surname: Jones\n", "    surname: Costa\n");
+    site.peer.create(json!({"userName": "martin@acme.example", "externalId": "X-1"}));
+    site.peer.create(json!({"userName": "Braun@acme.example", "externalId": "X-2"}));
+    site.peer.create(json!({"userName": "dieter.braun@acme.example", "externalId": "X-3"}));
+    let o = site.run(&["plan", site.d()]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
+    assert!(err(&o).contains("rollcall::unique-value-exhausted"), "{}", err(&o));
+    assert!(err(&o).contains("dieter.braun@acme.example would be created, but every value"), "{}", err(&o));
+    // A third rule frees Dieter; the plan applies and the next plan is empty.
+    site.edit(
+        "rollcall.yaml",
+        r#""acme.example")))' }"#,
+        r#""acme.example")), ToLower(Join("@", Join(".", [givenName], [surname], [employeeId]), "acme.example")))' }"#,
+    );
+    site.plan(2, "Plan: 6 to create, 0 to update, 0 to disable, 0 to enable, 0 to delete.");
+    site.apply("Apply complete: 6 created, 0 updated, 0 disabled, 0 enabled, 0 deleted, 0 failed.");
+    site.plan(0, "No changes.");
+    let user_name = |external_id: &str| -> String {
+        let users = site.peer.users();
+        let u = users.iter().find(|u| u["externalId"] == external_id).unwrap_or_else(|| panic!("{external_id}"));
+        u["userName"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(user_name("E1022"), "costa@acme.example", "bruno.costa sorts before emma.jones");
+    assert_eq!(user_name("E1043"), "emma.costa@acme.example");
+    assert_eq!(user_name("E1029"), "chloe.martin@acme.example");
+    assert_eq!(user_name("E1036"), "dieter.braun.e1036@acme.example");
+    assert_eq!(user_name("E1015"), "archer@acme.example");
+}

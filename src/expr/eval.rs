@@ -276,48 +276,21 @@ fn eval_call<'a>(call: &'a Call, rec: &'a dyn Record, at: usize) -> Value<'a> {
         Func::SingleAppRoleAssignment => rec.app_roles().first().map(|r| Cow::Borrowed(*r)),
         // Only reached through Join, Count or Item.
         Func::AppRoleAssignmentsComplex => Some(Cow::Owned(rec.app_roles().join(","))),
-        Func::CDate => Some(Cow::Owned(dates::display(dates::parse(&arg(0)?)?))),
-        Func::DateAdd => {
-            let date = dates::parse(&arg(2)?)?;
-            Some(Cow::Owned(dates::display(dates::add(&arg(0)?, int(1)?, date)?)))
-        }
-        Func::DateDiff => {
-            let (a, b) = (dates::parse(&arg(1)?)?, dates::parse(&arg(2)?)?);
-            Some(Cow::Owned(dates::diff(&arg(0)?, a, b)?.to_string()))
-        }
-        Func::DateFromNum => Some(Cow::Owned(dates::display(dates::from_filetime(int(0)?)?))),
-        Func::NumFromDate => Some(Cow::Owned(dates::to_filetime(dates::parse(&arg(0)?)?)?.to_string())),
-        Func::FormatDateTime => {
-            let date = dates::parse_with(&arg(0)?, &arg(2)?)?;
-            Some(Cow::Owned(dates::format(date, &arg(3)?)))
+        Func::CDate | Func::DateAdd | Func::DateDiff | Func::DateFromNum | Func::NumFromDate | Func::FormatDateTime => {
+            date_call(call, rec).map(Cow::Owned)
         }
         // Only reached through Join, Count or Item (the parser allows it nowhere else).
         Func::RemoveDuplicates => arg(0),
-        Func::Append => {
-            let source = arg(0)?;
-            match arg(1) {
-                Some(suffix) if !suffix.is_empty() => {
-                    let mut out = source.into_owned();
-                    out.push_str(&suffix);
-                    Some(Cow::Owned(out))
-                }
-                _ => Some(source),
-            }
-        }
+        Func::Append => append(arg(0)?, arg(1)),
         Func::CBool => boolean(truthy(arg(0).as_deref())),
         Func::Coalesce => args.iter().find_map(|a| eval(a, rec)),
+        // Without the other accounts: the first candidate (the planner picks among them).
+        Func::SelectUniqueValue => args.iter().find_map(|a| eval(a, rec).filter(|v| !v.is_empty())),
         Func::ConvertToBase64 => {
             let bytes: Vec<u8> = arg(0)?.encode_utf16().flat_map(u16::to_le_bytes).collect();
             Some(Cow::Owned(base64(&bytes)))
         }
-        Func::ConvertToUtf8Hex => {
-            let s = arg(0)?;
-            let mut out = String::with_capacity(s.len() * 2);
-            for b in s.bytes() {
-                out.push_str(&format!("{b:02X}"));
-            }
-            Some(Cow::Owned(out))
-        }
+        Func::ConvertToUtf8Hex => Some(Cow::Owned(arg(0)?.bytes().map(|b| format!("{b:02X}")).collect())),
         Func::CStr => arg(0),
         Func::IgnoreFlowIfNullOrEmpty => arg(0).filter(|v| !v.is_empty()),
         Func::Iif => {
@@ -332,28 +305,9 @@ fn eval_call<'a>(call: &'a Call, rec: &'a dyn Record, at: usize) -> Value<'a> {
         Func::IsPresent => boolean(arg(0).is_some_and(|v| !v.is_empty())),
         Func::IsString => boolean(arg(0).is_some()),
         Func::Join => join(args, rec),
-        Func::Left => {
-            let s = arg(0)?;
-            let n = int_arg(&args[1], rec)?;
-            if n < 0 {
-                return Some(s);
-            }
-            let end = char_offset(&s, usize::try_from(n).unwrap_or(usize::MAX));
-            Some(slice(s, 0..end))
-        }
+        Func::Left => left(arg(0)?, int_arg(&args[1], rec)?),
         Func::Len => Some(Cow::Owned(arg(0)?.chars().count().to_string())),
-        Func::Mid => {
-            let s = arg(0)?;
-            let start = int_arg(&args[1], rec)?;
-            let len = int_arg(&args[2], rec)?;
-            if len <= 0 {
-                return Some(Cow::Borrowed(""));
-            }
-            let skip = usize::try_from(start.max(1) - 1).unwrap_or(usize::MAX);
-            let from = char_offset(&s, skip);
-            let to = from + char_offset(&s[from..], usize::try_from(len).unwrap_or(usize::MAX));
-            Some(slice(s, from..to))
-        }
+        Func::Mid => mid(arg(0)?, int_arg(&args[1], rec)?, int_arg(&args[2], rec)?),
         Func::NormalizeDiacritics => Some(map_str(arg(0)?, diacritics::normalize)),
         Func::Not => boolean(!truthy(arg(0).as_deref())),
         Func::PCase => {
@@ -367,17 +321,7 @@ fn eval_call<'a>(call: &'a Call, rec: &'a dyn Record, at: usize) -> Value<'a> {
         Func::StripSpaces => {
             Some(map_str(arg(0)?, |s| if s.contains(' ') { Cow::Owned(s.replace(' ', "")) } else { Cow::Borrowed(s) }))
         }
-        Func::Switch => {
-            let source = arg(0);
-            let source = source.as_deref().unwrap_or("");
-            for pair in args[2..].chunks(2) {
-                let key = eval(&pair[0], rec);
-                if key.as_deref().unwrap_or("") == source {
-                    return eval(&pair[1], rec);
-                }
-            }
-            arg(1)
-        }
+        Func::Switch => switch(args, rec),
         Func::ToLower => {
             let s = arg(0)?;
             let turkic = is_turkic(arg(1).as_deref());
@@ -395,25 +339,95 @@ fn eval_call<'a>(call: &'a Call, rec: &'a dyn Record, at: usize) -> Value<'a> {
             let end = start + trimmed.len();
             Some(slice(s, start..end))
         }
-        Func::Word => {
-            let s = arg(0)?;
-            let n = int_arg(&args[1], rec)?;
-            let delimiters = arg(2);
-            let delimiters = delimiters.as_deref().unwrap_or("");
-            if n < 1 {
-                return Some(Cow::Borrowed(""));
-            }
-            let n = usize::try_from(n - 1).unwrap_or(usize::MAX);
-            let word = s.split(|c: char| delimiters.contains(c)).filter(|w| !w.is_empty()).nth(n).map(|w| {
-                let start = w.as_ptr() as usize - s.as_ptr() as usize;
-                start..start + w.len()
-            });
-            Some(match word {
-                Some(range) => slice(s, range),
-                None => Cow::Borrowed(""),
-            })
+        Func::Word => word(arg(0)?, int_arg(&args[1], rec)?, arg(2).as_deref().unwrap_or("")),
+    }
+}
+
+/// The date functions: `CDate`, `DateAdd`, `DateDiff`, `DateFromNum`, `NumFromDate`,
+/// `FormatDateTime`.
+fn date_call(call: &Call, rec: &dyn Record) -> Option<String> {
+    let args = &call.args;
+    let arg = |i: usize| -> Value<'_> { args.get(i).and_then(|a| eval(a, rec)) };
+    let int = |i: usize| -> Option<i64> { args.get(i).and_then(|a| int_arg(a, rec)) };
+    match call.func {
+        Func::CDate => Some(dates::display(dates::parse(&arg(0)?)?)),
+        Func::DateAdd => {
+            let date = dates::parse(&arg(2)?)?;
+            Some(dates::display(dates::add(&arg(0)?, int(1)?, date)?))
+        }
+        Func::DateDiff => {
+            let (a, b) = (dates::parse(&arg(1)?)?, dates::parse(&arg(2)?)?);
+            Some(dates::diff(&arg(0)?, a, b)?.to_string())
+        }
+        Func::DateFromNum => Some(dates::display(dates::from_filetime(int(0)?)?)),
+        Func::NumFromDate => Some(dates::to_filetime(dates::parse(&arg(0)?)?)?.to_string()),
+        Func::FormatDateTime => {
+            let date = dates::parse_with(&arg(0)?, &arg(2)?)?;
+            Some(dates::format(date, &arg(3)?))
+        }
+        _ => unreachable!("date_call is called for date functions only"),
+    }
+}
+
+/// `Append(source, suffix)`: the source unchanged when the suffix is null or empty.
+fn append<'a>(source: Cow<'a, str>, suffix: Value<'_>) -> Value<'a> {
+    match suffix {
+        Some(suffix) if !suffix.is_empty() => {
+            let mut out = source.into_owned();
+            out.push_str(&suffix);
+            Some(Cow::Owned(out))
+        }
+        _ => Some(source),
+    }
+}
+
+/// `Left(s, n)`: the first n characters; the whole string when n is negative.
+fn left(s: Cow<'_, str>, n: i64) -> Value<'_> {
+    if n < 0 {
+        return Some(s);
+    }
+    let end = char_offset(&s, usize::try_from(n).unwrap_or(usize::MAX));
+    Some(slice(s, 0..end))
+}
+
+/// `Mid(s, start, len)`: 1-based, clipped at the end of the string.
+fn mid(s: Cow<'_, str>, start: i64, len: i64) -> Value<'_> {
+    if len <= 0 {
+        return Some(Cow::Borrowed(""));
+    }
+    let skip = usize::try_from(start.max(1) - 1).unwrap_or(usize::MAX);
+    let from = char_offset(&s, skip);
+    let to = from + char_offset(&s[from..], usize::try_from(len).unwrap_or(usize::MAX));
+    Some(slice(s, from..to))
+}
+
+/// `Switch(source, default, key1, value1, ...)`: case-sensitive keys, null as `""`.
+fn switch<'a>(args: &'a [Node], rec: &'a dyn Record) -> Value<'a> {
+    let source = eval(&args[0], rec);
+    let source = source.as_deref().unwrap_or("");
+    for pair in args[2..].chunks(2) {
+        let key = eval(&pair[0], rec);
+        if key.as_deref().unwrap_or("") == source {
+            return eval(&pair[1], rec);
         }
     }
+    eval(&args[1], rec)
+}
+
+/// `Word(s, n, delimiters)`: the n-th (1-based) non-empty word, `""` when there is none.
+fn word<'a>(s: Cow<'a, str>, n: i64, delimiters: &str) -> Value<'a> {
+    if n < 1 {
+        return Some(Cow::Borrowed(""));
+    }
+    let n = usize::try_from(n - 1).unwrap_or(usize::MAX);
+    let word = s.split(|c: char| delimiters.contains(c)).filter(|w| !w.is_empty()).nth(n).map(|w| {
+        let start = w.as_ptr() as usize - s.as_ptr() as usize;
+        start..start + w.len()
+    });
+    Some(match word {
+        Some(range) => slice(s, range),
+        None => Cow::Borrowed(""),
+    })
 }
 
 /// `Join(separator, source1, ...)`: the sources that are neither null nor empty,

@@ -1,5 +1,4 @@
-//! The function table: names as Entra spells them, argument counts, and the
-//! Entra functions rollcall deliberately leaves out.
+//! The function table: names as Entra spells them, and argument counts.
 
 /// A supported function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,6 +40,7 @@ pub(super) enum Func {
     Redact,
     RemoveDuplicates,
     Replace,
+    SelectUniqueValue,
     SingleAppRoleAssignment,
     Split,
     StripSpaces,
@@ -126,6 +126,7 @@ pub(super) const FUNCS: &[(&str, Func)] = &[
     ("Redact", Func::Redact),
     ("RemoveDuplicates", Func::RemoveDuplicates),
     ("Replace", Func::Replace),
+    ("SelectUniqueValue", Func::SelectUniqueValue),
     ("SingleAppRoleAssignment", Func::SingleAppRoleAssignment),
     ("Split", Func::Split),
     ("StripSpaces", Func::StripSpaces),
@@ -175,6 +176,7 @@ pub(super) const NAMES: &[&str] = &[
     "Redact",
     "RemoveDuplicates",
     "Replace",
+    "SelectUniqueValue",
     "SingleAppRoleAssignment",
     "Split",
     "StripSpaces",
@@ -225,7 +227,7 @@ impl Func {
             Coalesce => Arity::AtLeast(1),
             Iif | Mid | Word | DateAdd | DateDiff => Arity::Range(3, 3),
             FormatDateTime => Arity::Range(4, 4),
-            Join => Arity::AtLeast(2),
+            Join | SelectUniqueValue => Arity::AtLeast(2),
             PCase | ToLower | ToUpper => Arity::Range(1, 2),
             Replace => Arity::Range(3, 7),
             Switch => Arity::EvenAtLeast(4),
@@ -246,14 +248,4 @@ impl Func {
             _ => false,
         }
     }
-}
-
-/// Entra functions rollcall does not support, with the reason given as help.
-pub(super) fn unsupported_help(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "SelectUniqueValue" => {
-            "`SelectUniqueValue` is not supported yet: it needs the emails of every other desired and live account"
-        }
-        _ => return None,
-    })
 }

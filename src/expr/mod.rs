@@ -117,6 +117,8 @@ pub enum ExprErrorCode {
     UnknownFunction,
     /// A function called with a number (or combination) of arguments it does not take.
     ArgumentCount,
+    /// A function where it may not be: `SelectUniqueValue` inside another call.
+    Placement,
 }
 
 impl ExprErrorCode {
@@ -126,6 +128,7 @@ impl ExprErrorCode {
             ExprErrorCode::Syntax => "rollcall::expression-syntax",
             ExprErrorCode::UnknownFunction => "rollcall::unknown-function",
             ExprErrorCode::ArgumentCount => "rollcall::argument-count",
+            ExprErrorCode::Placement => "rollcall::unique-value-placement",
         }
     }
 }
@@ -186,8 +189,42 @@ impl Expr {
     }
 
     /// Evaluates the expression for one person. `None` is null.
+    ///
+    /// `SelectUniqueValue` gives its first candidate here: which one is unique is decided
+    /// by the planner, which sees every account ([`Expr::unique_candidates`]).
     pub fn eval(&self, record: &dyn Record) -> Option<String> {
         eval::eval(&self.root, record).map(|v| v.into_owned())
+    }
+
+    /// Whether the expression is `SelectUniqueValue(...)` (the parser allows it only as
+    /// the whole expression).
+    pub fn selects_unique(&self) -> bool {
+        matches!(&self.root.kind, Kind::Call(call) if call.func == Func::SelectUniqueValue)
+    }
+
+    /// For `SelectUniqueValue(rule1, rule2, ...)`: the value of each rule for one person,
+    /// in order, leaving out null and empty values and repeats. `None` for any other
+    /// expression.
+    pub fn unique_candidates(&self, record: &dyn Record) -> Option<Vec<String>> {
+        let Kind::Call(call) = &self.root.kind else { return None };
+        if call.func != Func::SelectUniqueValue {
+            return None;
+        }
+        let mut out: Vec<String> = Vec::with_capacity(call.args.len());
+        for rule in &call.args {
+            if let Some(v) = eval::eval(rule, record).filter(|v| !v.is_empty())
+                && !out.iter().any(|o| *o == *v)
+            {
+                out.push(v.into_owned());
+            }
+        }
+        Some(out)
+    }
+
+    /// Whether any part of the expression is `Redact(...)`: its value is a secret, shown
+    /// masked in every output.
+    pub fn is_secret(&self) -> bool {
+        self.root.calls(Func::Redact)
     }
 }
 
@@ -300,6 +337,14 @@ impl CmpOp {
 }
 
 impl Node {
+    fn calls(&self, func: Func) -> bool {
+        match &self.kind {
+            Kind::Call(call) => call.func == func || call.args.iter().any(|a| a.calls(func)),
+            Kind::Cmp(cmp) => cmp.lhs.calls(func) || cmp.rhs.calls(func),
+            Kind::Attr(_) | Kind::Str(_) | Kind::Num(..) | Kind::Omitted => false,
+        }
+    }
+
     fn references<'a>(&'a self, out: &mut Vec<(&'a str, Range<usize>)>) {
         match &self.kind {
             Kind::Attr(name) => out.push((name.as_str(), self.span.clone())),

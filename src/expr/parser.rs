@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 
-use super::functions::{Func, unsupported_help};
+use super::functions::Func;
 use super::lexer::{Lexer, Tok};
 use super::{Call, Cmp, ExprError, ExprErrorCode, Kind, MAX_DEPTH, MAX_LEN, Node, Prepared, ReplaceForm};
 
@@ -32,6 +32,9 @@ pub(super) fn parse(src: &str) -> Result<Node, Vec<ExprError>> {
     }
     let mut errors = Vec::new();
     check_split(&root, false, &mut errors);
+    if let Kind::Call(call) = &root.kind {
+        call.args.iter().for_each(|a| check_unique_nested(a, &mut errors));
+    }
     if errors.is_empty() { Ok(root) } else { Err(errors) }
 }
 
@@ -339,6 +342,9 @@ fn signature_help(func: Func) -> Option<&'static str> {
         Func::ToLower => "ToLower(source) or ToLower(source, culture)",
         Func::ToUpper => "ToUpper(source) or ToUpper(source, culture)",
         Func::Word => "Word(string, wordNumber, delimiters)",
+        Func::SelectUniqueValue => {
+            "SelectUniqueValue(rule1, rule2, ...): at least 2 rules, the first value no other account holds"
+        }
         _ => return None,
     })
 }
@@ -353,9 +359,6 @@ fn regex_error_help(e: &regex::Error) -> String {
 
 fn unknown_function(name: &str, span: Range<usize>) -> ExprError {
     let err = ExprError::new(ExprErrorCode::UnknownFunction, format!("unknown function `{name}`"), span);
-    if let Some(help) = unsupported_help(name) {
-        return err.with_help(help);
-    }
     match suggest(name) {
         Some(best) => err.with_help(format!("did you mean `{best}`?")),
         None => err,
@@ -374,6 +377,33 @@ fn suggest(name: &str) -> Option<&'static str> {
         .min_by_key(|&(_, d)| d)?;
     let allowed = (name.chars().count() / 3).clamp(1, 3);
     (distance <= allowed).then_some(best)
+}
+
+/// `SelectUniqueValue` decides among the accounts of the whole target, so it must be the
+/// whole expression (as in Entra): anywhere below the top it is an error.
+fn check_unique_nested(node: &Node, errors: &mut Vec<ExprError>) {
+    match &node.kind {
+        Kind::Call(call) => {
+            if call.func == Func::SelectUniqueValue {
+                errors.push(
+                    ExprError::new(
+                        ExprErrorCode::Placement,
+                        "`SelectUniqueValue` must be the whole expression, not inside another",
+                        node.span.clone(),
+                    )
+                    .with_help(
+                        "move the other functions into its rules: SelectUniqueValue(ToLower(rule1), ToLower(rule2))",
+                    ),
+                );
+            }
+            call.args.iter().for_each(|a| check_unique_nested(a, errors));
+        }
+        Kind::Cmp(cmp) => {
+            check_unique_nested(&cmp.lhs, errors);
+            check_unique_nested(&cmp.rhs, errors);
+        }
+        Kind::Attr(_) | Kind::Str(_) | Kind::Num(..) | Kind::Omitted => {}
+    }
 }
 
 /// `Split` yields several values, which only `Join` can take (as a source).

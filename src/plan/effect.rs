@@ -32,7 +32,9 @@ pub fn apply_action(store: &mut impl AccountStore, action: &Action) -> Result<()
     };
     for c in &action.changes {
         match c {
-            Change::Attribute { attribute, new, .. } => store.set(at, attribute, new)?,
+            Change::Attribute { attribute, new, .. } | Change::SecretAttribute { attribute, new, .. } => {
+                store.set(at, attribute, new)?
+            }
             Change::Add(g) => store.grant(at, &g.grant, true)?,
             Change::Remove(g) => store.grant(at, &g.grant, false)?,
         }

@@ -11,6 +11,7 @@ pub mod roles;
 pub mod safety;
 #[cfg(test)]
 mod tests;
+mod unique;
 
 use serde::{Deserialize, Serialize};
 
@@ -58,10 +59,49 @@ pub struct GrantChange {
 pub enum Change {
     /// An attribute set (old is null on create, or when the live account has none).
     Attribute { attribute: String, old: Option<String>, new: String },
+    /// An attribute set whose mapping calls `Redact`: in memory the clear values (what the
+    /// target receives); written anywhere (plan file, JSON, audit log) as `[redacted]`.
+    SecretAttribute {
+        attribute: String,
+        #[serde(serialize_with = "redacted_option")]
+        old: Option<String>,
+        #[serde(serialize_with = "redacted")]
+        new: String,
+    },
     /// A grant added.
     Add(GrantChange),
     /// A grant removed.
     Remove(GrantChange),
+}
+
+/// What a redacted value is shown as, everywhere (Entra shows `[Redact]`): the same mark
+/// as a secret taken out of what a server said.
+pub use crate::redact::REDACTED;
+
+fn redacted<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(REDACTED)
+}
+
+fn redacted_option<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str(REDACTED),
+        None => s.serialize_none(),
+    }
+}
+
+impl Change {
+    /// The change as written out: a secret attribute's values are `[redacted]` (what a
+    /// saved plan holds, so a recomputed plan is compared with it in this form).
+    pub fn masked(&self) -> Change {
+        match self {
+            Change::SecretAttribute { attribute, old, .. } => Change::SecretAttribute {
+                attribute: attribute.clone(),
+                old: old.as_ref().map(|_| REDACTED.to_owned()),
+                new: REDACTED.to_owned(),
+            },
+            other => other.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -76,6 +116,13 @@ pub struct Action {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub changes: Vec<Change>,
+}
+
+impl Action {
+    /// The action as a saved plan holds it (secret values `[redacted]`).
+    pub fn masked(&self) -> Action {
+        Action { changes: self.changes.iter().map(Change::masked).collect(), ..self.clone() }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -171,5 +218,31 @@ impl Plan {
     }
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_change_is_written_masked_and_compares_masked() {
+        let update =
+            Change::SecretAttribute { attribute: "lastName".into(), old: Some("Old".into()), new: "New".into() };
+        let json = serde_json::to_string(&update).unwrap();
+        assert_eq!(
+            json,
+            r#"{"change":"secret_attribute","attribute":"lastName","old":"[redacted]","new":"[redacted]"}"#
+        );
+        let read: Change = serde_json::from_str(&json).unwrap();
+        assert_eq!(read, update.masked());
+        assert_ne!(read, update, "in memory the clear values stay, for the target");
+        let create = Change::SecretAttribute { attribute: "lastName".into(), old: None, new: "New".into() };
+        assert_eq!(
+            serde_json::to_string(&create).unwrap(),
+            r#"{"change":"secret_attribute","attribute":"lastName","old":null,"new":"[redacted]"}"#
+        );
+        let plain = Change::Attribute { attribute: "firstName".into(), old: None, new: "Ann".into() };
+        assert_eq!(plain.masked(), plain);
     }
 }

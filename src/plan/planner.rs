@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::{Action, ActionKind, Change, GrantChange, LeftAlone, Plan, Unmanaged, Warning, safety};
-use crate::desired::{Desired, DesiredAccount, RoleGrant};
+use crate::desired::{Desired, DesiredAccount, DesiredAttribute, RoleGrant};
 use crate::diag::{Code, Problem, Problems};
 use crate::live::{ACTIVE, Grant, LiveAccount, LiveState, domain_of};
 use crate::manifest::OnUnassign;
@@ -148,6 +148,10 @@ pub fn plan_resolved(
     let (wanted, visible) = planner.visible();
     let emails = distinct_emails(&wanted)?;
     let matched = match_accounts(desired, &wanted, &visible, &emails)?;
+    // SelectUniqueValue is never on a matching attribute: it is decided after matching.
+    let selected = super::unique::resolve(&wanted, &matched, &visible, live)?;
+    let wanted: Vec<&DesiredAccount> =
+        wanted.iter().enumerate().map(|(d, account)| selected.get(&d).unwrap_or(account)).collect();
     planner.wanted(&wanted, &visible, &matched)?;
     let claimed: HashSet<usize> = matched.iter().flatten().copied().collect();
     let in_scope = planner.unwanted(&visible, &claimed);
@@ -327,7 +331,7 @@ impl<'a> Planner<'a> {
                 locked.push(format!("{} ({flag})", attr.name));
                 continue;
             }
-            changes.push(Change::Attribute { attribute: attr.name.clone(), old: old.cloned(), new: new.clone() });
+            changes.push(attribute_change(attr, old.cloned(), new.clone()));
         }
         if !locked.is_empty() {
             self.left_alone.locked += 1;
@@ -360,9 +364,7 @@ impl<'a> Planner<'a> {
         let mut changes: Vec<Change> = account
             .attributes
             .iter()
-            .filter_map(|a| {
-                a.on_create.as_ref().map(|v| Change::Attribute { attribute: a.name.clone(), old: None, new: v.clone() })
-            })
+            .filter_map(|a| a.on_create.as_ref().map(|v| attribute_change(a, None, v.clone())))
             .collect();
         changes.extend(want.iter().map(|g| Change::Add(self.grants.change(g))));
         if let Some(holder) = unmatched_by_email.get(email.to_lowercase().as_str()) {
@@ -471,7 +473,12 @@ impl<'a> Planner<'a> {
 /// email, lower-cased once, or an error naming both people.
 fn distinct_emails(wanted: &[&DesiredAccount]) -> Result<Vec<Option<String>>, Problems> {
     let mut problems = Problems::default();
-    let emails: Vec<Option<String>> = wanted.iter().map(|d| d.email().map(str::to_lowercase)).collect();
+    // An email SelectUniqueValue makes is not yet decided (the planner makes it unique).
+    let decided = |d: &DesiredAccount| {
+        !["email", "userName"].iter().any(|n| d.attribute(n).is_some_and(|a| a.candidates.is_some()))
+    };
+    let emails: Vec<Option<String>> =
+        wanted.iter().map(|d| d.email().filter(|_| decided(d)).map(str::to_lowercase)).collect();
     let mut by_email: HashMap<&str, &str> = HashMap::with_capacity(wanted.len());
     for (d, email) in wanted.iter().zip(&emails) {
         if let Some(email) = email
@@ -563,6 +570,16 @@ fn match_accounts(
         }
     }
     problems.into_result(matched)
+}
+
+/// An attribute set: secret (masked in every output) when its mapping calls `Redact`.
+fn attribute_change(attr: &DesiredAttribute, old: Option<String>, new: String) -> Change {
+    let attribute = attr.name.clone();
+    if attr.secret {
+        Change::SecretAttribute { attribute, old, new }
+    } else {
+        Change::Attribute { attribute, old, new }
+    }
 }
 
 /// How GoTo shows an account rollcall wants, when that is not simply active: a transfer

@@ -41,16 +41,23 @@ fn desired_account() -> impl Strategy<Value = DesiredAccount> {
             DesiredAccount {
                 person: email.clone(),
                 attributes: vec![
-                    DesiredAttribute { name: "email".into(), on_create: Some(email.clone()), on_update: Some(email) },
+                    DesiredAttribute {
+                        name: "email".into(),
+                        on_create: Some(email.clone()),
+                        on_update: Some(email),
+                        ..Default::default()
+                    },
                     DesiredAttribute {
                         name: "firstName".into(),
                         on_create: Some(NAMES[first].into()),
                         on_update: Some(NAMES[first].into()),
+                        ..Default::default()
                     },
                     DesiredAttribute {
                         name: "lastName".into(),
                         on_create: last_value.clone(),
                         on_update: if last_on_create { None } else { last_value },
+                        ..Default::default()
                     },
                 ],
                 key: None,
@@ -262,11 +269,13 @@ fn scim_case() -> impl Strategy<Value = Case> {
                         name: "userName".into(),
                         on_create: Some(user_name.clone()),
                         on_update: Some(user_name),
+                        ..Default::default()
                     },
                     DesiredAttribute {
                         name: "name.givenName".into(),
                         on_create: Some(NAMES[first].into()),
                         on_update: Some(NAMES[first].into()),
+                        ..Default::default()
                     },
                 ],
                 key: None,

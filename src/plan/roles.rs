@@ -34,8 +34,10 @@ pub fn needs(action: &Action) -> Vec<(&'static str, &'static str)> {
     }
     for c in &action.changes {
         let need = match c {
-            Change::Attribute { .. } if action.action != ActionKind::Create => (MANAGE_USERS, "change users"),
-            Change::Attribute { .. } => continue,
+            Change::Attribute { .. } | Change::SecretAttribute { .. } if action.action != ActionKind::Create => {
+                (MANAGE_USERS, "change users")
+            }
+            Change::Attribute { .. } | Change::SecretAttribute { .. } => continue,
             Change::Add(g) | Change::Remove(g) => match g.grant {
                 Grant::License(_) => TO_GIVE_LICENSES,
                 Grant::AdminRole(_) => TO_GRANT_ADMIN_ROLES,

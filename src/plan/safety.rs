@@ -86,7 +86,7 @@ pub fn check(
                     *adds.entry(&g.grant).or_default() += 1;
                 }
                 Change::Remove(g) => *delta.entry(&g.grant).or_default() -= 1,
-                Change::Attribute { .. } => {}
+                Change::Attribute { .. } | Change::SecretAttribute { .. } => {}
             }
         }
         if let Some(account) = deleted(a) {

@@ -6,7 +6,7 @@ pub mod report;
 pub mod text;
 
 use crate::live::Grant;
-use crate::plan::{ActionKind, Change, LeftAlone, Summary, Unmanaged};
+use crate::plan::{ActionKind, Change, LeftAlone, REDACTED, Summary, Unmanaged};
 
 pub use crate::vocab::{TargetInfo, quote};
 
@@ -61,6 +61,9 @@ pub fn change_parts_in(kind: ActionKind, c: &Change) -> (&'static str, String, O
         Change::Attribute { attribute, old: None, new } if kind != ActionKind::Create => {
             ("", format!("(none) -> {}", quote(new)), Some(escape(attribute).into_owned()), '~')
         }
+        Change::SecretAttribute { attribute, old: None, .. } if kind != ActionKind::Create => {
+            ("", format!("(none) -> {REDACTED}"), Some(escape(attribute).into_owned()), '~')
+        }
         _ => change_parts(c),
     }
 }
@@ -72,6 +75,13 @@ pub fn change_parts(c: &Change) -> (&'static str, String, Option<String>, char) 
             let text = match old {
                 Some(o) => format!("{} -> {}", quote(o), quote(new)),
                 None => quote(new),
+            };
+            ("", text, Some(escape(attribute).into_owned()), '~')
+        }
+        Change::SecretAttribute { attribute, old, .. } => {
+            let text = match old {
+                Some(_) => format!("{REDACTED} -> {REDACTED}"),
+                None => REDACTED.to_owned(),
             };
             ("", text, Some(escape(attribute).into_owned()), '~')
         }

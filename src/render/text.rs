@@ -62,7 +62,7 @@ pub fn render_actions(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             for ((label, text, sign), change) in labels.iter().zip(&a.changes) {
                 let label = format!("{label}:");
                 let text = match change {
-                    Change::Attribute { .. } => text.clone(),
+                    Change::Attribute { .. } | Change::SecretAttribute { .. } => text.clone(),
                     Change::Add(_) => paint(color, AnsiColor::Green.on_default(), &format!("{sign} {text}")),
                     Change::Remove(_) => paint(color, AnsiColor::Red.on_default(), &format!("{sign} {text}")),
                 };

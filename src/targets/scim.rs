@@ -302,7 +302,7 @@ fn expected(action: &Action, managed: &BTreeSet<String>) -> Result<Expected, Str
     let mut e = Expected::default();
     for c in &action.changes {
         match c {
-            Change::Attribute { attribute, new, .. } => {
+            Change::Attribute { attribute, new, .. } | Change::SecretAttribute { attribute, new, .. } => {
                 e.attributes.insert(attribute.clone(), new.clone());
             }
             Change::Add(g) | Change::Remove(g) => {

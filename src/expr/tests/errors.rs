@@ -183,14 +183,22 @@ fn every_semantic_error_is_reported() {
 }
 
 #[test]
-fn unsupported_functions() {
-    // Guid and RandomString are derived from the person, Now is the plan's time (see
-    // library.rs); SelectUniqueValue is the one Entra function rollcall does not have yet.
-    insta::assert_snapshot!(render(&[r#"SelectUniqueValue([a], [b])"#]), @r#"
-    | SelectUniqueValue([a], [b])
-    | ^^^^^^^^^^^^^^^^^
-    rollcall::unknown-function 0..17: unknown function `SelectUniqueValue`
-    help: `SelectUniqueValue` is not supported yet: it needs the emails of every other desired and live account
+fn select_unique_value_needs_two_rules_and_the_top() {
+    // [E-FN] SelectUniqueValue: "Requires a minimum of two arguments"; "must be at the
+    // top-level and cannot be nested". (Not on a matching attribute: checked by config.)
+    insta::assert_snapshot!(render(&[r#"SelectUniqueValue([a])"#, r#"ToLower(SelectUniqueValue([a], [b]))"#, r#"SelectUniqueValue([a], Coalesce(SelectUniqueValue([a], [b]), [b]))"#]), @r#"
+    | SelectUniqueValue([a])
+    | ^^^^^^^^^^^^^^^^^^^^^^
+    rollcall::argument-count 0..22: `SelectUniqueValue` takes at least 2 arguments, but 1 was given
+    help: SelectUniqueValue(rule1, rule2, ...): at least 2 rules, the first value no other account holds
+    | ToLower(SelectUniqueValue([a], [b]))
+    |         ^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    rollcall::unique-value-placement 8..35: `SelectUniqueValue` must be the whole expression, not inside another
+    help: move the other functions into its rules: SelectUniqueValue(ToLower(rule1), ToLower(rule2))
+    | SelectUniqueValue([a], Coalesce(SelectUniqueValue([a], [b]), [b]))
+    |                                 ^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    rollcall::unique-value-placement 32..59: `SelectUniqueValue` must be the whole expression, not inside another
+    help: move the other functions into its rules: SelectUniqueValue(ToLower(rule1), ToLower(rule2))
     "#);
 }
 

@@ -112,6 +112,38 @@ fn random_string_meets_its_minimums_and_is_stable() {
     assert_eq!(ev("RandomString(2, 1, 1, 1, 0)", &ann), None, "minimums beyond the length");
 }
 
+/// Microsoft's example: a unique userPrincipalName from the preferred first and last name.
+const UNIQUE_UPN: &str = r#"SelectUniqueValue(
+    Join("@", NormalizeDiacritics(StripSpaces(Join(".", [PreferredFirstName], [PreferredLastName]))), "contoso.com"),
+    Join("@", NormalizeDiacritics(StripSpaces(Join(".", Mid([PreferredFirstName], 1, 1), [PreferredLastName]))), "contoso.com"),
+    Join("@", NormalizeDiacritics(StripSpaces(Join(".", Mid([PreferredFirstName], 1, 2), [PreferredLastName]))), "contoso.com")
+)"#;
+
+#[test]
+fn select_unique_value_offers_each_rule_in_order() {
+    // [E-FN] SelectUniqueValue, "Generate unique value for userPrincipalName (UPN)
+    // attribute": John Smith gets John.Smith@contoso.com, else J.Smith@contoso.com, else
+    // Jo.Smith@contoso.com. Which one is free is the planner's to decide
+    // (plan::unique::tests::microsofts_example_upn); the expression offers them in order.
+    let expr = Expr::parse(UNIQUE_UPN).unwrap();
+    let john = [("PreferredFirstName", "John"), ("PreferredLastName", "Smith")];
+    assert_eq!(
+        expr.unique_candidates(&john).unwrap(),
+        ["John.Smith@contoso.com", "J.Smith@contoso.com", "Jo.Smith@contoso.com"]
+    );
+    assert!(expr.selects_unique());
+    // Alone (no other account in view) it gives the first rule's value.
+    assert_eq!(expr.eval(&john), some("John.Smith@contoso.com"));
+    // Null and empty rules and repeats are no candidates: a one-letter first name makes
+    // rules 2 and 3 the same.
+    let jo = [("PreferredFirstName", "J"), ("PreferredLastName", "Smith")];
+    assert_eq!(expr.unique_candidates(&jo).unwrap(), ["J.Smith@contoso.com"]);
+    let rules = Expr::parse(r#"SelectUniqueValue([a], [b], "")"#).unwrap();
+    assert_eq!(rules.unique_candidates(&[("b", "x")]).unwrap(), ["x"]);
+    assert_eq!(ev(r#"SelectUniqueValue([a], [b])"#, &[]), None);
+    assert!(Expr::parse("ToLower([a])").unwrap().unique_candidates(&[("a", "x")]).is_none());
+}
+
 #[test]
 fn redact_yields_its_value() {
     // [E-FN] Redact: the value is provisioned; Entra shows "[Redact]" in its logs.

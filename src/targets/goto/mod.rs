@@ -470,7 +470,7 @@ fn expected(action: &Action) -> Expected {
     let mut e = Expected { attributes: BTreeMap::new(), add: BTreeSet::new(), remove: BTreeSet::new() };
     for c in &action.changes {
         match c {
-            Change::Attribute { attribute, new, .. } => {
+            Change::Attribute { attribute, new, .. } | Change::SecretAttribute { attribute, new, .. } => {
                 e.attributes.insert(attribute.clone(), new.clone());
             }
             Change::Add(g) => {
