@@ -197,7 +197,21 @@ pub struct Response {
     pub etag: Option<String>,
 }
 
+/// Requests in flight at once, at least (the rate limiter still spaces them).
+const CONCURRENCY: usize = 8;
+/// ... and at most, however high `requests_per_second` is.
+const MAX_CONCURRENCY: usize = 64;
+
+/// Requests in flight at once: enough to keep to the rate while a round trip takes up to a
+/// quarter of a second (GoTo's 10 requests/s: 8 in flight).
+fn concurrency(requests_per_second: f64) -> usize {
+    let wanted = (requests_per_second * 0.25).ceil();
+    if wanted.is_finite() { (wanted as usize).clamp(CONCURRENCY, MAX_CONCURRENCY) } else { CONCURRENCY }
+}
+
 pub struct Http {
+    /// Requests in flight at once, for the rate: what the targets' runner keeps going.
+    pub concurrency: usize,
     /// API calls: redirects followed only to the same https origin.
     client: reqwest::Client,
     /// Requests that carry credentials (the token exchange): never redirected.
@@ -259,6 +273,7 @@ impl Http {
         let seed =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
         Ok(Http {
+            concurrency: concurrency(requests_per_second),
             client,
             token_client,
             limiter: RateLimiter::new(requests_per_second),
@@ -482,6 +497,14 @@ mod tests {
         }
         assert_eq!(pace, configured, "never faster than configured");
         assert!((60..100).contains(&successes), "{successes} successes from 64x back to the rate");
+    }
+
+    #[test]
+    fn writes_in_flight_follow_the_rate() {
+        assert_eq!(super::concurrency(10.0), 8, "GoTo's documented rate");
+        assert_eq!(super::concurrency(100.0), 25);
+        assert_eq!(super::concurrency(2000.0), 64);
+        assert_eq!(super::concurrency(f64::INFINITY), 8);
     }
 
     #[test]
