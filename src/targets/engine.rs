@@ -8,10 +8,27 @@ use std::pin::Pin;
 
 use serde_json::Value;
 
-use super::http::HttpError;
+use super::http::{Http, HttpError};
 use super::{ApplySink, Outcome, interrupted, not_logged};
+use crate::diag::{Code, Problem};
 use crate::live::Key;
 use crate::progress::Progress;
+
+/// What a target talks HTTP with: the runtime its requests run on, and the client, at
+/// `requests_per_second`.
+pub fn connect(requests_per_second: f64) -> Result<(tokio::runtime::Runtime, Http), Problem> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Problem::new(Code::Target, format!("cannot start the HTTP runtime: {e}")))?;
+    let http = Http::new(requests_per_second).map_err(|e| Problem::new(Code::Target, e))?;
+    Ok((rt, http))
+}
+
+/// A write that failed with `e`.
+pub fn failed(e: &HttpError) -> Outcome {
+    Outcome::Failed { message: e.to_string(), status: e.status, incident: e.incident.clone() }
+}
 
 /// The outcomes of one apply as they settle, told to the sink as they happen.
 pub struct Ledger<'s> {

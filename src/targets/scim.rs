@@ -18,7 +18,7 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
-use super::engine::{LISTING_ATTEMPTS, Ledger, Lost, Task, Unlisted, list_all, run};
+use super::engine::{LISTING_ATTEMPTS, Ledger, Lost, Task, Unlisted, failed, list_all, run};
 use super::http::{Http, HttpError, Request, Response, encode};
 use super::{ApplySink, Outcome, Target};
 use crate::diag::{Code, Problem};
@@ -81,10 +81,6 @@ fn error(e: HttpError) -> Problem {
         Some(h) => p.help(h),
         None => p,
     }
-}
-
-fn failed(e: &HttpError) -> Outcome {
-    Outcome::Failed { message: e.to_string(), status: e.status, incident: e.incident.clone() }
 }
 
 fn failure(message: String) -> Outcome {
@@ -544,11 +540,7 @@ fn display_url(url: &str) -> String {
 
 impl ScimTarget {
     pub fn new(settings: Settings, token: SecretString) -> Result<Self, Problem> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Problem::new(Code::Target, format!("cannot start the HTTP runtime: {e}")))?;
-        let http = Http::new(settings.requests_per_second).map_err(|e| Problem::new(Code::Target, e))?;
+        let (rt, http) = super::engine::connect(settings.requests_per_second)?;
         let client = Client { http, token, base: settings.url.trim_end_matches('/').to_owned() };
         let ctx = Arc::new(Ctx { client, caps: Default::default(), managed: settings.managed_roles });
         Ok(ScimTarget { rt, ctx, versions: HashMap::new(), read: false })

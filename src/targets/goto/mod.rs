@@ -22,7 +22,7 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::engine::{LISTING_ATTEMPTS, Ledger, Lost, Task, Unlisted, list_all, run};
+use super::engine::{LISTING_ATTEMPTS, Ledger, Lost, Task, Unlisted, failed, list_all, run};
 use super::http::{Http, HttpError, Request, Response};
 use super::shapes::{account_of, key_json, key_of, licenses_of};
 use super::{ApplySink, Outcome, Target};
@@ -210,11 +210,7 @@ pub struct GotoTarget {
 
 impl GotoTarget {
     pub fn new(settings: Settings, grant: auth::Credentials) -> Result<Self, Problem> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Problem::new(Code::Target, format!("cannot start the HTTP runtime: {e}")))?;
-        let http = Http::new(settings.requests_per_second).map_err(|e| Problem::new(Code::Target, e))?;
+        let (rt, http) = super::engine::connect(settings.requests_per_second)?;
         let client = Arc::new(Client {
             http,
             tokens: Tokens::new(grant, settings.token_url.clone()),
@@ -455,10 +451,6 @@ fn put_body(e: &Expected, current: &BTreeSet<Grant>, include_attributes: bool) -
         body.insert("adminRoles".into(), Value::Array(roles));
     }
     Value::Object(body)
-}
-
-fn failed(e: &HttpError) -> Outcome {
-    Outcome::Failed { message: e.to_string(), status: e.status, incident: e.incident.clone() }
 }
 
 /// The grants an account holds right now, read just before a write replaces its grant lists:
