@@ -148,7 +148,11 @@ fn main() {
         let mut inputs = Inputs::default();
         collect(&dir, &mut inputs);
         let (events, n_events) = median_ms(|| {
-            inputs.yaml.iter().map(|t| granit_parser::Parser::new_from_str(t).inspect(|e| assert!(e.is_ok(), "YAML events")).count()).sum()
+            inputs
+                .yaml
+                .iter()
+                .map(|t| granit_parser::Parser::new_from_str(t).inspect(|e| assert!(e.is_ok(), "YAML events")).count())
+                .sum()
         });
         let (yaml, n_users) = median_ms(|| {
             inputs
@@ -164,7 +168,9 @@ fn main() {
             inputs
                 .csv
                 .iter()
-                .map(|t| csv::Reader::from_reader(t.as_bytes()).records().inspect(|r| assert!(r.is_ok(), "CSV")).count())
+                .map(|t| {
+                    csv::Reader::from_reader(t.as_bytes()).records().inspect(|r| assert!(r.is_ok(), "CSV")).count()
+                })
                 .sum()
         });
         let (snapshot, n_live) = median_ms(|| {

@@ -622,3 +622,102 @@ fn select_unique_value_gives_colliding_people_distinct_user_names_and_converges(
     assert_eq!(user_name("E1036"), "dieter.braun.e1036@acme.example");
     assert_eq!(user_name("E1015"), "archer@acme.example");
 }
+
+/// Creates in flight now, and the most ever in flight at once; woken when they change.
+type InFlight = std::sync::Arc<(std::sync::Mutex<(usize, usize)>, std::sync::Condvar)>;
+
+/// A SCIM service on a loopback port that holds each create until `wanted` creates are in
+/// flight together (or five seconds pass), answers it with the user it was sent, and counts
+/// the most creates it ever saw in flight at once.
+fn holding_service(wanted: usize) -> (String, InFlight) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::{Arc, Condvar, Mutex};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v2", listener.local_addr().unwrap());
+    let seen: InFlight = Arc::new((Mutex::new((0usize, 0usize)), Condvar::new()));
+    let shared = seen.clone();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let seen = shared.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line.to_lowercase());
+                }
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |n| n.trim().parse::<usize>().unwrap());
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let (status, answer) = if head.starts_with("post /v2/users ") {
+                    let (lock, cvar) = &*seen;
+                    let mut counts = lock.lock().unwrap();
+                    counts.0 += 1;
+                    counts.1 = counts.1.max(counts.0);
+                    cvar.notify_all();
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                    while counts.1 < wanted && std::time::Instant::now() < deadline {
+                        counts = cvar.wait_timeout(counts, std::time::Duration::from_millis(50)).unwrap().0;
+                    }
+                    counts.0 -= 1;
+                    let mut user: Value = serde_json::from_slice(&body).unwrap();
+                    user["id"] = json!(format!("u{n}"));
+                    (201, user)
+                } else if head.starts_with("get /v2/users?") {
+                    (200, json!({"totalResults": 0, "Resources": []}))
+                } else {
+                    (200, json!({}))
+                };
+                let text = answer.to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn writes_in_flight_follow_the_rate_not_a_fixed_eight() {
+    // 1000 requests a second keep up to 64 writes in flight (a round trip of a quarter second
+    // at that rate); rollcall once kept SCIM writes at a fixed 8, whatever the rate.
+    let (url, seen) = holding_service(12);
+    let tmp = tempfile::tempdir().unwrap();
+    let people: String = (0..30)
+        .map(|i| format!("  - {{ userPrincipalName: p{i}@acme.example, givenName: P{i}, surname: S{i} }}\n"))
+        .collect();
+    let members: String = (0..30).map(|i| format!("      - p{i}@acme.example\n")).collect();
+    std::fs::write(
+        tmp.path().join("people.yaml"),
+        format!("users:\n{people}groups:\n  staff:\n    members:\n{members}"),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("rollcall.yaml"),
+        "version: 1\ntarget:\n  kind: scim\n  url: https://scim.acme.example/v2\n  requests_per_second: 1000\n\
+         directory:\n  - people.yaml\nmatching: [userName]\nroles:\n  member:\n    scim_roles: [member]\n\
+         mappings:\n  userName: { from: \"ToLower([userPrincipalName])\" }\n\
+         assignments:\n  - { group: staff, role: member }\n",
+    )
+    .unwrap();
+    let o = crate::support::rollcall()
+        .args(["apply", tmp.path().to_str().unwrap(), "--auto-approve"])
+        .env("ROLLCALL_SCIM_URL", &url)
+        .env("SCIM_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains("30 created"), "{}", out(&o));
+    let most = seen.0.lock().unwrap().1;
+    assert!(most >= 12, "at most {most} creates were in flight at once");
+}

@@ -237,107 +237,20 @@ pub fn load_from(
     root: &Source,
     problems: &mut Problems,
 ) -> Directory {
-    let mut directory = Directory::default();
-    let mut group_member_files: Vec<GroupMembers> = Vec::new();
     let mut steps = Vec::new();
-    for (entry_index, entry) in sources.iter().enumerate() {
-        let format = match &entry.format {
-            Some(f) => match DirectoryFormat::parse(&f.value) {
-                Some(fmt) => fmt,
-                None => {
-                    let mut p = Problem::new(Code::DirectoryFormat, format!("unknown directory format `{}`", f.value))
-                        .at(root, span(f), "not a format rollcall reads");
-                    p = p.help(
-                        diag::did_you_mean(&f.value, DirectoryFormat::NAMES)
-                            .unwrap_or_else(|| format!("use one of: {}", DirectoryFormat::NAMES.join(", "))),
-                    );
-                    steps.push(Step::Report(p));
-                    continue;
-                }
-            },
-            None => infer_format(&entry.path.value),
-        };
-        if let Err(p) = pull_of(entry, format, root) {
-            steps.push(Step::Report(p));
-        }
-        if format == DirectoryFormat::EntraGroupMembers && entry.group.is_none() {
-            steps.push(Step::Report(
-                Problem::new(Code::DirectoryFormat, "an entra-group-members source needs `group:`")
-                    .at(root, span(&entry.path), "whose members are these?")
-                    .help("add `group: <name>`, the group this file lists the members of"),
-            ));
-            continue;
-        }
-        if let Err(why) = confined(&entry.path.value) {
-            steps.push(Step::Report(
-                Problem::new(Code::UnsafePath, format!("the directory path `{}` {why}", diag_text(&entry.path.value)))
-                    .at(root, span(&entry.path), "outside the manifest directory")
-                    .help("directory files live inside the manifest directory: give a relative path without `..` out of it"),
-            ));
-            continue;
-        }
-        let files = match expand(fs, dir, &entry.path.value) {
-            Ok(files) if !files.is_empty() => files,
-            Ok(_) => {
-                steps.push(Step::Report(
-                    Problem::new(Code::MissingDirectoryFile, format!("no file matches `{}`", entry.path.value))
-                        .at(root, span(&entry.path), "nothing here")
-                        .help(format!("paths are relative to the manifest directory {}", dir.display())),
-                ));
-                continue;
-            }
-            Err(e) => {
-                steps.push(Step::Report(
-                    Problem::new(
-                        Code::MissingDirectoryFile,
-                        format!("invalid path pattern `{}`: {e}", entry.path.value),
-                    )
-                    .at(root, span(&entry.path), "invalid pattern"),
-                ));
-                continue;
-            }
-        };
-        for file in files {
-            let shown = fs.display(&file);
-            if !fs.inside(dir, &file) {
-                steps.push(Step::Report(
-                    Problem::new(
-                        Code::UnsafePath,
-                        format!("{} leads outside the manifest directory (a symbolic link)", diag_text(&shown)),
-                    )
-                    .at(root, span(&entry.path), "listed here")
-                    .help(
-                        "directory files live inside the manifest directory: copy the file in instead of linking to it",
-                    ),
-                ));
-                continue;
-            }
-            match fs.read(&file) {
-                Ok(text) => {
-                    // A UTF-8 byte order mark (Excel's CSV, PowerShell's JSON) is not content.
-                    let text = match text.strip_prefix('\u{feff}') {
-                        Some(rest) => rest.to_owned(),
-                        None => text,
-                    };
-                    let group = entry.group.as_ref().map(|g| (g.value.clone(), Origin::new(root, span(g))));
-                    steps.push(Step::Parse(Parse {
-                        format,
-                        source: diag::source(&shown, text),
-                        group,
-                        entry: entry_index,
-                    }));
-                }
-                Err(e) => steps.push(Step::Report(
-                    Problem::new(Code::MissingDirectoryFile, format!("cannot read {shown}: {e}"))
-                        .at(root, span(&entry.path), "listed here")
-                        .help("check that the file exists and is readable UTF-8"),
-                )),
-            }
-        }
+    for entry in sources.iter().enumerate() {
+        read_entry(fs, dir, entry, root, &mut steps);
     }
     // Files are parsed concurrently (they are independent) and merged in manifest order, so
     // that people, groups and problems come out exactly as a sequential read would give them.
     let outcomes = parse_all(&steps);
+    merge(steps, outcomes, problems)
+}
+
+/// The parsed files' people and groups, and every problem, in manifest order.
+fn merge(steps: Vec<Step>, outcomes: Vec<Option<(Parsed, Problems)>>, problems: &mut Problems) -> Directory {
+    let mut directory = Directory::default();
+    let mut group_member_files: Vec<GroupMembers> = Vec::new();
     let mut memberships = Vec::new();
     for (step, outcome) in steps.into_iter().zip(outcomes) {
         let (entry, (contribution, file_problems)) = match (step, outcome) {
@@ -392,6 +305,108 @@ pub fn load_from(
         }
     }
     directory
+}
+
+/// What one `directory:` entry contributes to `steps`: a problem with the entry, or a
+/// parse of each file it names.
+fn read_entry(
+    fs: &dyn ManifestFs,
+    dir: &Path,
+    (entry_index, entry): (usize, &RawDirectorySource),
+    root: &Source,
+    steps: &mut Vec<Step>,
+) {
+    let format =
+        match &entry.format {
+            Some(f) => match DirectoryFormat::parse(&f.value) {
+                Some(fmt) => fmt,
+                None => {
+                    let mut p = Problem::new(Code::DirectoryFormat, format!("unknown directory format `{}`", f.value))
+                        .at(root, span(f), "not a format rollcall reads");
+                    p = p.help(
+                        diag::did_you_mean(&f.value, DirectoryFormat::NAMES)
+                            .unwrap_or_else(|| format!("use one of: {}", DirectoryFormat::NAMES.join(", "))),
+                    );
+                    steps.push(Step::Report(p));
+                    return;
+                }
+            },
+            None => infer_format(&entry.path.value),
+        };
+    if let Err(p) = pull_of(entry, format, root) {
+        steps.push(Step::Report(p));
+    }
+    if format == DirectoryFormat::EntraGroupMembers && entry.group.is_none() {
+        steps.push(Step::Report(
+            Problem::new(Code::DirectoryFormat, "an entra-group-members source needs `group:`")
+                .at(root, span(&entry.path), "whose members are these?")
+                .help("add `group: <name>`, the group this file lists the members of"),
+        ));
+        return;
+    }
+    if let Err(why) = confined(&entry.path.value) {
+        steps.push(Step::Report(
+            Problem::new(Code::UnsafePath, format!("the directory path `{}` {why}", diag_text(&entry.path.value)))
+                .at(root, span(&entry.path), "outside the manifest directory")
+                .help(
+                    "directory files live inside the manifest directory: give a relative path without `..` out of it",
+                ),
+        ));
+        return;
+    }
+    let files = match expand(fs, dir, &entry.path.value) {
+        Ok(files) if !files.is_empty() => files,
+        Ok(_) => {
+            steps.push(Step::Report(
+                Problem::new(Code::MissingDirectoryFile, format!("no file matches `{}`", entry.path.value))
+                    .at(root, span(&entry.path), "nothing here")
+                    .help(format!("paths are relative to the manifest directory {}", dir.display())),
+            ));
+            return;
+        }
+        Err(e) => {
+            steps.push(Step::Report(
+                Problem::new(Code::MissingDirectoryFile, format!("invalid path pattern `{}`: {e}", entry.path.value))
+                    .at(root, span(&entry.path), "invalid pattern"),
+            ));
+            return;
+        }
+    };
+    for file in files {
+        let shown = fs.display(&file);
+        if !fs.inside(dir, &file) {
+            steps.push(Step::Report(
+                Problem::new(
+                    Code::UnsafePath,
+                    format!("{} leads outside the manifest directory (a symbolic link)", diag_text(&shown)),
+                )
+                .at(root, span(&entry.path), "listed here")
+                .help("directory files live inside the manifest directory: copy the file in instead of linking to it"),
+            ));
+            continue;
+        }
+        match fs.read(&file) {
+            Ok(text) => {
+                // A UTF-8 byte order mark (Excel's CSV, PowerShell's JSON) is not content.
+                let text = match text.strip_prefix('\u{feff}') {
+                    Some(rest) => rest.to_owned(),
+                    None => text,
+                };
+                let group = entry.group.as_ref().map(|g| (g.value.clone(), Origin::new(root, span(g))));
+                steps.push(Step::Parse(Parse {
+                    format,
+                    source: diag::source(&shown, text),
+                    group,
+                    entry: entry_index,
+                }));
+            }
+            Err(e) => steps.push(Step::Report(
+                Problem::new(Code::MissingDirectoryFile, format!("cannot read {shown}: {e}"))
+                    .at(root, span(&entry.path), "listed here")
+                    .help("check that the file exists and is readable UTF-8"),
+            )),
+        }
+    }
 }
 
 /// What reading the directory sources does, in manifest order.

@@ -3,6 +3,8 @@
 //! survive a rewrite); the live model runs it in memory (the SCIM property tests, and
 //! anything that must predict an account's state after an action).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use sha2::{Digest, Sha256};
 
 use super::{Action, ActionKind, Change};
@@ -40,6 +42,79 @@ pub fn apply_action(store: &mut impl AccountStore, action: &Action) -> Result<()
         }
     }
     Ok(())
+}
+
+/// What an action leaves on the account it names: the attributes it sets, the grants it adds
+/// and removes, whether it deletes the account. Found by carrying the action out with
+/// `apply_action`; the read-back checks of the GoTo and SCIM targets hold an account to it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Expected {
+    pub attributes: BTreeMap<String, String>,
+    pub add: BTreeSet<Grant>,
+    pub remove: BTreeSet<Grant>,
+    pub deleted: bool,
+}
+
+impl Expected {
+    pub fn of(action: &Action) -> Expected {
+        let mut e = Expected::default();
+        apply_action(&mut e, action).expect("recording an action cannot fail");
+        e
+    }
+
+    /// What is still missing on `account` (as read back) for this, in words; empty = done.
+    /// Identities (`email`, `userName`, the work email) compare case-insensitively.
+    pub fn shortfall(&self, account: &LiveAccount) -> Vec<String> {
+        let mut missing = Vec::new();
+        for (a, v) in &self.attributes {
+            let same = |have: &String| {
+                if crate::vocab::case_insensitive(a) { have.eq_ignore_ascii_case(v) } else { have == v }
+            };
+            if !account.attributes.get(a).is_some_and(same) {
+                missing.push(format!("{a} is not {}", crate::vocab::quote(v)));
+            }
+        }
+        let one = |g: &Grant| match g {
+            Grant::License(_) => "license",
+            Grant::AdminRole(_) => "admin role",
+            Grant::ScimRole(_) => "role",
+        };
+        for g in self.add.difference(&account.grants) {
+            missing.push(format!("{} {} was not granted", one(g), g.id()));
+        }
+        for g in self.remove.intersection(&account.grants) {
+            missing.push(format!("{} {} was not removed", one(g), g.id()));
+        }
+        missing
+    }
+}
+
+/// Records what an action does to the one account it names.
+impl AccountStore for Expected {
+    fn find(&self, _: Option<&Key>, _: &str) -> Option<usize> {
+        Some(0)
+    }
+
+    fn create(&mut self, _: &str) -> Result<usize, String> {
+        Ok(0)
+    }
+
+    fn delete(&mut self, _: usize) -> Result<(), String> {
+        self.deleted = true;
+        Ok(())
+    }
+
+    fn set(&mut self, _: usize, attribute: &str, value: &str) -> Result<(), String> {
+        self.attributes.insert(attribute.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    fn grant(&mut self, _: usize, grant: &Grant, add: bool) -> Result<(), String> {
+        let (to, from) = if add { (&mut self.add, &mut self.remove) } else { (&mut self.remove, &mut self.add) };
+        from.remove(grant);
+        to.insert(grant.clone());
+        Ok(())
+    }
 }
 
 /// The deterministic 19-digit key of an account created outside GoTo (a snapshot, the
@@ -93,4 +168,42 @@ impl AccountStore for LiveState {
 /// out is an error.
 pub fn apply_all(live: &mut LiveState, actions: &[Action]) -> Result<(), String> {
     actions.iter().try_for_each(|a| apply_action(live, a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::GrantChange;
+
+    #[test]
+    fn what_an_action_leaves_is_what_apply_action_does_and_the_shortfall_names_the_rest() {
+        let grant = |g: Grant| GrantChange { name: g.id().to_owned(), grant: g };
+        let action = Action {
+            action: ActionKind::Update,
+            email: "ann@acme.example".into(),
+            key: Some(Key::from("1")),
+            reason: None,
+            changes: vec![
+                Change::Attribute { attribute: "email".into(), old: None, new: "Ann@acme.example".into() },
+                Change::Attribute { attribute: "lastName".into(), old: Some("Lee".into()), new: "Li".into() },
+                Change::Add(grant(Grant::License(Key::from("7")))),
+                Change::Remove(grant(Grant::AdminRole("MANAGE_USERS".into()))),
+            ],
+        };
+        let e = Expected::of(&action);
+        let mut live = LiveState::default();
+        live.accounts.push(LiveAccount {
+            key: Key::from("1"),
+            attributes: [("email".to_owned(), "ann@acme.example".to_owned())].into(),
+            grants: [Grant::AdminRole("MANAGE_USERS".into())].into(),
+            locks: Default::default(),
+        });
+        assert_eq!(
+            e.shortfall(&live.accounts[0]),
+            ["lastName is not \"Li\"", "license 7 was not granted", "admin role MANAGE_USERS was not removed"]
+        );
+        apply_action(&mut live, &action).unwrap();
+        assert_eq!(e.shortfall(&live.accounts[0]), Vec::<String>::new(), "the email compares case-insensitively");
+        assert!(!e.deleted);
+    }
 }

@@ -197,7 +197,21 @@ pub struct Response {
     pub etag: Option<String>,
 }
 
+/// Requests in flight at once, at least (the rate limiter still spaces them).
+const CONCURRENCY: usize = 8;
+/// ... and at most, however high `requests_per_second` is.
+const MAX_CONCURRENCY: usize = 64;
+
+/// Requests in flight at once: enough to keep to the rate while a round trip takes up to a
+/// quarter of a second (GoTo's 10 requests/s: 8 in flight).
+fn concurrency(requests_per_second: f64) -> usize {
+    let wanted = (requests_per_second * 0.25).ceil();
+    if wanted.is_finite() { (wanted as usize).clamp(CONCURRENCY, MAX_CONCURRENCY) } else { CONCURRENCY }
+}
+
 pub struct Http {
+    /// Requests in flight at once, for the rate: what the targets' runner keeps going.
+    pub concurrency: usize,
     /// API calls: redirects followed only to the same https origin.
     client: reqwest::Client,
     /// Requests that carry credentials (the token exchange): never redirected.
@@ -259,6 +273,7 @@ impl Http {
         let seed =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
         Ok(Http {
+            concurrency: concurrency(requests_per_second),
             client,
             token_client,
             limiter: RateLimiter::new(requests_per_second),
@@ -331,100 +346,16 @@ impl Http {
         loop {
             attempt += 1;
             self.limiter.wait().await;
-            let client = if carries_credentials(req) { &self.token_client } else { &self.client };
-            let mut b = client.request(req.method.clone(), &req.url);
-            if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept")) {
-                b = b.header("Accept", "application/json");
-            }
-            // Before the body, so that `.json()` keeps a Content-Type given here.
-            for (name, value) in headers {
-                b = b.header(*name, *value);
-            }
-            if let Some(token) = &req.bearer {
-                let mut v = reqwest::header::HeaderValue::from_str(&format!(
-                    "Bearer {}",
-                    secrecy::ExposeSecret::expose_secret(token)
-                ))
-                .map_err(|_| HttpError {
-                    status: None,
-                    code: None,
-                    incident: None,
-                    message: "the access token is not a valid header value".into(),
-                })?;
-                v.set_sensitive(true);
-                b = b.header(reqwest::header::AUTHORIZATION, v);
-            }
-            if let Some((user, pass)) = &req.basic {
-                b = b.basic_auth(user, Some(secrecy::ExposeSecret::expose_secret(pass)));
-            }
-            if let Some(json) = &req.json {
-                b = b.json(json);
-            }
-            if let Some(form) = &req.form {
-                b = b.header("Content-Type", "application/x-www-form-urlencoded").body(form.clone());
-            }
             let started = std::time::Instant::now();
-            let sent = b.send().await;
+            let sent = self.builder(req, headers)?.send().await;
             if crate::progress::verbosity() > 0 {
-                let outcome = match &sent {
-                    Ok(r) => r.status().as_u16().to_string(),
-                    Err(e) => {
-                        if e.is_timeout() {
-                            "timeout".to_owned()
-                        } else {
-                            "connection error".to_owned()
-                        }
-                    }
-                };
-                // The URL carries no secret (tokens travel in headers and form bodies, never logged).
-                eprintln!(
-                    "{} {} -> {outcome} ({} ms, attempt {attempt})",
-                    req.method,
-                    redact(&req.url),
-                    started.elapsed().as_millis()
-                );
+                log(req, &sent, started, attempt);
             }
             let (retry, err, after) = match sent {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let retry_after = resp
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    let etag =
-                        resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
-                    let text = resp.text().await;
-                    if let Ok(t) = &text {
-                        self.record(req, Some(status.as_u16()), t);
-                    }
-                    match text {
-                        Ok(text) if status.is_success() => {
-                            self.limiter.succeeded().await;
-                            let body = if text.trim().is_empty() {
-                                Value::Null
-                            } else {
-                                serde_json::from_str(&text).unwrap_or(Value::String(text))
-                            };
-                            return Ok(Response { status: status.as_u16(), body, etag });
-                        }
-                        Ok(text) => {
-                            let retry =
-                                status == StatusCode::TOO_MANY_REQUESTS || (status.is_server_error() && retry_unsure);
-                            let mut err = HttpError::from_response(status, &text, &req.what);
-                            if status.is_redirection() {
-                                err.message.push_str(if carries_credentials(req) {
-                                    " (rollcall never follows a redirect from the token endpoint: it would re-send the credentials)"
-                                } else {
-                                    " (rollcall follows redirects only to the same https origin)"
-                                });
-                            }
-                            (retry, err, retry_after)
-                        }
-                        Err(e) => (retry_unsure, HttpError::transport(&e, &req.what), None),
-                    }
-                }
+                Ok(resp) => match self.answer(req, resp, retry_unsure).await {
+                    Ok(response) => return Ok(response),
+                    Err(failure) => failure,
+                },
                 Err(e) => {
                     self.record(req, None, "[no answer]");
                     (retry_unsure || e.is_connect(), HttpError::transport(&e, &req.what), None)
@@ -447,6 +378,105 @@ impl Http {
             tokio::time::sleep(wait).await;
         }
     }
+
+    /// One attempt at `req`, ready to send: headers, credentials, body.
+    fn builder(&self, req: &Request, headers: &[(&str, &str)]) -> Result<reqwest::RequestBuilder, HttpError> {
+        let client = if carries_credentials(req) { &self.token_client } else { &self.client };
+        let mut b = client.request(req.method.clone(), &req.url);
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept")) {
+            b = b.header("Accept", "application/json");
+        }
+        // Before the body, so that `.json()` keeps a Content-Type given here.
+        for (name, value) in headers {
+            b = b.header(*name, *value);
+        }
+        if let Some(token) = &req.bearer {
+            let mut v = reqwest::header::HeaderValue::from_str(&format!(
+                "Bearer {}",
+                secrecy::ExposeSecret::expose_secret(token)
+            ))
+            .map_err(|_| HttpError {
+                status: None,
+                code: None,
+                incident: None,
+                message: "the access token is not a valid header value".into(),
+            })?;
+            v.set_sensitive(true);
+            b = b.header(reqwest::header::AUTHORIZATION, v);
+        }
+        if let Some((user, pass)) = &req.basic {
+            b = b.basic_auth(user, Some(secrecy::ExposeSecret::expose_secret(pass)));
+        }
+        if let Some(json) = &req.json {
+            b = b.json(json);
+        }
+        if let Some(form) = &req.form {
+            b = b.header("Content-Type", "application/x-www-form-urlencoded").body(form.clone());
+        }
+        Ok(b)
+    }
+
+    /// The service's answer: the response for a 2xx, else whether to try again, the error
+    /// and how long the service asked to wait (`Retry-After`).
+    async fn answer(
+        &self,
+        req: &Request,
+        resp: reqwest::Response,
+        retry_unsure: bool,
+    ) -> Result<Response, (bool, HttpError, Option<Duration>)> {
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let etag = resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = resp.text().await;
+        if let Ok(t) = &text {
+            self.record(req, Some(status.as_u16()), t);
+        }
+        match text {
+            Ok(text) if status.is_success() => {
+                self.limiter.succeeded().await;
+                let body = if text.trim().is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_str(&text).unwrap_or(Value::String(text))
+                };
+                Ok(Response { status: status.as_u16(), body, etag })
+            }
+            Ok(text) => {
+                let retry = status == StatusCode::TOO_MANY_REQUESTS || (status.is_server_error() && retry_unsure);
+                let mut err = HttpError::from_response(status, &text, &req.what);
+                if status.is_redirection() {
+                    err.message.push_str(if carries_credentials(req) {
+                        " (rollcall never follows a redirect from the token endpoint: it would re-send the credentials)"
+                    } else {
+                        " (rollcall follows redirects only to the same https origin)"
+                    });
+                }
+                Err((retry, err, retry_after))
+            }
+            Err(e) => Err((retry_unsure, HttpError::transport(&e, &req.what), None)),
+        }
+    }
+}
+
+/// `-v`: one line per attempt. The URL carries no secret (tokens travel in headers and form
+/// bodies, never logged).
+fn log(req: &Request, sent: &Result<reqwest::Response, reqwest::Error>, started: std::time::Instant, attempt: u32) {
+    let outcome = match sent {
+        Ok(r) => r.status().as_u16().to_string(),
+        Err(e) if e.is_timeout() => "timeout".to_owned(),
+        Err(_) => "connection error".to_owned(),
+    };
+    eprintln!(
+        "{} {} -> {outcome} ({} ms, attempt {attempt})",
+        req.method,
+        redact(&req.url),
+        started.elapsed().as_millis()
+    );
 }
 
 /// A request whose body or Basic header holds credentials (the OAuth token exchange): a
@@ -482,6 +512,14 @@ mod tests {
         }
         assert_eq!(pace, configured, "never faster than configured");
         assert!((60..100).contains(&successes), "{successes} successes from 64x back to the rate");
+    }
+
+    #[test]
+    fn writes_in_flight_follow_the_rate() {
+        assert_eq!(super::concurrency(10.0), 8, "GoTo's documented rate");
+        assert_eq!(super::concurrency(100.0), 25);
+        assert_eq!(super::concurrency(2000.0), 64);
+        assert_eq!(super::concurrency(f64::INFINITY), 8);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Targets: where the live accounts are. A read side that gives a `LiveState`, and a write
 //! side that executes plan actions. Nothing else talks to a target.
 
+pub mod engine;
 pub mod file;
 pub mod goto;
 pub mod http;

@@ -11,17 +11,19 @@
 //! Disabling sets `active: false` and leaves the roles alone, so enabling (`active: true`)
 //! gives the person back exactly what they had; deleting deletes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
+use super::engine::{LISTING_ATTEMPTS, Ledger, Lost, Task, Unlisted, failed, list_all, run};
 use super::http::{Http, HttpError, Request, Response, encode};
-use super::{ApplySink, Outcome, Target, interrupted};
+use super::{ApplySink, Outcome, Target};
 use crate::diag::{Code, Problem};
 use crate::live::{ACTIVE, Grant, Key, LiveAccount, LiveState, Locks};
+use crate::plan::effect::Expected;
 use crate::plan::{Action, ActionKind, Change};
 use crate::vocab::TargetInfo;
 
@@ -34,9 +36,6 @@ use crate::vocab::{
 };
 /// Users per page asked for (the service may cap it lower: `filter.maxResults`).
 const PAGE_SIZE: u64 = 100;
-const MAX_LISTING_RESTARTS: usize = 3;
-/// Writes in flight at once (the rate limiter still spaces them).
-const CONCURRENCY: usize = 8;
 const SCIM_JSON: &str = "application/scim+json";
 
 pub struct Settings {
@@ -82,10 +81,6 @@ fn error(e: HttpError) -> Problem {
         Some(h) => p.help(h),
         None => p,
     }
-}
-
-fn failed(e: &HttpError) -> Outcome {
-    Outcome::Failed { message: e.to_string(), status: e.status, incident: e.incident.clone() }
 }
 
 fn failure(message: String) -> Outcome {
@@ -149,74 +144,42 @@ impl Client {
     /// `totalResults` moves under it.
     async fn users(&self, filter: Option<&str>, page: u64, what: &str) -> Result<Vec<Value>, HttpError> {
         let filter = filter.map(|f| format!("&filter={}", encode(f))).unwrap_or_default();
-        let give_up =
-            |why: String| HttpError { status: None, code: None, incident: None, message: format!("{what}: {why}") };
-        let mut why = String::new();
-        'listing: for _ in 0..MAX_LISTING_RESTARTS {
-            let mut items: Vec<Value> = Vec::new();
-            let mut seen: HashSet<String> = HashSet::new();
-            let mut total: Option<u64> = None;
-            let mut start = 1u64;
-            loop {
-                let resp = self
-                    .call(
-                        Method::GET,
-                        &format!("/Users?startIndex={start}&count={page}{filter}"),
-                        None,
-                        None,
-                        format!("{what} (startIndex {start})"),
-                    )
-                    .await?;
-                // SCIM 2.0 says `Resources`; GoTo's SCIM 1.x dialect says `resources`.
-                let resources = resp
-                    .body
-                    .get("Resources")
-                    .or_else(|| resp.body.get("resources"))
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let page_total = resp.body.get("totalResults").and_then(Value::as_u64);
-                if let (Some(t), Some(p)) = (total, page_total)
-                    && t != p
-                {
-                    why = format!(
-                        "the number of users kept changing while listing ({MAX_LISTING_RESTARTS} attempts); try again when the service is quiet"
-                    );
-                    continue 'listing;
-                }
-                total = total.or(page_total);
-                let n = resources.len() as u64;
-                let mut fresh = 0;
-                for r in resources {
-                    match id_of(&r) {
-                        Some(id) if !seen.insert(id.0.clone()) => {}
-                        _ => {
-                            fresh += 1;
-                            items.push(r);
-                        }
-                    }
-                }
-                start += n;
-                match total {
-                    Some(t) if start > t => return Ok(items),
-                    // Without totalResults (RFC 7644 requires it), read until a page adds nothing.
-                    None if n == 0 || fresh == 0 => return Ok(items),
-                    None => {}
-                    Some(t) if n == 0 => {
-                        why = format!("the service reported {t} users but stopped after {}", items.len());
-                        continue 'listing;
-                    }
-                    Some(_) if fresh == 0 => {
-                        return Err(give_up(format!(
-                            "the service returned the same users again at startIndex {}: it does not page",
-                            start - n
-                        )));
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        Err(give_up(why))
+        let filter = filter.as_str();
+        let fetch = move |read: u64| async move {
+            let start = read + 1;
+            let resp = self
+                .call(
+                    Method::GET,
+                    &format!("/Users?startIndex={start}&count={page}{filter}"),
+                    None,
+                    None,
+                    format!("{what} (startIndex {start})"),
+                )
+                .await?;
+            // SCIM 2.0 says `Resources`; GoTo's SCIM 1.x dialect says `resources`.
+            let resources = resp
+                .body
+                .get("Resources")
+                .or_else(|| resp.body.get("resources"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            Ok((resources, resp.body.get("totalResults").and_then(Value::as_u64)))
+        };
+        let give_up = |why| {
+            let why = match why {
+                Unlisted::Moved => format!(
+                    "the number of users kept changing while listing ({LISTING_ATTEMPTS} attempts); try again when the service is quiet"
+                ),
+                Unlisted::Short { total, got } => format!("the service reported {total} users but stopped after {got}"),
+                Unlisted::Repeats { position } => format!(
+                    "the service returned the same users again at startIndex {}: it does not page",
+                    position + 1
+                ),
+            };
+            HttpError { status: None, code: None, incident: None, message: format!("{what}: {why}") }
+        };
+        list_all(fetch, id_of, give_up).await
     }
 
     async fn get_user(&self, id: &Key, what: &str) -> Result<Response, HttpError> {
@@ -290,65 +253,27 @@ fn account_of(u: &Value) -> Option<(LiveAccount, Option<String>)> {
     Some((LiveAccount { key, attributes, grants, locks: Locks::default() }, version))
 }
 
-/// What an account should look like once an action is done.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Expected {
-    attributes: BTreeMap<String, String>,
-    add: BTreeSet<String>,
-    remove: BTreeSet<String>,
-}
-
+/// What an account should look like once `action` is done (`plan::effect`), with what a
+/// SCIM create adds: a created account is an active one, holding exactly the managed roles
+/// it is given (an adopted one may hold others).
 fn expected(action: &Action, managed: &BTreeSet<String>) -> Result<Expected, String> {
-    let mut e = Expected::default();
-    for c in &action.changes {
-        match c {
-            Change::Attribute { attribute, new, .. } | Change::SecretAttribute { attribute, new, .. } => {
-                e.attributes.insert(attribute.clone(), new.clone());
-            }
-            Change::Add(g) | Change::Remove(g) => {
-                let Grant::ScimRole(r) = &g.grant else {
-                    return Err(format!("a SCIM service has no {} grants ({})", g.grant.label(), g.name));
-                };
-                if matches!(c, Change::Add(_)) {
-                    e.add.insert(r.clone());
-                } else {
-                    e.remove.insert(r.clone());
-                }
-            }
-        }
+    let mut e = Expected::of(action);
+    if let Some(g) = e.add.iter().chain(&e.remove).find(|g| !matches!(g, Grant::ScimRole(_))) {
+        let name = action.changes.iter().find_map(|c| match c {
+            Change::Add(c) | Change::Remove(c) if c.grant == *g => Some(c.name.as_str()),
+            _ => None,
+        });
+        return Err(format!("a SCIM service has no {} grants ({})", g.label(), name.unwrap_or(g.id())));
     }
     if action.action == ActionKind::Create {
-        // A created account is an active one, holding exactly the managed roles it is given
-        // (an adopted one may hold others).
         e.attributes.entry(ACTIVE.to_owned()).or_insert_with(|| "true".into());
-        e.remove = managed.difference(&e.add).cloned().collect();
+        e.remove = managed.iter().map(|r| Grant::ScimRole(r.clone())).filter(|g| !e.add.contains(g)).collect();
     }
     Ok(e)
 }
 
 fn same(attribute: &str, have: &str, want: &str) -> bool {
     if crate::vocab::case_insensitive(attribute) { have.eq_ignore_ascii_case(want) } else { have == want }
-}
-
-/// What is still missing on `account` for `e`, in words; empty = done.
-fn shortfall(e: &Expected, account: &LiveAccount) -> Vec<String> {
-    let mut missing = Vec::new();
-    for (a, v) in &e.attributes {
-        if !account.attributes.get(a).is_some_and(|have| same(a, have, v)) {
-            missing.push(format!("{a} is not {}", crate::vocab::quote(v)));
-        }
-    }
-    for r in &e.add {
-        if !account.grants.contains(&Grant::ScimRole(r.clone())) {
-            missing.push(format!("role {r} was not granted"));
-        }
-    }
-    for r in &e.remove {
-        if account.grants.contains(&Grant::ScimRole(r.clone())) {
-            missing.push(format!("role {r} was not removed"));
-        }
-    }
-    missing
 }
 
 /// Where a mapping's attribute lives in a User resource: a PATCH path.
@@ -386,16 +311,12 @@ fn operations(e: &Expected, current: &LiveAccount) -> Result<Vec<Value>, String>
         ops.push(json!({"op": "replace", "path": patch_path(a)?, "value": scalar(a, v)}));
     }
     for r in &e.remove {
-        if current.grants.contains(&Grant::ScimRole(r.clone())) {
-            ops.push(json!({"op": "remove", "path": format!("roles[{}]", eq_filter("value", r))}));
+        if current.grants.contains(r) {
+            ops.push(json!({"op": "remove", "path": format!("roles[{}]", eq_filter("value", r.id()))}));
         }
     }
-    let add: Vec<Value> = e
-        .add
-        .iter()
-        .filter(|r| !current.grants.contains(&Grant::ScimRole((*r).clone())))
-        .map(|r| json!({"value": r}))
-        .collect();
+    let add: Vec<Value> =
+        e.add.iter().filter(|r| !current.grants.contains(*r)).map(|r| json!({"value": r.id()})).collect();
     if !add.is_empty() {
         ops.push(json!({"op": "add", "path": "roles", "value": add}));
     }
@@ -423,7 +344,7 @@ fn create_body(e: &Expected) -> Result<Value, String> {
         }
     }
     if !e.add.is_empty() {
-        u.insert("roles".into(), Value::Array(e.add.iter().map(|r| json!({"value": r})).collect()));
+        u.insert("roles".into(), Value::Array(e.add.iter().map(|r| json!({"value": r.id()})).collect()));
     }
     if !enterprise.is_empty() {
         schemas.push(Value::String(ENTERPRISE.into()));
@@ -436,7 +357,7 @@ fn create_body(e: &Expected) -> Result<Value, String> {
 /// Done when `body` (a User) is what `e` asks for, else what did not take.
 fn verify(e: &Expected, body: &Value) -> Option<Outcome> {
     let (account, _) = account_of(body)?;
-    let missing = shortfall(e, &account);
+    let missing = e.shortfall(&account);
     Some(if missing.is_empty() {
         Outcome::Done
     } else {
@@ -619,11 +540,7 @@ fn display_url(url: &str) -> String {
 
 impl ScimTarget {
     pub fn new(settings: Settings, token: SecretString) -> Result<Self, Problem> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Problem::new(Code::Target, format!("cannot start the HTTP runtime: {e}")))?;
-        let http = Http::new(settings.requests_per_second).map_err(|e| Problem::new(Code::Target, e))?;
+        let (rt, http) = super::engine::connect(settings.requests_per_second)?;
         let client = Client { http, token, base: settings.url.trim_end_matches('/').to_owned() };
         let ctx = Arc::new(Ctx { client, caps: Default::default(), managed: settings.managed_roles });
         Ok(ScimTarget { rt, ctx, versions: HashMap::new(), read: false })
@@ -668,55 +585,35 @@ impl Target for ScimTarget {
             self.read()?;
         }
         let by_key: HashMap<&Key, &LiveAccount> = live.accounts.iter().map(|a| (&a.key, a)).collect();
-        let mut settled = vec![false; actions.len()];
-        let ctx = self.ctx.clone();
-        let versions = &self.versions;
-        let base = ctx.client.base.clone();
-        self.rt.block_on(async {
-            let mut set = tokio::task::JoinSet::new();
-            let mut queue = actions.iter().enumerate();
-            let mut refused = false;
-            loop {
-                while set.len() < CONCURRENCY {
-                    let Some((i, a)) = queue.next() else { break };
-                    if interrupted() {
-                        sink.settled(i, Outcome::Skipped { reason: "interrupted".into() }, None);
-                        settled[i] = true;
-                        continue;
-                    }
-                    let request = match (&a.action, &a.key) {
-                        (ActionKind::Create, _) | (_, None) => format!("POST {}/Users", display_url(&base)),
-                        (ActionKind::Delete, Some(k)) => format!("DELETE {}/Users/{k}", display_url(&base)),
-                        (_, Some(k)) => format!("PATCH {}/Users/{k}", display_url(&base)),
-                    };
-                    if refused || !sink.sending(i, &request) {
-                        refused = true;
-                        sink.settled(i, super::not_logged(), None);
-                        settled[i] = true;
-                        continue;
-                    }
-                    let current = a.key.as_ref().and_then(|k| by_key.get(k)).map(|&c| c.clone());
-                    let version = a.key.as_ref().and_then(|k| versions.get(k)).cloned();
-                    let action = a.clone();
-                    let ctx = ctx.clone();
-                    set.spawn(async move { (i, ctx.run(&action, current.as_ref(), version.as_deref()).await) });
-                }
-                match set.join_next().await {
-                    Some(Ok((i, o))) => {
-                        sink.settled(i, o, None);
-                        settled[i] = true;
-                    }
-                    Some(Err(e)) => return Err(Problem::new(Code::Target, format!("a write task failed: {e}"))),
-                    None => break,
-                }
+        let mut ledger = Ledger::new(sink, actions.len(), true);
+        let base = display_url(&self.ctx.client.base);
+        let start = |ledger: &mut Ledger<'_>, (i, a): (usize, &Action)| {
+            let request = match (&a.action, &a.key) {
+                (ActionKind::Create, _) | (_, None) => format!("POST {base}/Users"),
+                (ActionKind::Delete, Some(k)) => format!("DELETE {base}/Users/{k}"),
+                (_, Some(k)) => format!("PATCH {base}/Users/{k}"),
+            };
+            if !ledger.send(i, &request) {
+                return None;
             }
-            Ok(())
-        })?;
-        for (i, done) in settled.into_iter().enumerate() {
-            if !done {
-                sink.settled(i, Outcome::Skipped { reason: "interrupted".into() }, None);
+            let current = a.key.as_ref().and_then(|k| by_key.get(k)).map(|&c| c.clone());
+            let version = a.key.as_ref().and_then(|k| self.versions.get(k)).cloned();
+            let action = a.clone();
+            let ctx = self.ctx.clone();
+            let task: Task<_> =
+                Box::pin(async move { (i, ctx.run(&action, current.as_ref(), version.as_deref()).await) });
+            Some((i, task))
+        };
+        let finish = |ledger: &mut Ledger<'_>, answer: Result<(usize, Outcome), Lost<usize>>| {
+            match answer {
+                Ok((i, o)) => ledger.settle(i, o, None),
+                Err(lost) => ledger.lost(&[lost.tag], &lost.message),
             }
-        }
+            None
+        };
+        let concurrency = self.ctx.client.http.concurrency;
+        self.rt.block_on(run(&mut ledger, concurrency, actions.iter().enumerate(), start, finish));
+        ledger.finish();
         Ok(())
     }
 }
@@ -737,6 +634,10 @@ mod tests {
             "roles": [{"value": "organizer"}, {"value": "auditor"}],
             ENTERPRISE: {"department": "Sales", "employeeNumber": 42},
         })
+    }
+
+    fn roles(names: &[&str]) -> BTreeSet<Grant> {
+        names.iter().map(|r| Grant::ScimRole((*r).to_owned())).collect()
     }
 
     fn role(r: &str) -> GrantChange {
@@ -773,8 +674,9 @@ mod tests {
                 ("costCenter".into(), "C1".into()),
                 (ACTIVE.into(), "false".into()),
             ]),
-            add: BTreeSet::from(["organizer".into(), "admin".into()]),
-            remove: BTreeSet::from(["auditor".into(), "other".into()]),
+            add: roles(&["organizer", "admin"]),
+            remove: roles(&["auditor", "other"]),
+            deleted: false,
         };
         let ops = operations(&e, &current).unwrap();
         assert_eq!(
@@ -829,7 +731,7 @@ mod tests {
         };
         let managed = BTreeSet::from(["organizer".to_owned(), "admin".to_owned()]);
         let e = expected(&action, &managed).unwrap();
-        assert_eq!(e.remove, BTreeSet::from(["admin".to_owned()]));
+        assert_eq!(e.remove, roles(&["admin"]));
         assert_eq!(
             create_body(&e).unwrap(),
             json!({
@@ -848,8 +750,9 @@ mod tests {
     fn verification_reads_a_200_body_and_names_what_did_not_take() {
         let e = Expected {
             attributes: BTreeMap::from([("name.givenName".into(), "Ann".into()), ("locale".into(), "de_DE".into())]),
-            add: BTreeSet::from(["organizer".into()]),
-            remove: BTreeSet::from(["auditor".into()]),
+            add: roles(&["organizer"]),
+            remove: roles(&["auditor"]),
+            deleted: false,
         };
         match verify(&e, &user()) {
             Some(Outcome::Failed { message, .. }) => {

@@ -23,12 +23,14 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
+use super::engine::{LISTING_ATTEMPTS, Ledger, Lost, Task, Unlisted, failed, list_all, run};
 use super::http::{Http, HttpError, Request, Response};
 use super::shapes::{account_of, key_json, key_of, licenses_of};
-use super::{ApplySink, Outcome, Target, interrupted};
+use super::{ApplySink, Outcome, Target};
 use crate::diag::{Code, Problem};
 use crate::live::{Grant, Key, LiveAccount, LiveState, domain_of};
-use crate::plan::{Action, ActionKind, Change};
+use crate::plan::effect::Expected;
+use crate::plan::{Action, ActionKind};
 use crate::vocab::TargetInfo;
 use auth::Tokens;
 
@@ -37,19 +39,6 @@ pub const DEFAULT_TOKEN_URL: &str = "https://authentication.logmeininc.com/oauth
 /// Users per "Add Users" request.
 pub const CREATE_BATCH: usize = 50;
 const PAGE_SIZE: usize = 1000;
-const MAX_LISTING_RESTARTS: usize = 3;
-/// Writes in flight at once, at least (the rate limiter still spaces them).
-const CONCURRENCY: usize = 8;
-/// ... and at most, however high `requests_per_second` is.
-const MAX_CONCURRENCY: usize = 64;
-
-/// Writes in flight at once: enough to keep to the rate while a round trip takes up to a
-/// quarter of a second (GoTo's 10 requests/s: 8 in flight).
-fn concurrency(requests_per_second: f64) -> usize {
-    let wanted = (requests_per_second * 0.25).ceil();
-    if wanted.is_finite() { (wanted as usize).clamp(CONCURRENCY, MAX_CONCURRENCY) } else { CONCURRENCY }
-}
-
 /// What the manifest tells the reader, so it fetches only what matters.
 #[derive(Debug, Clone, Default)]
 pub struct Hints {
@@ -74,8 +63,6 @@ struct Client {
     http: Http,
     tokens: Tokens,
     api: String,
-    /// Writes in flight at once.
-    concurrency: usize,
 }
 
 fn error(e: HttpError) -> Problem {
@@ -182,61 +169,33 @@ impl Client {
     /// Every item of a paged list; starts over (bounded) when the total moves under it.
     async fn all(&self, path: &str, what: &str) -> Result<Vec<Value>, HttpError> {
         let sep = if path.contains('?') { '&' } else { '?' };
-        let mut short = false;
-        'listing: for _ in 0..MAX_LISTING_RESTARTS {
-            let mut items: Vec<Value> = Vec::new();
-            let mut seen: BTreeSet<Key> = BTreeSet::new();
-            let mut total: Option<u64> = None;
-            let mut offset = 0usize;
-            loop {
-                let page = self
-                    .call(
-                        Method::GET,
-                        &format!("{path}{sep}offset={offset}&pageSize={PAGE_SIZE}"),
-                        None,
-                        format!("{what} (offset {offset})"),
-                    )
-                    .await?;
-                let results = page.body.get("results").and_then(Value::as_array).cloned().unwrap_or_default();
-                let page_total = page.body.get("total").and_then(Value::as_u64);
-                if let (Some(t), Some(p)) = (total, page_total)
-                    && t != p
-                {
-                    continue 'listing;
-                }
-                total = total.or(page_total);
-                let n = results.len();
-                for item in results {
-                    match item.get("key").and_then(key_of) {
-                        Some(k) if !seen.insert(k.clone()) => {}
-                        _ => items.push(item),
-                    }
-                }
-                offset += n;
-                if n == 0 && total.is_some_and(|t| (offset as u64) < t) {
-                    // An empty page before the total: the list is not complete; start over.
-                    short = true;
-                    continue 'listing;
-                }
-                if n == 0 || total.is_none_or(|t| offset as u64 >= t) {
-                    return Ok(items);
-                }
-            }
-        }
-        Err(HttpError {
-            status: None,
-            code: None,
-            incident: None,
-            message: if short {
-                format!(
-                    "{what}: GoTo returned an empty page before the total it announced ({MAX_LISTING_RESTARTS} attempts); rollcall never plans from a short list: try again later"
+        let page = move |offset: u64| async move {
+            let page = self
+                .call(
+                    Method::GET,
+                    &format!("{path}{sep}offset={offset}&pageSize={PAGE_SIZE}"),
+                    None,
+                    format!("{what} (offset {offset})"),
                 )
-            } else {
-                format!(
-                    "{what}: the number of entries kept changing while listing ({MAX_LISTING_RESTARTS} attempts); try again when the account is quiet"
-                )
-            },
-        })
+                .await?;
+            let results = page.body.get("results").and_then(Value::as_array).cloned().unwrap_or_default();
+            Ok((results, page.body.get("total").and_then(Value::as_u64)))
+        };
+        let give_up = |why| {
+            let message = match why {
+                Unlisted::Moved => format!(
+                    "{what}: the number of entries kept changing while listing ({LISTING_ATTEMPTS} attempts); try again when the account is quiet"
+                ),
+                Unlisted::Short { .. } => format!(
+                    "{what}: GoTo returned an empty page before the total it announced ({LISTING_ATTEMPTS} attempts); rollcall never plans from a short list: try again later"
+                ),
+                Unlisted::Repeats { position } => format!(
+                    "{what}: GoTo returned the same entries again at offset {position}: it does not page; rollcall never plans from a short list"
+                ),
+            };
+            HttpError { status: None, code: None, incident: None, message }
+        };
+        list_all(page, |item| item.get("key").and_then(key_of), give_up).await
     }
 }
 
@@ -252,16 +211,11 @@ pub struct GotoTarget {
 
 impl GotoTarget {
     pub fn new(settings: Settings, grant: auth::Credentials) -> Result<Self, Problem> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Problem::new(Code::Target, format!("cannot start the HTTP runtime: {e}")))?;
-        let http = Http::new(settings.requests_per_second).map_err(|e| Problem::new(Code::Target, e))?;
+        let (rt, http) = super::engine::connect(settings.requests_per_second)?;
         let client = Arc::new(Client {
             http,
             tokens: Tokens::new(grant, settings.token_url.clone()),
             api: settings.api_url.trim_end_matches('/').to_owned(),
-            concurrency: concurrency(settings.requests_per_second),
         });
         Ok(GotoTarget { rt, client, settings, account: None, detailed: std::sync::Mutex::new(HashMap::new()) })
     }
@@ -323,30 +277,45 @@ impl GotoTarget {
                 }
             }
         }
-        let mut set = tokio::task::JoinSet::new();
-        let mut queue = todo.into_iter();
-        loop {
-            while set.len() < self.client.concurrency {
-                let Some(k) = queue.next() else { break };
-                let client = self.client.clone();
-                let path = format!("{base}/users/{k}");
-                set.spawn(async move { (k, client.call(Method::GET, &path, None, "read user".into()).await) });
+        let mut read: (HashMap<Key, Option<Value>>, Option<Problem>) = (out, None);
+        let start = |read: &mut (_, Option<Problem>), k: Key| {
+            if read.1.is_some() {
+                return None;
             }
-            let Some(joined) = set.join_next().await else { break };
-            let (k, r) = joined.map_err(|e| Problem::new(Code::Target, e.to_string()))?;
-            match r {
-                Ok(resp) => {
-                    self.detailed.lock().unwrap_or_else(|p| p.into_inner()).insert(k.clone(), resp.body.clone());
-                    out.insert(k, Some(resp.body));
+            let client = self.client.clone();
+            let path = format!("{base}/users/{k}");
+            let task: Task<_> = Box::pin(async move {
+                let r = client.call(Method::GET, &path, None, "read user".into()).await;
+                (k, r)
+            });
+            Some(((), task))
+        };
+        let finish = |read: &mut (HashMap<Key, Option<Value>>, Option<Problem>),
+                      answer: Result<(Key, Result<Response, HttpError>), Lost<()>>| {
+            match answer {
+                Ok((k, Ok(resp))) => {
+                    let body = resp.body;
+                    self.detailed.lock().unwrap_or_else(|p| p.into_inner()).insert(k.clone(), body.clone());
+                    read.0.insert(k, Some(body));
                 }
                 // Gone since the listing (or an invitation withdrawn).
-                Err(e) if e.status == Some(404) => {
-                    out.insert(k, None);
+                Ok((k, Err(e))) if e.status == Some(404) => {
+                    read.0.insert(k, None);
                 }
-                Err(e) => return Err(error(e)),
+                Ok((_, Err(e))) => {
+                    read.1.get_or_insert(error(e));
+                }
+                Err(lost) => {
+                    read.1.get_or_insert(Problem::new(Code::Target, lost.message));
+                }
             }
+            None
+        };
+        run(&mut read, self.client.http.concurrency, todo, start, finish).await;
+        match read.1 {
+            Some(p) => Err(p),
+            None => Ok(read.0),
         }
-        Ok(out)
     }
 
     /// Forgets what was read of these users (rollcall wrote to them).
@@ -458,54 +427,6 @@ impl GotoTarget {
     }
 }
 
-/// What an account should look like once an action is done.
-#[derive(Debug, Clone)]
-struct Expected {
-    attributes: BTreeMap<String, String>,
-    add: BTreeSet<Grant>,
-    remove: BTreeSet<Grant>,
-}
-
-fn expected(action: &Action) -> Expected {
-    let mut e = Expected { attributes: BTreeMap::new(), add: BTreeSet::new(), remove: BTreeSet::new() };
-    for c in &action.changes {
-        match c {
-            Change::Attribute { attribute, new, .. } | Change::SecretAttribute { attribute, new, .. } => {
-                e.attributes.insert(attribute.clone(), new.clone());
-            }
-            Change::Add(g) => {
-                e.add.insert(g.grant.clone());
-            }
-            Change::Remove(g) => {
-                e.remove.insert(g.grant.clone());
-            }
-        }
-    }
-    e
-}
-
-/// What is still missing on `account` for `e`, in words; empty = done.
-fn shortfall(e: &Expected, account: &LiveAccount) -> Vec<String> {
-    let mut missing = Vec::new();
-    for (a, v) in &e.attributes {
-        let ok = match account.attributes.get(a) {
-            Some(have) if a == "email" => have.eq_ignore_ascii_case(v),
-            Some(have) => have == v,
-            None => false,
-        };
-        if !ok {
-            missing.push(format!("{a} is not {}", crate::vocab::quote(v)));
-        }
-    }
-    for g in e.add.difference(&account.grants) {
-        missing.push(format!("{} {} was not granted", g.label(), g.id()));
-    }
-    for g in e.remove.intersection(&account.grants) {
-        missing.push(format!("{} {} was not removed", g.label(), g.id()));
-    }
-    missing
-}
-
 /// The PUT body that makes `account` (currently holding `current`) match `e`.
 fn put_body(e: &Expected, current: &BTreeSet<Grant>, include_attributes: bool) -> Value {
     let mut body = Map::new();
@@ -531,46 +452,6 @@ fn put_body(e: &Expected, current: &BTreeSet<Grant>, include_attributes: bool) -
         body.insert("adminRoles".into(), Value::Array(roles));
     }
     Value::Object(body)
-}
-
-fn failed(e: &HttpError) -> Outcome {
-    Outcome::Failed { message: e.to_string(), status: e.status, incident: e.incident.clone() }
-}
-
-/// The outcomes of one apply as they settle, told to the sink as they happen.
-struct Run<'s> {
-    sink: &'s mut dyn ApplySink,
-    outcomes: Vec<Option<Outcome>>,
-    /// The sink refused a write (the audit log cannot be written): nothing more starts.
-    refused: bool,
-}
-
-impl Run<'_> {
-    /// Whether the write for action `i` may leave now; if not, the action is settled skipped.
-    fn send(&mut self, i: usize, request: &str) -> bool {
-        if interrupted() {
-            self.settle(i, Outcome::Skipped { reason: "interrupted".into() }, None);
-            return false;
-        }
-        if self.refused || !self.sink.sending(i, request) {
-            self.refused = true;
-            self.settle(i, super::not_logged(), None);
-            return false;
-        }
-        true
-    }
-
-    fn settle(&mut self, i: usize, outcome: Outcome, key: Option<&Key>) {
-        self.sink.settled(i, outcome.clone(), key);
-        self.outcomes[i] = Some(outcome);
-    }
-
-    /// Sets an outcome found by the read-back, telling the sink only when it changed.
-    fn revise(&mut self, i: usize, outcome: Outcome) {
-        if self.outcomes[i].as_ref() != Some(&outcome) {
-            self.settle(i, outcome, None);
-        }
-    }
 }
 
 /// The grants an account holds right now, read just before a write replaces its grant lists:
@@ -627,315 +508,348 @@ impl Target for GotoTarget {
         if self.account.is_none() {
             self.read()?;
         }
-        let base = format!("/accounts/{}", self.account_key());
-        let suppress_email = !self.settings.welcome_email;
-        let mut run = Run { sink, outcomes: vec![None; actions.len()], refused: false };
-        let by_key: HashMap<&Key, &LiveAccount> = live.accounts.iter().map(|a| (&a.key, a)).collect();
-        // The grants each written account held right before rollcall's write.
-        let mut before: HashMap<usize, BTreeSet<Grant>> = HashMap::new();
-        let client = self.client.clone();
-        let progress = crate::progress::Progress::new("applying", actions.len() as u64);
-        let written = self.rt.block_on(async {
-            // 1. Removals first: a disable or delete frees the seats a create may need.
-            let removal = |a: &Action| a.action.is_removal();
-            write_each(&client, &base, actions, removal, &by_key, &mut run, &mut before, &progress).await?;
-            // 2. Creates, batched by identical grants ("Add Users" takes one set for the batch).
-            let mut groups: BTreeMap<(Vec<Key>, Vec<String>), Vec<usize>> = BTreeMap::new();
-            for (i, a) in actions.iter().enumerate() {
-                if a.action == ActionKind::Create {
-                    let e = expected(a);
-                    let licenses = e
-                        .add
-                        .iter()
-                        .filter_map(|g| if let Grant::License(k) = g { Some(k.clone()) } else { None })
-                        .collect();
-                    let roles = e
-                        .add
-                        .iter()
-                        .filter_map(|g| if let Grant::AdminRole(r) = g { Some(r.clone()) } else { None })
-                        .collect();
-                    groups.entry((licenses, roles)).or_default().push(i);
-                }
-            }
-            // Batches run concurrently, like the other writes: one at a time, an initial load
-            // waits a round trip per batch instead of keeping to the rate.
-            let mut batches = groups.iter().flat_map(|((licenses, roles), members)| {
-                members.chunks(CREATE_BATCH).map(move |b| (licenses, roles, b))
-            });
-            let mut set = tokio::task::JoinSet::new();
-            loop {
-                while set.len() < client.concurrency {
-                    let Some((licenses, roles, batch)) = batches.next() else { break };
-                    let path = format!("{base}/users");
-                    let request = format!("POST {path} (Add Users, {} users)", batch.len());
-                    let mut go = true;
-                    for &i in batch {
-                        go = go && run.send(i, &request);
-                        if !go && run.outcomes[i].is_none() {
-                            run.settle(i, super::not_logged(), None);
-                        }
-                    }
-                    if !go {
-                        for &i in batch {
-                            if run.outcomes[i].is_none() {
-                                run.settle(i, Outcome::Skipped { reason: "not started".into() }, None);
-                            }
-                        }
-                        continue;
-                    }
-                    let people: Vec<(usize, String, Value)> = batch
-                        .iter()
-                        .map(|&i| {
-                            let mut u = Map::new();
-                            for (a, v) in expected(&actions[i]).attributes {
-                                u.insert(a, Value::String(v));
-                            }
-                            u.entry("email").or_insert_with(|| Value::String(actions[i].email.clone()));
-                            (i, actions[i].email.clone(), Value::Object(u))
-                        })
-                        .collect();
-                    let grants = json!({
-                        "licenseKeys": licenses.iter().map(key_json).collect::<Vec<_>>(),
-                        "adminRoles": roles,
-                        "suppressEmail": suppress_email,
-                    });
-                    let client = client.clone();
-                    let base = base.clone();
-                    set.spawn(async move { create_batch(&client, &base, people, grants).await });
-                }
-                let settled = match set.join_next().await {
-                    Some(Ok(done)) => done,
-                    Some(Err(e)) => return Err(Problem::new(Code::Target, format!("a write task failed: {e}"))),
-                    None => break,
-                };
-                progress.inc(settled.len() as u64);
-                for (i, o, key) in settled {
-                    run.settle(i, o, key.as_ref());
-                }
-            }
-            // 3. Updates and enables.
-            let update = |a: &Action| matches!(a.action, ActionKind::Update | ActionKind::Enable);
-            write_each(&client, &base, actions, update, &by_key, &mut run, &mut before, &progress).await?;
-            Ok(())
-        });
-        written?;
-        progress.finish();
+        let mut ledger = Ledger::new(sink, actions.len(), true);
+        let before = self.rt.block_on(self.write(actions, live, &mut ledger));
+        ledger.written();
+        self.read_back(actions, live, &before, &mut ledger)?;
+        ledger.finish();
+        Ok(())
+    }
+}
 
-        // 4. Read back what GoTo's behaviour leaves uncertain, fix what did not take, report the rest.
-        // Also writes that failed without a clear answer (the connection dropped, 429 or 5xx to
-        // the last attempt): the change may have been made; if it was, the action is done,
-        // else it gets one more try with the fixes.
-        let uncertain = |o: &Option<Outcome>| matches!(o, Some(Outcome::Failed { status, .. }) if status.is_none_or(|s| s == 429 || s >= 500));
-        let accepted: Vec<bool> = run.outcomes.iter().map(|o| *o == Some(Outcome::Done)).collect();
-        let done: Vec<usize> = (0..actions.len()).filter(|&i| accepted[i] || uncertain(&run.outcomes[i])).collect();
-        self.forget(actions.iter().filter_map(|a| a.key.clone()));
-        if !done.is_empty() {
-            let (key, name) = self.account.clone().expect("resolved");
-            let me = live.me.clone();
-            for round in 0..2 {
-                let state = self.rt.block_on(self.read_state(&key, &name, me.clone()))?;
-                let by_email: HashMap<String, &LiveAccount> =
-                    state.accounts.iter().map(|a| (a.email().to_lowercase(), a)).collect();
-                let by_key: HashMap<&Key, &LiveAccount> = state.accounts.iter().map(|a| (&a.key, a)).collect();
-                let mut fixes = Vec::new();
-                for &i in &done {
-                    let a = &actions[i];
-                    let found = match &a.key {
-                        Some(k) => by_key.get(k).copied(),
-                        None => by_email.get(&a.email.to_lowercase()).copied(),
-                    };
-                    let problem = match (a.action, found) {
-                        (ActionKind::Delete, None) => None,
-                        (ActionKind::Delete, Some(_)) => Some(vec!["the account still exists".to_owned()]),
-                        (_, None) => Some(vec!["the account is not in the account's user list".to_owned()]),
-                        (_, Some(acc)) => {
-                            let e = expected(a);
-                            if round == 0
-                                && let Some(held) = before.get(&i)
-                            {
-                                let lost: Vec<String> = held
-                                    .iter()
-                                    .filter(|g| !e.remove.contains(g) && !acc.grants.contains(g))
-                                    .map(|g| format!("{g:?}"))
-                                    .collect();
-                                if !lost.is_empty() {
-                                    run.sink.warn(
-                                        i,
-                                        format!(
-                                            "{} no longer holds {} (held before rollcall's write, which did not remove it)",
-                                            a.email,
-                                            lost.join(", ")
-                                        ),
-                                    );
-                                }
-                            }
-                            let missing = shortfall(&e, acc);
-                            (!missing.is_empty()).then(|| {
-                                fixes.push((i, acc.key.clone(), acc.grants.clone()));
-                                missing
-                            })
-                        }
-                    };
-                    match problem {
-                        Some(missing) if accepted[i] => run.revise(
-                            i,
-                            Outcome::Failed {
-                                message: format!("GoTo accepted the request, but {}", missing.join("; ")),
-                                status: None,
-                                incident: None,
-                            },
-                        ),
-                        // An uncertain write that did not take keeps its own error (unless a fix does it).
-                        Some(_) => {}
-                        None => run.revise(i, Outcome::Done),
-                    }
-                }
-                if fixes.is_empty() || round == 1 || interrupted() || run.refused {
-                    break;
-                }
-                // Adopted accounts (they existed already) and grants a merge did not set: one PUT
-                // each, from the state just read.
-                self.forget(fixes.iter().map(|(_, k, _)| k.clone()));
-                let results = self.rt.block_on(async {
-                    let mut set = tokio::task::JoinSet::new();
-                    let mut out = Vec::new();
-                    for (i, user, current) in fixes {
-                        while set.len() >= CONCURRENCY {
-                            if let Some(Ok(r)) = set.join_next().await {
-                                out.push(r);
-                            }
-                        }
-                        let path = format!("{base}/users/{user}");
-                        if !run.send(i, &format!("PUT {path}")) {
-                            continue;
-                        }
-                        let client = client.clone();
-                        let body = put_body(&expected(&actions[i]), &current, true);
-                        let what = format!("complete {} {}", actions[i].action.as_str(), actions[i].email);
-                        set.spawn(async move { (i, client.call(Method::PUT, &path, Some(body), what).await) });
-                    }
-                    while let Some(Ok(r)) = set.join_next().await {
-                        out.push(r);
-                    }
-                    out
-                });
-                for (i, r) in results {
-                    run.settle(
-                        i,
-                        match r {
-                            Ok(_) => Outcome::Done,
-                            Err(e) => failed(&e),
-                        },
-                        None,
-                    );
-                }
-            }
+impl GotoTarget {
+    /// Carries out `actions`, concurrently within the rate limit; gives the grants each
+    /// written account held right before rollcall's write.
+    async fn write(
+        &self,
+        actions: &[Action],
+        live: &LiveState,
+        ledger: &mut Ledger<'_>,
+    ) -> HashMap<usize, BTreeSet<Grant>> {
+        let base = format!("/accounts/{}", self.account_key());
+        let by_key: HashMap<&Key, &LiveAccount> = live.accounts.iter().map(|a| (&a.key, a)).collect();
+        let writer = Writer { client: &self.client, base: &base, actions, by_key: &by_key };
+        let mut before = HashMap::new();
+        let picked = |pick: fn(ActionKind) -> bool| {
+            actions.iter().enumerate().filter(move |(_, a)| pick(a.action)).map(|(i, _)| i)
+        };
+        // 1. Removals first: a disable or delete frees the seats a create may need.
+        writer.each(picked(ActionKind::is_removal), ledger, &mut before).await;
+        // 2. Creates, batched by identical grants ("Add Users" takes one set for the batch).
+        self.create_all(&base, actions, ledger).await;
+        // 3. Updates and enables.
+        writer.each(picked(|k| matches!(k, ActionKind::Update | ActionKind::Enable)), ledger, &mut before).await;
+        before
+    }
+
+    /// The creates, in "Add Users" batches of people with the same grants. Batches run
+    /// concurrently, like the other writes: one at a time, an initial load waits a round trip
+    /// per batch instead of keeping to the rate.
+    async fn create_all(&self, base: &str, actions: &[Action], ledger: &mut Ledger<'_>) {
+        let suppress_email = !self.settings.welcome_email;
+        let mut groups: BTreeMap<(Vec<Key>, Vec<String>), Vec<usize>> = BTreeMap::new();
+        for (i, a) in actions.iter().enumerate().filter(|(_, a)| a.action == ActionKind::Create) {
+            let e = Expected::of(a);
+            let licenses =
+                e.add.iter().filter_map(|g| if let Grant::License(k) = g { Some(k.clone()) } else { None }).collect();
+            let roles =
+                e.add.iter().filter_map(|g| if let Grant::AdminRole(r) = g { Some(r.clone()) } else { None }).collect();
+            groups.entry((licenses, roles)).or_default().push(i);
         }
-        for i in 0..actions.len() {
-            if run.outcomes[i].is_none() {
-                run.settle(i, Outcome::Skipped { reason: "interrupted".into() }, None);
+        let batches = groups
+            .iter()
+            .flat_map(|((licenses, roles), members)| members.chunks(CREATE_BATCH).map(move |b| (licenses, roles, b)));
+        let path = format!("{base}/users");
+        let start = |ledger: &mut Ledger<'_>, (licenses, roles, batch): (&Vec<Key>, &Vec<String>, &[usize])| {
+            if !ledger.send_all(batch, &format!("POST {path} (Add Users, {} users)", batch.len())) {
+                return None;
             }
+            let people: Vec<(usize, String, Value)> = batch
+                .iter()
+                .map(|&i| {
+                    let mut u = Map::new();
+                    for (a, v) in Expected::of(&actions[i]).attributes {
+                        u.insert(a, Value::String(v));
+                    }
+                    u.entry("email").or_insert_with(|| Value::String(actions[i].email.clone()));
+                    (i, actions[i].email.clone(), Value::Object(u))
+                })
+                .collect();
+            let grants = json!({
+                "licenseKeys": licenses.iter().map(key_json).collect::<Vec<_>>(),
+                "adminRoles": roles,
+                "suppressEmail": suppress_email,
+            });
+            let client = self.client.clone();
+            let base = base.to_owned();
+            let task: Task<_> = Box::pin(async move { create_batch(&client, &base, people, grants).await });
+            Some((batch.to_vec(), task))
+        };
+        let finish = |ledger: &mut Ledger<'_>, answer: Result<Vec<Settled>, Lost<Vec<usize>>>| {
+            match answer {
+                Ok(settled) => {
+                    for (i, o, key) in settled {
+                        ledger.settle(i, o, key.as_ref());
+                    }
+                }
+                Err(lost) => ledger.lost(&lost.tag, &lost.message),
+            }
+            None
+        };
+        run(ledger, self.client.http.concurrency, batches, start, finish).await;
+    }
+
+    /// Reads back what GoTo's behaviour leaves uncertain, fixes what did not take, reports the
+    /// rest. Also writes that failed without a clear answer (the connection dropped, 429 or
+    /// 5xx to the last attempt): the change may have been made; if it was, the action is done,
+    /// else it gets one more try with the fixes.
+    fn read_back(
+        &self,
+        actions: &[Action],
+        live: &LiveState,
+        before: &HashMap<usize, BTreeSet<Grant>>,
+        ledger: &mut Ledger<'_>,
+    ) -> Result<(), Problem> {
+        let uncertain = |o: Option<&Outcome>| matches!(o, Some(Outcome::Failed { status, .. }) if status.is_none_or(|s| s == 429 || s >= 500));
+        let accepted: Vec<bool> = (0..actions.len()).map(|i| ledger.outcome(i) == Some(&Outcome::Done)).collect();
+        let done: Vec<usize> = (0..actions.len()).filter(|&i| accepted[i] || uncertain(ledger.outcome(i))).collect();
+        self.forget(actions.iter().filter_map(|a| a.key.clone()));
+        if done.is_empty() {
+            return Ok(());
+        }
+        let (key, name) = self.account.clone().expect("resolved");
+        let base = format!("/accounts/{key}");
+        for round in 0..2 {
+            let state = self.rt.block_on(self.read_state(&key, &name, live.me.clone()))?;
+            let before = if round == 0 { Some(before) } else { None };
+            let fixes = judge(actions, &done, &accepted, &state, before, ledger);
+            if fixes.is_empty() || round == 1 || ledger.stopped() {
+                break;
+            }
+            // Adopted accounts (they existed already) and grants a merge did not set: one PUT
+            // each, from the state just read.
+            self.forget(fixes.iter().map(|(_, k, _)| k.clone()));
+            self.rt.block_on(complete(&self.client, &base, actions, fixes, ledger));
         }
         Ok(())
     }
 }
 
-/// A write in flight: the fresh read before a grant-list PUT, or the write itself.
+/// Holds the accounts the actions `done` wrote to, as `state` shows them, to what the actions
+/// do: settles each (an accepted write that did not take fails), warns of grants lost around
+/// rollcall's write (`before`: what they held right before it), and gives the accounts to fix.
+fn judge(
+    actions: &[Action],
+    done: &[usize],
+    accepted: &[bool],
+    state: &LiveState,
+    before: Option<&HashMap<usize, BTreeSet<Grant>>>,
+    ledger: &mut Ledger<'_>,
+) -> Vec<(usize, Key, BTreeSet<Grant>)> {
+    let by_email: HashMap<String, &LiveAccount> =
+        state.accounts.iter().map(|a| (a.email().to_lowercase(), a)).collect();
+    let by_key: HashMap<&Key, &LiveAccount> = state.accounts.iter().map(|a| (&a.key, a)).collect();
+    let mut fixes = Vec::new();
+    for &i in done {
+        let a = &actions[i];
+        let found = match &a.key {
+            Some(k) => by_key.get(k).copied(),
+            None => by_email.get(&a.email.to_lowercase()).copied(),
+        };
+        let problem = match (a.action, found) {
+            (ActionKind::Delete, None) => None,
+            (ActionKind::Delete, Some(_)) => Some(vec!["the account still exists".to_owned()]),
+            (_, None) => Some(vec!["the account is not in the account's user list".to_owned()]),
+            (_, Some(acc)) => {
+                let e = Expected::of(a);
+                if let Some(held) = before.and_then(|b| b.get(&i)) {
+                    let lost: Vec<String> = held
+                        .iter()
+                        .filter(|g| !e.remove.contains(g) && !acc.grants.contains(g))
+                        .map(|g| format!("{g:?}"))
+                        .collect();
+                    if !lost.is_empty() {
+                        ledger.warn(
+                            i,
+                            format!(
+                                "{} no longer holds {} (held before rollcall's write, which did not remove it)",
+                                a.email,
+                                lost.join(", ")
+                            ),
+                        );
+                    }
+                }
+                let missing = e.shortfall(acc);
+                (!missing.is_empty()).then(|| {
+                    fixes.push((i, acc.key.clone(), acc.grants.clone()));
+                    missing
+                })
+            }
+        };
+        match problem {
+            Some(missing) if accepted[i] => ledger.revise(
+                i,
+                Outcome::Failed {
+                    message: format!("GoTo accepted the request, but {}", missing.join("; ")),
+                    status: None,
+                    incident: None,
+                },
+            ),
+            // An uncertain write that did not take keeps its own error (unless a fix does it).
+            Some(_) => {}
+            None => ledger.revise(i, Outcome::Done),
+        }
+    }
+    fixes
+}
+
+/// The PUTs that complete what a read-back found missing: one each, from the state just read.
+async fn complete(
+    client: &Arc<Client>,
+    base: &str,
+    actions: &[Action],
+    fixes: Vec<(usize, Key, BTreeSet<Grant>)>,
+    ledger: &mut Ledger<'_>,
+) {
+    let start = |ledger: &mut Ledger<'_>, (i, user, current): (usize, Key, BTreeSet<Grant>)| {
+        let path = format!("{base}/users/{user}");
+        if !ledger.send(i, &format!("PUT {path}")) {
+            return None;
+        }
+        let client = client.clone();
+        let body = put_body(&Expected::of(&actions[i]), &current, true);
+        let what = format!("complete {} {}", actions[i].action.as_str(), actions[i].email);
+        let task: Task<_> = Box::pin(async move { (i, client.call(Method::PUT, &path, Some(body), what).await) });
+        Some((i, task))
+    };
+    let finish = |ledger: &mut Ledger<'_>, answer: Result<(usize, Result<Response, HttpError>), Lost<usize>>| {
+        match answer {
+            Ok((i, Ok(_))) => ledger.settle(i, Outcome::Done, None),
+            Ok((i, Err(e))) => ledger.settle(i, failed(&e), None),
+            Err(lost) => ledger.lost(&[lost.tag], &lost.message),
+        }
+        None
+    };
+    run(ledger, client.http.concurrency, fixes, start, finish).await;
+}
+
+/// A step of one update, enable, disable or delete: the action to start, or (after the fresh
+/// read) the grant-list PUT built from the account as read right before it.
+enum Job {
+    Start(usize),
+    Put(usize, Key, BTreeSet<Grant>),
+}
+
+/// A step's answer: the fresh read before a grant-list PUT, or the write itself.
 enum Step {
     Fresh(usize, Key, Result<BTreeSet<Grant>, HttpError>),
     Wrote(usize, Outcome),
 }
 
-/// Writes the actions `pick` selects (updates, enables, disables, deletes: one request each),
-/// concurrently within the rate limit. A PUT that replaces a grant list is built from the
-/// account as read right before it.
-#[allow(clippy::too_many_arguments)]
-async fn write_each(
-    client: &Arc<Client>,
-    base: &str,
-    actions: &[Action],
-    pick: impl Fn(&Action) -> bool,
-    by_key: &HashMap<&Key, &LiveAccount>,
-    run: &mut Run<'_>,
-    before: &mut HashMap<usize, BTreeSet<Grant>>,
-    progress: &crate::progress::Progress,
-) -> Result<(), Problem> {
-    let mut set = tokio::task::JoinSet::new();
-    let mut queue = actions.iter().enumerate().filter(|(_, a)| a.action != ActionKind::Create && pick(a));
-    // Fresh reads done, waiting for their write.
-    let mut ready: Vec<(usize, Key, BTreeSet<Grant>)> = Vec::new();
-    loop {
-        while set.len() < client.concurrency {
-            if let Some((i, key, current)) = ready.pop() {
-                let path = format!("{base}/users/{key}");
-                if !run.send(i, &format!("PUT {path}")) {
-                    progress.inc(1);
-                    continue;
-                }
-                before.insert(i, current.clone());
-                let body = put_body(&expected(&actions[i]), &current, true);
-                let what = format!("{} {}", actions[i].action.as_str(), actions[i].email);
-                let client = client.clone();
-                let expect = expected(&actions[i]);
-                set.spawn(async move {
-                    Step::Wrote(i, write_settled(&client, &path, Method::PUT, Some(body), what, expect).await)
-                });
-                continue;
+/// Writes updates, enables, disables and deletes: one request each.
+struct Writer<'a> {
+    client: &'a Arc<Client>,
+    base: &'a str,
+    actions: &'a [Action],
+    /// The accounts as planned against.
+    by_key: &'a HashMap<&'a Key, &'a LiveAccount>,
+}
+
+impl Writer<'_> {
+    /// Writes the actions `picked`, concurrently within the rate limit. A PUT that replaces a
+    /// grant list is built from the account as read right before it.
+    async fn each(
+        &self,
+        picked: impl Iterator<Item = usize>,
+        ledger: &mut Ledger<'_>,
+        before: &mut HashMap<usize, BTreeSet<Grant>>,
+    ) {
+        let start = |ledger: &mut Ledger<'_>, job| match job {
+            Job::Put(i, key, current) => self.put(ledger, before, i, &key, current),
+            Job::Start(i) => self.start(ledger, before, i),
+        };
+        let finish = |ledger: &mut Ledger<'_>, answer: Result<Step, Lost<usize>>| match answer {
+            Ok(Step::Fresh(i, key, Ok(current))) => Some(Job::Put(i, key, current)),
+            Ok(Step::Fresh(i, _, Err(e))) => {
+                ledger.settle(i, failed(&e), None);
+                None
             }
-            let Some((i, a)) = queue.next() else { break };
-            if interrupted() || run.refused {
-                let o =
-                    if run.refused { super::not_logged() } else { Outcome::Skipped { reason: "interrupted".into() } };
-                run.settle(i, o, None);
-                progress.inc(1);
-                continue;
+            Ok(Step::Wrote(i, o)) => {
+                ledger.settle(i, o, None);
+                None
             }
-            let Some(key) = a.key.clone() else {
-                run.settle(i, Outcome::Failed { message: "no account key".into(), status: None, incident: None }, None);
-                continue;
-            };
-            let path = format!("{base}/users/{key}");
-            if a.action == ActionKind::Delete {
-                if !run.send(i, &format!("DELETE {path}")) {
-                    progress.inc(1);
-                    continue;
-                }
-                let what = format!("{} {}", a.action.as_str(), a.email);
-                let client = client.clone();
-                let expect = expected(a);
-                set.spawn(async move {
-                    Step::Wrote(i, write_settled(&client, &path, Method::DELETE, None, what, expect).await)
-                });
-                continue;
+            Err(lost) => {
+                ledger.lost(&[lost.tag], &lost.message);
+                None
             }
-            let known = by_key.get(&key).map(|l| l.grants.clone()).unwrap_or_default();
-            let e = expected(a);
-            if e.add.is_empty() && e.remove.is_empty() {
-                // Attributes only: the PUT carries no grant list, nothing to re-read.
-                ready.push((i, key, known));
-                continue;
+        };
+        run(ledger, self.client.http.concurrency, picked.map(Job::Start), start, finish).await;
+    }
+
+    /// Starts action `i`: a DELETE, a fresh read before a grant-list PUT, or (attributes
+    /// only: nothing to re-read) the PUT.
+    fn start(
+        &self,
+        ledger: &mut Ledger<'_>,
+        before: &mut HashMap<usize, BTreeSet<Grant>>,
+        i: usize,
+    ) -> Option<(usize, Task<Step>)> {
+        let a = &self.actions[i];
+        if !ledger.may_start(i) {
+            return None;
+        }
+        let Some(key) = a.key.clone() else {
+            ledger.settle(i, Outcome::Failed { message: "no account key".into(), status: None, incident: None }, None);
+            return None;
+        };
+        let client = self.client.clone();
+        if a.action == ActionKind::Delete {
+            let path = format!("{}/users/{key}", self.base);
+            if !ledger.send(i, &format!("DELETE {path}")) {
+                return None;
             }
-            let client = client.clone();
-            let base = base.to_owned();
-            set.spawn(async move {
-                let r = fresh_grants(&client, &base, &key, &known).await;
-                Step::Fresh(i, key, r)
+            let what = format!("{} {}", a.action.as_str(), a.email);
+            let expect = Expected::of(a);
+            let task: Task<Step> = Box::pin(async move {
+                Step::Wrote(i, write_settled(&client, &path, Method::DELETE, None, what, expect).await)
             });
+            return Some((i, task));
         }
-        match set.join_next().await {
-            Some(Ok(Step::Fresh(i, key, Ok(current)))) => ready.push((i, key, current)),
-            Some(Ok(Step::Fresh(i, _, Err(e)))) => {
-                progress.inc(1);
-                run.settle(i, failed(&e), None);
-            }
-            Some(Ok(Step::Wrote(i, o))) => {
-                progress.inc(1);
-                run.settle(i, o, None);
-            }
-            Some(Err(e)) => return Err(Problem::new(Code::Target, format!("a write task failed: {e}"))),
-            None if ready.is_empty() => return Ok(()),
-            None => {}
+        let known = self.by_key.get(&key).map(|l| l.grants.clone()).unwrap_or_default();
+        let e = Expected::of(a);
+        if e.add.is_empty() && e.remove.is_empty() {
+            return self.put(ledger, before, i, &key, known);
         }
+        let base = self.base.to_owned();
+        let task: Task<Step> = Box::pin(async move {
+            let r = fresh_grants(&client, &base, &key, &known).await;
+            Step::Fresh(i, key, r)
+        });
+        Some((i, task))
+    }
+
+    /// The PUT of action `i` to the account `key`, which holds `current`.
+    fn put(
+        &self,
+        ledger: &mut Ledger<'_>,
+        before: &mut HashMap<usize, BTreeSet<Grant>>,
+        i: usize,
+        key: &Key,
+        current: BTreeSet<Grant>,
+    ) -> Option<(usize, Task<Step>)> {
+        let path = format!("{}/users/{key}", self.base);
+        if !ledger.send(i, &format!("PUT {path}")) {
+            return None;
+        }
+        let expect = Expected::of(&self.actions[i]);
+        let body = put_body(&expect, &current, true);
+        before.insert(i, current);
+        let what = format!("{} {}", self.actions[i].action.as_str(), self.actions[i].email);
+        let client = self.client.clone();
+        let task: Task<Step> = Box::pin(async move {
+            Step::Wrote(i, write_settled(&client, &path, Method::PUT, Some(body), what, expect).await)
+        });
+        Some((i, task))
     }
 }
 
@@ -968,7 +882,7 @@ async fn write_settled(
                             incident: e.incident.clone(),
                         };
                     }
-                    Ok(resp) if !delete && shortfall(&expect, &account_of(&resp.body, Key::default())).is_empty() => {
+                    Ok(resp) if !delete && expect.shortfall(&account_of(&resp.body, Key::default())).is_empty() => {
                         return Outcome::Done;
                     }
                     _ => {}
@@ -992,12 +906,7 @@ async fn write_settled(
 /// conflicted is read, never guessed) or, for a per-user conflict, reported with GoTo's
 /// answer. A 409 about seats or licenses is no email conflict: it is reported as it is.
 /// Bounded: six rounds, waiting longer before each.
-async fn create_batch(
-    client: &Client,
-    base: &str,
-    people: Vec<(usize, String, Value)>,
-    grants: Value,
-) -> Vec<(usize, Outcome, Option<Key>)> {
+async fn create_batch(client: &Client, base: &str, people: Vec<(usize, String, Value)>, grants: Value) -> Vec<Settled> {
     const ROUNDS: usize = 6;
     enum Said {
         Created(Key),
@@ -1106,19 +1015,11 @@ async fn create_batch(
     settled
 }
 
+/// An action settled by a create batch: its outcome, and the key of the account it made.
+type Settled = (usize, Outcome, Option<Key>);
+
 /// A 409 that names seats or licenses: a refusal, not an email conflict to settle.
 fn not_about_email(e: &HttpError) -> bool {
     let code = e.code.as_deref().unwrap_or("").to_ascii_lowercase();
     code.contains("seat") || code.contains("license")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn writes_in_flight_follow_the_rate() {
-        assert_eq!(super::concurrency(10.0), 8, "GoTo's documented rate");
-        assert_eq!(super::concurrency(100.0), 25);
-        assert_eq!(super::concurrency(2000.0), 64);
-        assert_eq!(super::concurrency(f64::INFINITY), 8);
-    }
 }
