@@ -1,199 +1,30 @@
-//! The parse floor: what merely reading a manifest directory's inputs costs, with no rollcall
-//! code at all. For each directory given, parses the same files `rollcall plan` reads —
-//! the YAML directory files (as YAML events alone, and with serde-saphyr into plain typed
-//! structs), the Entra JSON export and the `file`-target snapshot (serde_json into typed
-//! structs) and the CSV — one after another on one core, and prints one JSON line per
-//! directory with the milliseconds of each part (median of `RUNS`).
+//! The parse floor (benches/common/floor.rs) of each manifest directory given: what merely
+//! parsing the files `rollcall plan` reads costs, with no rollcall code at all. Prints one
+//! JSON line per directory (milliseconds, median of 3). The performance benchmark measures
+//! the same floor beside its plans; this runs it alone:
 //!
-//! `cargo bench --bench parse_floor -- DIR...` (scripts/performance.sh runs it through the
-//! performance benchmark, on the organisations it generates).
+//! `cargo bench --bench parse_floor -- DIR...`
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+mod common;
 
-use serde::Deserialize;
-
-const RUNS: usize = 3;
-
-#[derive(Deserialize)]
-#[allow(dead_code, non_snake_case)]
-struct YamlUser {
-    userPrincipalName: Option<String>,
-    mail: Option<String>,
-    givenName: Option<String>,
-    surname: Option<String>,
-    displayName: Option<String>,
-    preferredLanguage: Option<String>,
-    department: Option<String>,
-    employeeId: Option<String>,
-    accountEnabled: Option<bool>,
-}
-
-#[derive(Deserialize, Default)]
-#[allow(dead_code)]
-struct YamlGroup {
-    #[serde(default)]
-    members: Vec<String>,
-    #[serde(default)]
-    groups: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct YamlFile {
-    #[serde(default)]
-    users: Vec<YamlUser>,
-    #[serde(default)]
-    groups: BTreeMap<String, YamlGroup>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code, non_snake_case)]
-struct EntraUser {
-    accountEnabled: Option<bool>,
-    department: Option<String>,
-    displayName: Option<String>,
-    employeeId: Option<String>,
-    givenName: Option<String>,
-    id: String,
-    mail: Option<String>,
-    preferredLanguage: Option<String>,
-    surname: Option<String>,
-    userPrincipalName: String,
-    userType: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code, non_snake_case)]
-struct SnapshotUser {
-    key: String,
-    email: String,
-    firstName: Option<String>,
-    lastName: Option<String>,
-    locale: Option<String>,
-    timeZone: Option<String>,
-    licenseKeys: Vec<String>,
-    adminRoles: Vec<String>,
-    status: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct Snapshot {
-    users: Vec<SnapshotUser>,
-    licenses: Vec<serde_json::Value>,
-}
-
-/// The files of one manifest directory, by kind.
-#[derive(Default)]
-struct Inputs {
-    yaml: Vec<String>,
-    entra: Vec<String>,
-    csv: Vec<String>,
-    snapshot: Option<String>,
-}
-
-fn collect(dir: &Path, inputs: &mut Inputs) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).expect("read dir").map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for path in entries {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if path.is_dir() {
-            collect(&path, inputs);
-        } else if name == "rollcall.yaml" {
-            // the manifest itself is tiny; rollcall's own parsing of it is not the floor
-        } else if name.ends_with(".yaml") {
-            inputs.yaml.push(std::fs::read_to_string(&path).unwrap());
-        } else if name == "live.json" {
-            inputs.snapshot = Some(std::fs::read_to_string(&path).unwrap());
-        } else if name.ends_with(".json") {
-            inputs.entra.push(std::fs::read_to_string(&path).unwrap());
-        } else if name.ends_with(".csv") {
-            inputs.csv.push(std::fs::read_to_string(&path).unwrap());
-        }
-    }
-}
-
-/// rollcall's own parser options (src/manifest/yaml.rs): its budget admits 100,000 people.
-fn options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        strict_booleans: true,
-        budget: serde_saphyr::budget! {
-            max_reader_input_bytes: Some(256 * 1024 * 1024),
-            max_events: 50_000_000,
-            max_depth: 64,
-            max_nodes: 50_000_000,
-            max_total_scalar_bytes: 256 * 1024 * 1024,
-        },
-    }
-}
-
-fn median_ms(mut f: impl FnMut() -> usize) -> (f64, usize) {
-    let mut times = Vec::new();
-    let mut count = 0;
-    for _ in 0..RUNS {
-        let started = Instant::now();
-        count = std::hint::black_box(f());
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    times.sort_by(f64::total_cmp);
-    (times[RUNS / 2], count)
-}
+use std::path::PathBuf;
 
 fn main() {
     let dirs: Vec<PathBuf> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).map(PathBuf::from).collect();
     assert!(!dirs.is_empty(), "usage: parse_floor DIR...");
     for dir in dirs {
-        let mut inputs = Inputs::default();
-        collect(&dir, &mut inputs);
-        let (events, n_events) = median_ms(|| {
-            inputs
-                .yaml
-                .iter()
-                .map(|t| granit_parser::Parser::new_from_str(t).inspect(|e| assert!(e.is_ok(), "YAML events")).count())
-                .sum()
-        });
-        let (yaml, n_users) = median_ms(|| {
-            inputs
-                .yaml
-                .iter()
-                .map(|t| serde_saphyr::from_str_with_options::<YamlFile>(t, options()).expect("plain YAML").users.len())
-                .sum()
-        });
-        let (entra, n_entra) = median_ms(|| {
-            inputs.entra.iter().map(|t| serde_json::from_str::<Vec<EntraUser>>(t).expect("Entra JSON").len()).sum()
-        });
-        let (csv, n_csv) = median_ms(|| {
-            inputs
-                .csv
-                .iter()
-                .map(|t| {
-                    csv::Reader::from_reader(t.as_bytes()).records().inspect(|r| assert!(r.is_ok(), "CSV")).count()
-                })
-                .sum()
-        });
-        let (snapshot, n_live) = median_ms(|| {
-            inputs.snapshot.as_deref().map_or(0, |t| serde_json::from_str::<Snapshot>(t).expect("snapshot").users.len())
-        });
-        let bytes: usize = inputs.yaml.iter().chain(&inputs.entra).chain(&inputs.csv).map(String::len).sum::<usize>()
-            + inputs.snapshot.as_ref().map_or(0, String::len);
+        let f = common::floor::measure(&dir);
         println!(
             "{}",
             serde_json::json!({
                 "dir": dir,
-                "bytes": bytes,
-                "yaml_events_ms": events,
-                "yaml_events": n_events,
-                "yaml_typed_ms": yaml,
-                "yaml_users": n_users,
-                "entra_json_ms": entra,
-                "entra_users": n_entra,
-                "csv_ms": csv,
-                "csv_rows": n_csv,
-                "snapshot_ms": snapshot,
-                "live_accounts": n_live,
-                "floor_ms": yaml + entra + csv + snapshot,
+                "bytes": f.bytes,
+                "yaml_events_ms": f.yaml_events_ms,
+                "yaml_typed_ms": f.yaml_typed_ms,
+                "json_ms": f.json_ms,
+                "csv_ms": f.csv_ms,
+                "snapshot_ms": f.snapshot_ms,
+                "floor_ms": f.total_ms(),
             })
         );
     }

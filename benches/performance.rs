@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use common::floor;
 use common::generate::{self, Drift, Layout, Org};
 use goto_emulator::{Config, Emulator, RequestCounts};
 use serde_json::Value;
@@ -217,6 +218,27 @@ fn thousands(n: usize) -> String {
     out
 }
 
+/// Each phase `rollcall -vv plan` names, and its milliseconds.
+type Phases = Vec<(String, u64)>;
+
+/// `rollcall -vv plan DIR`'s phases, from the run with the median total of `RUNS`.
+fn phase_times(dir: &str) -> Phases {
+    let mut runs: Vec<Phases> = (0..RUNS)
+        .map(|_| {
+            let o = Command::new(env!("CARGO_BIN_EXE_rollcall")).args(["-vv", "plan", dir]).output().unwrap();
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .filter_map(|l| {
+                    let (phase, t) = l.rsplit_once(": ")?;
+                    Some((phase.to_owned(), t.strip_suffix(" ms")?.parse().ok()?))
+                })
+                .collect()
+        })
+        .collect();
+    runs.sort_by_key(|r| r.iter().map(|(_, t)| t).sum::<u64>());
+    runs.swap_remove(RUNS / 2)
+}
+
 fn summary_line<'a>(text: &'a str, prefix: &str) -> &'a str {
     text.lines().rev().find(|l| l.starts_with(prefix)).unwrap_or("?")
 }
@@ -253,62 +275,77 @@ fn main() {
     }
     let mut rows = Vec::new();
     let mut entra = Vec::new();
-    let mut phases: Option<(usize, Vec<(String, u64)>)> = None;
+    let mut phases: Vec<(Layout, usize, Phases)> = Vec::new();
+    let mut floors: Vec<(Layout, usize, floor::Floor, Duration)> = Vec::new();
     for &n in &sizes {
         eprintln!("{n} people ...");
         let tmp = tempfile::tempdir().unwrap();
         let org = generate::org(n, 50, 42);
         let (file, goto, snapshot) = site(&tmp.path().join("drift1"), &org, Drift::even(0.01), Layout::Mixed);
+        let (single, _, _) = site(&tmp.path().join("single"), &org, Drift::even(0.01), Layout::SingleFile);
         let (fd, gd) = (file.to_str().unwrap(), goto.to_str().unwrap());
         let big = n >= 100_000;
-
-        let v = median((0..RUNS).map(|_| rollcall(&["validate", fd], None, tmp.path())).collect());
+        let largest = n == *sizes.iter().max().unwrap();
+        // The same people in one YAML file: validate, plan, where the time goes, the floor.
+        let sd = single.to_str().unwrap();
+        let v = median((0..RUNS).map(|_| rollcall(&["validate", sd], None, tmp.path())).collect());
         rows.push(Row {
-            step: "validate",
+            step: "validate (one YAML file)",
             n,
             wall: v.wall,
             peak_kb: v.peak_kb,
             requests: "none".into(),
             floor: "—".into(),
-            aim: if big {
-                verdict(v.wall < Duration::from_secs(1) && v.peak_kb < 400 * 1024, "< 1 s and < 400 MB")
-            } else {
-                String::new()
-            },
+            aim: if big { verdict(v.wall < Duration::from_millis(500), "< 0.5 s") } else { String::new() },
         });
-
-        let p = median((0..RUNS).map(|_| rollcall(&["plan", fd], None, tmp.path())).collect());
+        let p = median((0..RUNS).map(|_| rollcall(&["plan", sd], None, tmp.path())).collect());
         rows.push(Row {
-            step: "plan, file target (1 % drift)",
+            step: "plan, file target (one YAML file, 1 % drift)",
             n,
             wall: p.wall,
             peak_kb: p.peak_kb,
             requests: "none".into(),
             floor: "—".into(),
             aim: if big {
-                verdict(p.wall < Duration::from_millis(1500) && p.peak_kb < 500 * 1024, "< 1.5 s and < 500 MB")
+                verdict(p.wall < Duration::from_millis(800) && p.peak_kb < 250 * 1024, "< 0.8 s and < 250 MB")
+            } else {
+                String::new()
+            },
+        });
+        if largest {
+            phases.push((Layout::SingleFile, n, phase_times(sd)));
+            floors.push((Layout::SingleFile, n, floor::measure(&single), p.wall));
+        }
+
+        let v = median((0..RUNS).map(|_| rollcall(&["validate", fd], None, tmp.path())).collect());
+        rows.push(Row {
+            step: "validate (mixed sources)",
+            n,
+            wall: v.wall,
+            peak_kb: v.peak_kb,
+            requests: "none".into(),
+            floor: "—".into(),
+            aim: if big { verdict(v.wall < Duration::from_millis(500), "< 0.5 s") } else { String::new() },
+        });
+
+        let p = median((0..RUNS).map(|_| rollcall(&["plan", fd], None, tmp.path())).collect());
+        rows.push(Row {
+            step: "plan, file target (mixed sources, 1 % drift)",
+            n,
+            wall: p.wall,
+            peak_kb: p.peak_kb,
+            requests: "none".into(),
+            floor: "—".into(),
+            aim: if big {
+                verdict(p.wall < Duration::from_millis(800) && p.peak_kb < 250 * 1024, "< 0.8 s and < 250 MB")
             } else {
                 String::new()
             },
         });
         let planned = summary_line(&p.stdout, "Plan:").to_owned();
-        if n == *sizes.iter().max().unwrap() {
-            // Where the time of the largest plan goes (`-vv` prints each phase); the run with
-            // the median total of 3.
-            let mut runs: Vec<Vec<(String, u64)>> = (0..RUNS)
-                .map(|_| {
-                    let o = Command::new(env!("CARGO_BIN_EXE_rollcall")).args(["-vv", "plan", fd]).output().unwrap();
-                    String::from_utf8_lossy(&o.stderr)
-                        .lines()
-                        .filter_map(|l| {
-                            let (phase, t) = l.rsplit_once(": ")?;
-                            Some((phase.to_owned(), t.strip_suffix(" ms")?.parse().ok()?))
-                        })
-                        .collect()
-                })
-                .collect();
-            runs.sort_by_key(|r| r.iter().map(|(_, t)| t).sum::<u64>());
-            phases = Some((n, runs.swap_remove(RUNS / 2)));
+        if largest {
+            phases.push((Layout::Mixed, n, phase_times(fd)));
+            floors.push((Layout::Mixed, n, floor::measure(&file), p.wall));
         }
 
         let emu = emulator(snapshot);
@@ -329,7 +366,11 @@ fn main() {
             peak_kb: p.peak_kb,
             requests: kinds(&c),
             floor: secs(Duration::from_secs_f64(c.total as f64 / f64::from(RATE))),
-            aim: String::new(),
+            aim: if big {
+                verdict(p.wall < Duration::from_millis(1500) && p.peak_kb < 350 * 1024, "< 1.5 s and < 350 MB")
+            } else {
+                String::new()
+            },
         });
         drop(emu);
 
@@ -396,10 +437,11 @@ fn main() {
             r.aim
         );
     }
-    if let Some((n, phases)) = phases {
+    for (layout, n, phases) in phases {
         println!();
         println!(
-            "Where the time of `rollcall -vv plan` (file target, {} people; median of {RUNS}) goes:",
+            "Where the time of `rollcall -vv plan` (file target, {}, {} people; the run with the median total of {RUNS}) goes:",
+            layout.name(),
             thousands(n)
         );
         println!();
@@ -407,6 +449,33 @@ fn main() {
         println!("|---|---:|");
         for (phase, t) in phases {
             println!("| {phase} | {t} ms |");
+        }
+    }
+    if !floors.is_empty() {
+        println!();
+        println!(
+            "The parse floor (`benches/common/floor.rs`, measured in the same run): the same input files parsed and nothing else, one after another on one core — YAML into plain typed structs with serde-saphyr, JSON (Entra export, snapshot) with serde_json, CSV with csv; the YAML events alone for comparison (median of 3 each):"
+        );
+        println!();
+        println!(
+            "| organisation | people | input | YAML events | YAML typed | JSON | CSV | snapshot | floor | rollcall plan | plan ÷ floor |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (layout, n, f, plan) in floors {
+            println!(
+                "| {} | {} | {} MB | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {} | {:.1} |",
+                layout.name(),
+                thousands(n),
+                f.bytes / 1_000_000,
+                f.yaml_events_ms,
+                f.yaml_typed_ms,
+                f.json_ms,
+                f.csv_ms,
+                f.snapshot_ms,
+                f.total_ms(),
+                secs(plan),
+                plan.as_secs_f64() * 1000.0 / f.total_ms()
+            );
         }
     }
     println!();

@@ -23,9 +23,11 @@ $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src emulator benches || 
 $(nproc) cores ($cpu), $(rustc --version | cut -d' ' -f1-2), release build; load average
 $load when it started (other work on the machine slows every number down).
 
-The organisation is \`benches/common/gen.rs\`'s: people in 50 groups from rollcall YAML (60 %),
-an Entra JSON export (30 %) and CSV (10 %), two roles, expressions for every mapping; about 1 %
-disabled in the directory and 0.5 % guests (out of scope). Every step runs the real binary;
+The organisations are \`benches/common/gen.rs\`'s: people in 50 groups, two roles, expressions
+for every mapping, about 1 % disabled in the directory and 0.5 % guests (out of scope).
+"Mixed sources" holds the people in rollcall YAML (60 %), an Entra JSON export (30 %) and CSV
+(10 %); "one YAML file" holds every person (name and language) and group in one rollcall YAML
+directory file (16 MB at 100,000 people) beside the same 31 MB snapshot. Every step runs the real binary;
 wall time is from spawn to exit (median of 3 for validate and plan); peak memory is the
 rollcall process's maximum resident set (\`/usr/bin/time\`). The GoTo steps run against
 \`goto-emulator\` in the benchmark's process, which answers 429 above **2,000 requests/s**;

@@ -7,7 +7,8 @@ mod csv;
 mod entra;
 mod yaml;
 
-use std::collections::HashMap;
+// The index holds every person twice over: foldhash, not SipHash.
+use foldhash::HashMap;
 use std::path::{Path, PathBuf};
 
 use miette::SourceSpan;

@@ -1,6 +1,9 @@
 //! desired + live -> Plan. Pure: no I/O, deterministic whatever the input order.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+// The planner's maps hold every account: foldhash, not SipHash (seeded per run all the same).
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::{Action, ActionKind, Change, GrantChange, LeftAlone, Plan, Unmanaged, Warning, safety};
 use crate::desired::{Desired, DesiredAccount, DesiredAttribute, RoleGrant};
