@@ -37,7 +37,8 @@ struct Run {
 /// `rollcall ARGS` under /usr/bin/time (peak RSS), with the emulator's address and token in
 /// the environment when given.
 fn rollcall(args: &[&str], emu: Option<&Emulator>, scratch: &Path) -> Run {
-    let binary = env!("CARGO_BIN_EXE_rollcall");
+    // ROLLCALL_BENCH_BIN: another build of rollcall (an older commit's, to compare).
+    let binary = std::env::var("ROLLCALL_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rollcall").to_owned());
     let report = scratch.join("time.report");
     let time = Path::new("/usr/bin/time").exists();
     let mut cmd = if time {
@@ -225,7 +226,9 @@ type Phases = Vec<(String, u64)>;
 fn phase_times(dir: &str) -> Phases {
     let mut runs: Vec<Phases> = (0..RUNS)
         .map(|_| {
-            let o = Command::new(env!("CARGO_BIN_EXE_rollcall")).args(["-vv", "plan", dir]).output().unwrap();
+            let binary =
+                std::env::var("ROLLCALL_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rollcall").to_owned());
+            let o = Command::new(binary).args(["-vv", "plan", dir]).output().unwrap();
             String::from_utf8_lossy(&o.stderr)
                 .lines()
                 .filter_map(|l| {

@@ -55,17 +55,41 @@ Other aims:
 
 ## Where an aim is missed
 
-**plan through the file target at 100,000 people, aim 1.5 s** (memory is well under its 500 MB).
-The phase table above shows where the time goes. A profile (\`perf record --call-graph dwarf
-rollcall plan\` at commit 466869b, 1.73 s) has no single hotspot: about 29 % of the samples
-are YAML deserialisation of the directory files (serde-saphyr, part of validate), 20 % the
-planner (\`plan_resolved\`; alone, on the planner benchmark's simpler organisation, it stays
-under 300 ms), 8 % each building desired state, digesting the manifests and reading the
-snapshot, and about 10 % \`memcmp\` (comparisons of emails and keys) spread over these. Meeting
-the aim needs both the loader and the planner about 15 % faster; both are being worked on
-(see \`git log -- src/directory src/plan\`).
+**plan at 100,000 people, aim 0.8 s and 250 MB, both organisations: missed (1.6 s, 430–500 MB).**
+Before this round's work the same harness measured 3.0 s (one YAML file) and 2.8 s (mixed) for
+the commit before it (4d9f9c6, through \`ROLLCALL_BENCH_BIN\`). What changed: directory files in
+the plain shape are read from the YAML parser's events (serde only for anything else; validate
+of one 16 MB file went from 1.2 s of phase time to 0.5 s), the snapshot is read on the other
+core while the directory loads, the manifests are digested once on the other core while the
+plan is made, the records are freed on another thread and the rest left to the process's
+exit, and the big maps hash with foldhash.
 
-"plan, GoTo emulator" has no aim: its time beyond the floor is JSON, the emulator rendering and
-rollcall parsing 100 pages of 1,000 users on the same two cores.
+Where the rest goes (\`perf record --call-graph dwarf\` of the one-YAML-file plan, 100,000
+people): the planner (\`plan_resolved\`) about 24 % of the samples, the YAML events 10 %,
+desired state 10 %, the snapshot (other core) 17 %, malloc and free about 30 % spread over all
+of these, and the kernel zeroing fresh pages 12 %. The planner phase is four times the planner
+benchmark's: its people and accounts are scattered over the heap (records, attribute names and
+values each a separate allocation), and every step looks an account's email up again
+(\`identity_of\`, a lookup in each live account's attribute map), so the time is cache misses and
+allocation, not one hotspot. Reaching 0.8 s needs a denser layout — interned attribute names, an
+account's email and key stored once beside it, desired attributes without a copy for create
+and update — and memory under 250 MB needs the same (today the desired state, the live state
+and the records all exist at once while the snapshot is read early).
+
+**validate at 100,000 people, aim 0.5 s: missed (about 1 s).** validate builds desired state
+since #19 (an email outside \`scope.domains\` is a validation error), so it pays the YAML reading
+(0.5 s) and the desired state (0.25 s) plus starting and ending the process.
+
+**plan through the GoTo emulator, aim 1.5 s and 350 MB: missed (3.4 s, 655 MB).** Its time
+beyond the file-target plan is 100 pages of 1,000 users rendered by the emulator and parsed by
+rollcall on the same two cores; the goto and SCIM listings still copy each page's array
+(\`.cloned()\`) before turning it into accounts.
+
+**apply, writes within 10 % of the floor: missed.** Since #15 a grant-list PUT is preceded by a
+fresh read of the user (so a license granted in between is never lost): the 10 % drift apply
+makes 5,435 "get user" requests beside its 8,637 writes, and they share the rate limit, so the
+write phase is that much longer than the writes alone would take. The initial load's write
+phase took 2.0 s for 1,979 "Add Users" requests (floor 1.0 s); it met the floor in the
+2026-11-27 run on another machine, and was not investigated this round.
 DOC
 echo "wrote $out"

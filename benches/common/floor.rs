@@ -111,20 +111,6 @@ fn collect(dir: &Path, inputs: &mut Inputs) {
     }
 }
 
-/// rollcall's own parser options (src/manifest/yaml.rs): its budget admits 100,000 people.
-fn options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        strict_booleans: true,
-        budget: serde_saphyr::budget! {
-            max_reader_input_bytes: Some(256 * 1024 * 1024),
-            max_events: 50_000_000,
-            max_depth: 64,
-            max_nodes: 50_000_000,
-            max_total_scalar_bytes: 256 * 1024 * 1024,
-        },
-    }
-}
-
 fn median_ms(mut f: impl FnMut() -> usize) -> (f64, usize) {
     let mut times = Vec::new();
     let mut count = 0;
@@ -169,7 +155,12 @@ pub fn measure(dir: &Path) -> Floor {
         inputs
             .yaml
             .iter()
-            .map(|t| serde_saphyr::from_str_with_options::<YamlFile>(t, options()).expect("plain YAML").users.len())
+            .map(|t| {
+                serde_saphyr::from_str_with_options::<YamlFile>(t, rollcall::manifest::yaml::options())
+                    .expect("plain YAML")
+                    .users
+                    .len()
+            })
             .sum()
     });
     let (json_ms, _) = median_ms(|| {

@@ -30,7 +30,12 @@ pub fn has_span<T>(s: &Spanned<T>) -> bool {
 /// Parses one YAML document of `source` into `T`, or says precisely why not.
 pub fn parse<T: DeserializeOwned>(source: &Source) -> Result<T, Problem> {
     let text: &str = source.inner();
-    let options = serde_saphyr::options! {
+    serde_saphyr::from_str_with_options::<T>(text, options()).map_err(|e| yaml_problem(&e, source))
+}
+
+/// The parser's settings for every rollcall file (the parse-floor benchmark uses them too).
+pub fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
         // YAML 1.2 core: `no`, `on`, `y` are strings, never booleans.
         strict_booleans: true,
         // Manifest sizes are bounded by what people write; directories by what Entra exports.
@@ -41,8 +46,7 @@ pub fn parse<T: DeserializeOwned>(source: &Source) -> Result<T, Problem> {
             max_nodes: 50_000_000,
             max_total_scalar_bytes: 256 * 1024 * 1024,
         },
-    };
-    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| yaml_problem(&e, source))
+    }
 }
 
 fn yaml_problem(err: &serde_saphyr::Error, source: &Source) -> Problem {
