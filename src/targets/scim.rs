@@ -147,7 +147,7 @@ impl Client {
         let filter = filter.as_str();
         let fetch = move |read: u64| async move {
             let start = read + 1;
-            let resp = self
+            let mut resp = self
                 .call(
                     Method::GET,
                     &format!("/Users?startIndex={start}&count={page}{filter}"),
@@ -156,14 +156,13 @@ impl Client {
                     format!("{what} (startIndex {start})"),
                 )
                 .await?;
-            // SCIM 2.0 says `Resources`; GoTo's SCIM 1.x dialect says `resources`.
-            let resources = resp
-                .body
-                .get("Resources")
-                .or_else(|| resp.body.get("resources"))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            // SCIM 2.0 says `Resources`; GoTo's SCIM 1.x dialect says `resources`. Taken out
+            // of the answer, not copied.
+            let key = if resp.body.get("Resources").is_some() { "Resources" } else { "resources" };
+            let resources = match resp.body.get_mut(key).map(Value::take) {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            };
             Ok((resources, resp.body.get("totalResults").and_then(Value::as_u64)))
         };
         let give_up = |why| {
