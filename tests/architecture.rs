@@ -132,3 +132,58 @@ fn an_upward_edge_is_caught_and_named() {
         ]
     );
 }
+
+/// Functions in `src/` longer than `limit` lines, from the `fn` line to its closing brace (the
+/// first line after it that is only `}` at the `fn`'s indentation), as `path:line name (n lines)`.
+fn long_functions(src: &Path, limit: usize) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    files.sort();
+    let mut long = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            let mut words = line.trim_start();
+            for prefix in ["pub(crate) ", "pub(super) ", "pub ", "async ", "const ", "unsafe "] {
+                words = words.strip_prefix(prefix).unwrap_or(words);
+            }
+            let Some(rest) = words.strip_prefix("fn ") else { continue };
+            if line.trim_end().ends_with(';') {
+                continue;
+            }
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let close = format!("{indent}}}");
+            let end = lines[i..].iter().position(|l| l.trim_end() == close).map_or(lines.len(), |n| i + n);
+            let n = end - i + 1;
+            if n > limit {
+                let rel = file.strip_prefix(src.parent().unwrap()).unwrap().display().to_string();
+                long.push(format!("{rel}:{} {name} ({n} lines)", i + 1));
+            }
+        }
+    }
+    long
+}
+
+#[test]
+fn no_function_in_src_is_over_120_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let long = long_functions(&src, 120);
+    assert!(long.is_empty(), "functions over 120 lines: split them into named steps:\n  {}", long.join("\n  "));
+}
+
+#[test]
+fn a_long_function_is_caught_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let body = "    let x = 1;\n".repeat(5);
+    std::fs::write(
+        src.join("lib.rs"),
+        format!("pub fn short() {{\n}}\n\nimpl A {{\n    pub(crate) fn long() {{\n{body}    }}\n}}\nfn decl();\n"),
+    )
+    .unwrap();
+    assert_eq!(long_functions(&src, 6), ["src/lib.rs:5 long (7 lines)"]);
+    assert!(long_functions(&src, 7).is_empty());
+}
