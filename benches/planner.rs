@@ -29,6 +29,9 @@ fn attr(name: &str, v: String) -> DesiredAttribute {
 fn world(n: usize) -> (Desired, LiveState) {
     let business = "7902142105473202120";
     let mut people = Vec::with_capacity(n);
+    // As `desired` builds them: everyone with the same roles shares one set.
+    let grants = std::sync::Arc::new([RoleGrant::License("GoToMeeting Business".into())].into());
+    let roles = std::sync::Arc::new(["organizer".into()].into());
     let mut accounts = Vec::with_capacity(n);
     for i in 0..n {
         let email = format!("person{i:06}@acme.example");
@@ -49,8 +52,8 @@ fn world(n: usize) -> (Desired, LiveState) {
                     },
                 ],
                 key: None,
-                grants: [RoleGrant::License("GoToMeeting Business".into())].into(),
-                roles: ["organizer".into()].into(),
+                grants: std::sync::Arc::clone(&grants),
+                roles: std::sync::Arc::clone(&roles),
                 enabled: true,
             });
         }

@@ -1,6 +1,7 @@
 //! Manifests + directory -> the accounts that should exist (pure, offline).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::config::{Assignee, Clause, ClauseValue, Manifest, MappingValue, Scope};
 use crate::diag::{Code, Problem, Problems};
@@ -21,7 +22,8 @@ pub enum RoleGrant {
 /// One target attribute of a desired account.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DesiredAttribute {
-    pub name: String,
+    /// The target attribute: one allocation shared by every person's copy.
+    pub name: Arc<str>,
     /// The value on create (the mapping's value, else its `default:`); None = omitted.
     /// For `SelectUniqueValue`, the first candidate until the planner picks one.
     pub on_create: Option<String>,
@@ -43,16 +45,18 @@ pub struct DesiredAccount {
     pub attributes: Vec<DesiredAttribute>,
     /// The GoTo user key, when the directory record carries it (`rollcall import` writes it).
     pub key: Option<Key>,
-    pub grants: BTreeSet<RoleGrant>,
-    /// Roles the person holds, for display.
-    pub roles: BTreeSet<String>,
+    /// Shared by everyone with the same roles (one set per distinct combination, which the
+    /// planner resolves once).
+    pub grants: Arc<BTreeSet<RoleGrant>>,
+    /// Roles the person holds, for display; shared like `grants`.
+    pub roles: Arc<BTreeSet<String>>,
     /// false: `accountEnabled: false` in the directory; desired as disabled.
     pub enabled: bool,
 }
 
 impl DesiredAccount {
     pub fn attribute(&self, name: &str) -> Option<&DesiredAttribute> {
-        self.attributes.iter().find(|a| a.name == name)
+        self.attributes.iter().find(|a| &*a.name == name)
     }
     /// The email the account is created with (and matched by): GoTo's `email`, else SCIM's
     /// `userName` (a scim manifest maps `userName` where a goto one maps `email`).
@@ -123,82 +127,23 @@ pub fn build(m: &Manifest) -> Result<Desired, Problems> {
 /// Builds the desired state for a plan made at `now` (Entra's `M/d/yyyy h:mm:ss tt`), the
 /// value of `Now()`; apply passes the saved plan's time, so the plan is not stale by the clock.
 pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
-    let mut problems = Problems::default();
     let roles_of = expand_assignments(m);
-    let email_attribute = if m.target.kind == TargetKind::Scim { "userName" } else { "email" };
-    let mut accounts = Vec::with_capacity(roles_of.len());
-    // Whether each mapping calls `Redact`, once rather than per person.
-    let secret: Vec<bool> =
-        m.mappings.iter().map(|x| matches!(&x.value, MappingValue::Expr(e) if e.is_secret())).collect();
-    for (person_index, roles) in roles_of {
-        let person = &m.directory.people[person_index];
-        if !passes_scoping(&m.scoping, &person.attributes) {
-            continue;
-        }
-        let mut grants = BTreeSet::new();
-        for role in &roles {
-            let r = &m.roles[role];
-            grants.extend(r.licenses.iter().map(|(l, _)| RoleGrant::License(l.clone())));
-            grants.extend(r.admin_roles.iter().cloned().map(RoleGrant::AdminRole));
-            grants.extend(r.scim_roles.iter().cloned().map(RoleGrant::ScimRole));
-        }
-        let record = PersonRecord {
-            attributes: &person.attributes,
-            roles: roles.iter().map(String::as_str).collect(),
-            domain: m.scope.as_ref().and_then(|s| s.domains.first()).map(String::as_str),
-            now,
-        };
-        let attributes: Vec<DesiredAttribute> = m
-            .mappings
-            .iter()
-            .zip(&secret)
-            .map(|(mapping, &secret)| desired_attribute(mapping, &record, secret))
-            .collect();
-        let account = DesiredAccount {
-            person: person.id.clone(),
-            key: person.attributes.get("key").map(|k| Key(k.to_owned())),
-            enabled: person.attributes.get("accountEnabled").and_then(crate::directory::account_enabled) != Some(false),
-            attributes,
-            grants,
-            roles,
-        };
-        let email = account.attribute(email_attribute).and_then(|a| a.on_create.as_deref());
-        if let Some(email) = email.filter(|e| !crate::config::is_plausible_email(e)) {
-            problems.push(
-                Problem::new(
-                    Code::InvalidEmail,
-                    format!(
-                        "{} would get the email `{}`, which is not a plausible address",
-                        crate::printable::escape(&account.person),
-                        crate::printable::escape(email)
-                    ),
-                )
-                .at(&person.origin.source, person.origin.span, "this person")
-                .help(
-                    "an email needs exactly one @ and no spaces, control characters, backticks, angle brackets \
-                     or double quotes; fix the record or the email mapping",
-                ),
-            );
-            continue;
-        }
-        if let (Some(scope), Some(email)) = (&m.scope, email) {
-            let domain = domain_of(email);
-            if !scope.exclude.iter().any(|e| e.eq_ignore_ascii_case(email)) && !scope.domains.contains(&domain) {
-                problems.push(
-                    Problem::new(
-                        Code::EmailOutOfScope,
-                        format!("{} would get the email {email}, outside scope.domains", account.person),
-                    )
-                    .at(&person.origin.source, person.origin.span, "this person")
-                    .help(format!(
-                        "add `{domain}` to scope.domains, exclude the person, or fix the email mapping (scope: {})",
-                        scope.domains.join(", ")
-                    )),
-                );
-            }
-        }
-        accounts.push(account);
-    }
+    let builder = Builder::new(m, now);
+    // Each person is built on their own: a large organisation is built in two halves, one
+    // on each core, and put back together in order (the same accounts, the same problems).
+    // The roles are borrowed: memory one core frees that the other allocated costs both a lock.
+    let (accounts, problems) = if parallel(roles_of.len()) {
+        let (first, second) = roles_of.split_at(roles_of.len() / 2);
+        let ((mut accounts, mut problems), (rest, more)) = std::thread::scope(|s| {
+            let other = s.spawn(|| builder.people(second));
+            (builder.people(first), other.join().expect("building the desired state does not panic"))
+        });
+        accounts.extend(rest);
+        problems.0.extend(more.0);
+        (accounts, problems)
+    } else {
+        builder.people(&roles_of)
+    };
     let mut managed = BTreeSet::new();
     let mut license_origins = BTreeMap::new();
     for r in m.roles.values() {
@@ -226,8 +171,144 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
     problems.into_result(desired)
 }
 
+/// Below this many people the desired state is built on one core.
+const PARALLEL_FROM: usize = 8192;
+
+/// Whether `n` people are built on two cores (tests set the threshold of their own thread,
+/// to hold the two ways to the same result).
+fn parallel(n: usize) -> bool {
+    #[cfg(test)]
+    return n >= TEST_PARALLEL_FROM.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    return n >= PARALLEL_FROM;
+}
+
+#[cfg(test)]
+thread_local! {
+    static TEST_PARALLEL_FROM: std::cell::Cell<usize> = const { std::cell::Cell::new(PARALLEL_FROM) };
+}
+
+/// The roles and the grants of everyone with the same roles.
+type Shared = (Arc<BTreeSet<String>>, Arc<BTreeSet<RoleGrant>>);
+
+/// What building one person's desired account needs, worked out once.
+struct Builder<'m> {
+    m: &'m Manifest,
+    now: Option<&'m str>,
+    /// GoTo's `email`, SCIM's `userName`: checked to be a plausible email in scope.
+    email_attribute: &'static str,
+    /// Whether each mapping calls `Redact`.
+    secret: Vec<bool>,
+}
+
+impl<'m> Builder<'m> {
+    fn new(m: &'m Manifest, now: Option<&'m str>) -> Self {
+        Builder {
+            m,
+            now,
+            email_attribute: if m.target.kind == TargetKind::Scim { "userName" } else { "email" },
+            secret: m.mappings.iter().map(|x| matches!(&x.value, MappingValue::Expr(e) if e.is_secret())).collect(),
+        }
+    }
+
+    /// The desired accounts of these people (person index, roles), in this order.
+    fn people(&self, roles_of: &[(usize, BTreeSet<&str>)]) -> (Vec<DesiredAccount>, Problems) {
+        let Builder { m, now, email_attribute, ref secret } = *self;
+        // Each mapping's attribute name, allocated once for everyone (once per core: the
+        // counts of a shared one would bounce between the cores).
+        let names: Vec<Arc<str>> = m.mappings.iter().map(|x| Arc::from(x.attribute.as_str())).collect();
+        let mut problems = Problems::default();
+        let mut accounts = Vec::with_capacity(roles_of.len());
+        // People with the same roles share one set of roles and one of grants.
+        let mut interned: HashMap<&BTreeSet<&str>, Shared> = HashMap::new();
+        for (person_index, roles) in roles_of {
+            let person = &m.directory.people[*person_index];
+            if !passes_scoping(&m.scoping, &person.attributes) {
+                continue;
+            }
+            let (roles, grants) = interned
+                .entry(roles)
+                .or_insert_with(|| {
+                    let grants = Arc::new(role_grants(m, roles));
+                    (Arc::new(roles.iter().map(|r| (*r).to_owned()).collect()), grants)
+                })
+                .clone();
+            let record = PersonRecord {
+                attributes: &person.attributes,
+                roles: roles.iter().map(String::as_str).collect(),
+                domain: m.scope.as_ref().and_then(|s| s.domains.first()).map(String::as_str),
+                now,
+            };
+            let attributes: Vec<DesiredAttribute> = m
+                .mappings
+                .iter()
+                .zip(secret)
+                .zip(&names)
+                .map(|((mapping, &secret), name)| desired_attribute(mapping, name, &record, secret))
+                .collect();
+            let account = DesiredAccount {
+                person: person.id.clone(),
+                key: person.attributes.get("key").map(|k| Key(k.to_owned())),
+                enabled: person.attributes.get("accountEnabled").and_then(crate::directory::account_enabled)
+                    != Some(false),
+                attributes,
+                grants,
+                roles,
+            };
+            let email = account.attribute(email_attribute).and_then(|a| a.on_create.as_deref());
+            if let Some((problem, fatal)) = email.and_then(|email| email_problem(m, &account.person, person, email)) {
+                problems.push(problem);
+                if fatal {
+                    continue;
+                }
+            }
+            accounts.push(account);
+        }
+        (accounts, problems)
+    }
+}
+
+/// What is wrong with the email `person` would get, if anything: not a plausible address
+/// (the account is left out: true), or outside the scope (kept, for the plan's other checks).
+fn email_problem(m: &Manifest, id: &str, person: &crate::directory::Person, email: &str) -> Option<(Problem, bool)> {
+    let here = |p: Problem| p.at(&person.origin.source, person.origin.span, "this person");
+    if !crate::config::is_plausible_email(email) {
+        let problem = Problem::new(
+            Code::InvalidEmail,
+            format!(
+                "{} would get the email `{}`, which is not a plausible address",
+                crate::printable::escape(id),
+                crate::printable::escape(email)
+            ),
+        )
+        .help(
+            "an email needs exactly one @ and no spaces, control characters, backticks, angle brackets or double \
+             quotes; fix the record or the email mapping",
+        );
+        return Some((here(problem), true));
+    }
+    let scope = m.scope.as_ref()?;
+    if crate::vocab::in_domains(&scope.domains, email) || scope.exclude.iter().any(|e| e.eq_ignore_ascii_case(email)) {
+        return None;
+    }
+    let problem =
+        Problem::new(Code::EmailOutOfScope, format!("{id} would get the email {email}, outside scope.domains")).help(
+            format!(
+                "add `{}` to scope.domains, exclude the person, or fix the email mapping (scope: {})",
+                domain_of(email),
+                scope.domains.join(", ")
+            ),
+        );
+    Some((here(problem), false))
+}
+
 /// One mapping's value for one person.
-fn desired_attribute(mapping: &crate::config::Mapping, record: &PersonRecord, secret: bool) -> DesiredAttribute {
+fn desired_attribute(
+    mapping: &crate::config::Mapping,
+    name: &Arc<str>,
+    record: &PersonRecord,
+    secret: bool,
+) -> DesiredAttribute {
     let (value, candidates) = match &mapping.value {
         MappingValue::Expr(e) => {
             let candidates = e.unique_candidates(record).map(|mut c| {
@@ -244,7 +325,7 @@ fn desired_attribute(mapping: &crate::config::Mapping, record: &PersonRecord, se
         MappingValue::Constant(c) => (Some(c.clone()), None),
     };
     DesiredAttribute {
-        name: mapping.attribute.clone(),
+        name: name.clone(),
         on_update: if mapping.apply == ApplyMode::Always && candidates.is_none() { value.clone() } else { None },
         on_create: value.or_else(|| mapping.default.clone()),
         candidates,
@@ -252,18 +333,32 @@ fn desired_attribute(mapping: &crate::config::Mapping, record: &PersonRecord, se
     }
 }
 
-/// person index -> the roles assigned to them, directly or through (nested) groups.
-fn expand_assignments(m: &Manifest) -> BTreeMap<usize, BTreeSet<String>> {
+/// Every grant the roles name.
+fn role_grants(m: &Manifest, roles: &BTreeSet<&str>) -> BTreeSet<RoleGrant> {
+    let mut grants = BTreeSet::new();
+    for role in roles {
+        let r = &m.roles[*role];
+        grants.extend(r.licenses.iter().map(|(l, _)| RoleGrant::License(l.clone())));
+        grants.extend(r.admin_roles.iter().cloned().map(RoleGrant::AdminRole));
+        grants.extend(r.scim_roles.iter().cloned().map(RoleGrant::ScimRole));
+    }
+    grants
+}
+
+/// (person index, the roles assigned to them directly or through nested groups), for
+/// everyone assigned a role, in person order. The names are the manifest's own.
+fn expand_assignments(m: &Manifest) -> Vec<(usize, BTreeSet<&str>)> {
     let mut members_cache: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut out: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    let mut out: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); m.directory.people.len()];
     for a in &m.assignments {
+        let role = a.role.as_str();
         match &a.who {
             Assignee::User(i) => {
-                out.entry(*i).or_default().insert(a.role.clone());
+                out[*i].insert(role);
             }
             Assignee::Source(entry, _) => {
                 for (i, _) in m.directory.people.iter().enumerate().filter(|(_, p)| p.entry == *entry) {
-                    out.entry(i).or_default().insert(a.role.clone());
+                    out[i].insert(role);
                 }
             }
             Assignee::Group(g) => {
@@ -272,12 +367,12 @@ fn expand_assignments(m: &Manifest) -> BTreeMap<usize, BTreeSet<String>> {
                     members_cache.insert(g.as_str(), members);
                 }
                 for &i in &members_cache[g.as_str()] {
-                    out.entry(i).or_default().insert(a.role.clone());
+                    out[i].insert(role);
                 }
             }
         }
     }
-    out
+    out.into_iter().enumerate().filter(|(_, roles)| !roles.is_empty()).collect()
 }
 
 /// Everyone in `group`, nested groups included (validation has rejected cycles; the
@@ -322,5 +417,78 @@ pub fn clause_holds(c: &Clause, attributes: &Attributes) -> bool {
         (ScopingOp::NotIn, ClauseValue::List(xs)) => !v.is_some_and(|s| xs.iter().any(|x| s.eq_ignore_ascii_case(x))),
         // Validation pairs every op with the right kind of value.
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large organisation is built in two halves, one on each core: the same accounts in
+    /// the same order, and the same problems, as on one core (here from two people on).
+    #[test]
+    fn building_on_two_cores_gives_what_one_core_gives() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut people = String::from("users:\n");
+        // Every seventh person gets an email outside the scope, every eleventh none that is
+        // plausible: problems come from both halves.
+        let id = |i: usize| {
+            let domain = if i % 7 == 3 { "elsewhere.example" } else { "acme.example" };
+            if i % 11 == 5 { format!("p {i}@{domain}") } else { format!("p{i}@{domain}") }
+        };
+        for i in 0..40 {
+            people.push_str(&format!("  - {{ userPrincipalName: '{}', givenName: P{i}, dept: d{} }}\n", id(i), i % 3));
+        }
+        people.push_str("groups:\n  staff: { members: [");
+        people.push_str(&(0..40).filter(|i| i % 4 != 0).map(|i| format!("'{}'", id(i))).collect::<Vec<_>>().join(", "));
+        people.push_str("] }\n");
+        std::fs::write(tmp.path().join("people.yaml"), people).unwrap();
+        std::fs::write(
+            tmp.path().join("rollcall.yaml"),
+            r#"version: 1
+target: { kind: file, path: live.json }
+scope: { domains: [acme.example] }
+directory: [people.yaml]
+roles:
+  organizer: { licenses: ["GoToMeeting Business"] }
+  admin: { licenses: ["GoToMeeting Business"], admin_roles: [MANAGE_USERS] }
+mappings:
+  email: { from: "ToLower([userPrincipalName])" }
+  firstName: { from: "[givenName]" }
+  lastName: { from: "[dept]" }
+assignments:
+  - { group: staff, role: organizer }
+  - { source: people.yaml, role: admin }
+"#,
+        )
+        .unwrap();
+        let m = crate::config::load(tmp.path()).unwrap_or_else(|p| panic!("{}", p.render_plain()));
+        let on = |from: usize| {
+            TEST_PARALLEL_FROM.with(|f| f.set(from));
+            let built = build(&m);
+            TEST_PARALLEL_FROM.with(|f| f.set(PARALLEL_FROM));
+            built
+        };
+        let (one, two) = (on(usize::MAX), on(2));
+        let (Err(one), Err(two)) = (&one, &two) else { panic!("the people with bad emails are problems") };
+        assert_eq!(one.render_plain(), two.render_plain());
+        // Six outside the scope, four implausible, one (38) both: counted once.
+        assert_eq!(one.len(), 6 + 4 - 1, "{}", one.render_plain());
+        // Without the people whose emails are problems, both build the same accounts.
+        std::fs::write(
+            tmp.path().join("people.yaml"),
+            std::fs::read_to_string(tmp.path().join("people.yaml"))
+                .unwrap()
+                .replace("elsewhere", "acme")
+                .replace("'p ", "'p"),
+        )
+        .unwrap();
+        let m = crate::config::load(tmp.path()).unwrap_or_else(|p| panic!("{}", p.render_plain()));
+        TEST_PARALLEL_FROM.with(|f| f.set(2));
+        let two = build(&m).unwrap();
+        TEST_PARALLEL_FROM.with(|f| f.set(usize::MAX));
+        let one = build(&m).unwrap();
+        assert_eq!(one.accounts.len(), 40);
+        assert_eq!(one.accounts, two.accounts);
     }
 }

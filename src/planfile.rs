@@ -390,7 +390,7 @@ fn feed_accounts(h: &mut Feeder, desired: &Desired) {
         for attr in &a.attributes {
             h.feed(&[&attr.name, attr.on_create.as_deref().unwrap_or("\0"), attr.on_update.as_deref().unwrap_or("\0")]);
         }
-        for g in &a.grants {
+        for g in a.grants.iter() {
             let (kind, name) = match g {
                 crate::desired::RoleGrant::License(n) => ("license", n),
                 crate::desired::RoleGrant::AdminRole(n) => ("admin_role", n),

@@ -257,9 +257,9 @@ fn deltas(old: Option<&DesiredAccount>, new: Option<&DesiredAccount>) -> Vec<Del
         out.push(Delta::Key { old: key(old), new: key(new) });
     }
     if let Some(n) = new {
-        let mut names: Vec<&str> = n.attributes.iter().map(|a| a.name.as_str()).collect();
+        let mut names: Vec<&str> = n.attributes.iter().map(|a| &*a.name).collect();
         for a in old.iter().flat_map(|o| o.attributes.iter()) {
-            if !names.contains(&a.name.as_str()) {
+            if !names.contains(&&*a.name) {
                 names.push(&a.name);
             }
         }

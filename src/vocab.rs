@@ -111,6 +111,22 @@ pub fn domain_of(email: &str) -> String {
     email.rsplit_once('@').map_or(String::new(), |(_, d)| d.to_ascii_lowercase())
 }
 
+/// Whether the email's domain is one of `domains` (lower-cased): `domain_of`, without a copy.
+pub fn in_domains(domains: &[String], email: &str) -> bool {
+    let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+    domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+}
+
+/// `s.to_lowercase()`, without a copy when `s` is already lower case (the usual email):
+/// the planner and the directory index lower-case every account's identity.
+pub fn lowercase(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.to_lowercase())
+    }
+}
+
 /// The kinds of target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -215,6 +231,19 @@ pub fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lowercase_is_to_lowercase_without_a_copy_when_nothing_changes() {
+        for s in ["ada@acme.example", "Ada@ACME.example", "zoë@x.example", "ZOË@X.EXAMPLE", "İstanbul", "straße", ""]
+        {
+            let lower = lowercase(s);
+            assert_eq!(lower, s.to_lowercase(), "{s}");
+            assert_eq!(matches!(lower, std::borrow::Cow::Borrowed(_)), s.is_ascii() && s == s.to_lowercase(), "{s}");
+        }
+        assert!(in_domains(&["acme.example".into()], "Ada@ACME.Example"));
+        assert!(!in_domains(&["acme.example".into()], "ada@sub.acme.example"));
+        assert!(!in_domains(&["acme.example".into()], "no-at-sign"));
+    }
 
     #[test]
     fn each_kind_names_its_identity_among_its_attributes() {

@@ -98,7 +98,7 @@ pub struct Directory {
 impl Directory {
     /// The person a reference (userPrincipalName or mail, any case) names.
     pub fn person(&self, reference: &str) -> Option<usize> {
-        self.index.get(&reference.trim().to_lowercase()).copied()
+        self.index.get(crate::vocab::lowercase(reference.trim()).as_ref()).copied()
     }
     pub fn group(&self, name: &str) -> Option<&Group> {
         self.group_index.get(name).map(|&i| &self.groups[i])

@@ -1,5 +1,6 @@
 //! desired + live -> Plan. Pure: no I/O, deterministic whatever the input order.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 // The planner's maps hold every account: foldhash, not SipHash (seeded per run all the same).
@@ -8,7 +9,7 @@ use foldhash::{HashMap, HashMapExt, HashSet};
 use super::{Action, ActionKind, Change, GrantChange, LeftAlone, Plan, Unmanaged, Warning, safety};
 use crate::desired::{Desired, DesiredAccount, DesiredAttribute, RoleGrant};
 use crate::diag::{Code, Problem, Problems};
-use crate::live::{ACTIVE, Grant, LiveAccount, LiveState, domain_of};
+use crate::live::{ACTIVE, Grant, LiveAccount, LiveState};
 use crate::manifest::OnUnassign;
 
 #[derive(Debug, Clone, Default)]
@@ -105,22 +106,25 @@ impl Grants {
 
 pub use crate::vocab::case_insensitive;
 
-fn normalise(attribute: &str, value: &str) -> String {
+pub(super) fn normalise(attribute: &str, value: &str) -> String {
     if case_insensitive(attribute) { value.to_lowercase() } else { value.to_owned() }
 }
 
-fn matching_value<'a>(attribute: &str, account: &'a DesiredAccount) -> Option<std::borrow::Cow<'a, str>> {
+fn matching_value<'a>(attribute: &str, account: &'a DesiredAccount) -> Option<Cow<'a, str>> {
     if attribute == "key" {
         return account.key.as_ref().map(|k| k.as_str().into());
     }
     account.attribute(attribute)?.on_create.as_deref().map(|v| normalise(attribute, v).into())
 }
 
-fn live_value(attribute: &str, account: &LiveAccount) -> Option<String> {
+/// The value `account` is matched by on `attribute` (lower-cased where case does not count),
+/// borrowed when it needs no change.
+fn live_value<'a>(attribute: &str, account: &'a LiveAccount) -> Option<Cow<'a, str>> {
     if attribute == "key" {
-        return Some(account.key.as_str().to_owned());
+        return Some(account.key.as_str().into());
     }
-    account.attributes.get(attribute).map(|v| normalise(attribute, v))
+    let value = account.attributes.get(attribute)?;
+    Some(if case_insensitive(attribute) { crate::vocab::lowercase(value) } else { value.as_str().into() })
 }
 
 /// Builds the plan. Errors (ambiguous matches, unknown licenses, a create without email)
@@ -149,8 +153,13 @@ pub fn plan_resolved(
         unmanaged: Vec::new(),
     };
     let (wanted, visible) = planner.visible();
-    let emails = distinct_emails(&wanted)?;
-    let matched = match_accounts(desired, &wanted, &visible, &emails)?;
+    // The people's emails are checked while the live accounts are indexed.
+    let (emails, indexes) = both(
+        parallel(wanted.len()),
+        || distinct_emails(&wanted),
+        || desired.matching.iter().map(|attr| Index::of(attr, &visible)).collect::<Vec<_>>(),
+    );
+    let matched = match_accounts(desired, &wanted, &visible, &emails?, &indexes)?;
     // SelectUniqueValue is never on a matching attribute: it is decided after matching.
     let selected = super::unique::resolve(&wanted, &matched, &visible, live)?;
     let wanted: Vec<&DesiredAccount> =
@@ -159,6 +168,45 @@ pub fn plan_resolved(
     let claimed: HashSet<usize> = matched.iter().flatten().copied().collect();
     let in_scope = planner.unwanted(&visible, &claimed);
     Ok(planner.finish(in_scope, options))
+}
+
+/// Below this many people, planning runs on one core.
+const PARALLEL_FROM: usize = 8192;
+
+/// Whether `n` people are planned on two cores (tests set the threshold of their own thread,
+/// to hold the two ways to the same plan).
+fn parallel(n: usize) -> bool {
+    #[cfg(test)]
+    return n >= TEST_PARALLEL_FROM.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    return n >= PARALLEL_FROM;
+}
+
+#[cfg(test)]
+thread_local! {
+    pub(super) static TEST_PARALLEL_FROM: std::cell::Cell<usize> = const { std::cell::Cell::new(PARALLEL_FROM) };
+}
+
+/// `a` and `b`, on two cores when `parallel`.
+fn both<A: Send, B: Send>(parallel: bool, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    if !parallel {
+        return (a(), b());
+    }
+    std::thread::scope(|s| {
+        let b = s.spawn(b);
+        (a(), b.join().expect("planning does not panic"))
+    })
+}
+
+/// The wanted people with what matching found for each, and the grants each wants.
+struct People<'p, 'a> {
+    wanted: &'p [&'a DesiredAccount],
+    visible: &'p [&'a LiveAccount],
+    matched: &'p [Option<usize>],
+    /// The distinct sets of grants people want, and which one each person wants.
+    sets: &'p [BTreeSet<Grant>],
+    want: &'p [usize],
+    unmatched_by_email: &'p HashMap<String, &'a LiveAccount>,
 }
 
 /// The state of one planning run: its inputs and what it has decided so far.
@@ -183,13 +231,21 @@ impl<'a> Planner<'a> {
             .as_ref()
             .map(|s| s.exclude.iter().map(|e| e.to_lowercase()).collect())
             .unwrap_or_default();
-        let is_excluded = |email: &str| !excluded.is_empty() && excluded.contains(&email.to_lowercase());
-        let mut visible: Vec<&LiveAccount> = self.live.accounts.iter().filter(|a| !is_excluded(a.email())).collect();
+        let is_excluded = |email: &str| excluded.contains(crate::vocab::lowercase(email).as_ref());
+        let mut visible: Vec<&LiveAccount> =
+            self.live.accounts.iter().filter(|a| excluded.is_empty() || !is_excluded(a.email())).collect();
         self.left_alone.excluded += self.live.accounts.len() - visible.len();
-        let mut wanted: Vec<&DesiredAccount> =
-            self.desired.accounts.iter().filter(|d| !d.email().is_some_and(is_excluded)).collect();
-        wanted.sort_unstable_by(|a, b| a.person.cmp(&b.person));
-        visible.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        let mut wanted: Vec<&DesiredAccount> = self
+            .desired
+            .accounts
+            .iter()
+            .filter(|d| excluded.is_empty() || !d.email().is_some_and(is_excluded))
+            .collect();
+        both(
+            parallel(wanted.len()),
+            || wanted.sort_unstable_by(|a, b| a.person.cmp(&b.person)),
+            || visible.sort_unstable_by(|a, b| a.key.cmp(&b.key)),
+        );
         (wanted, visible)
     }
 
@@ -197,10 +253,6 @@ impl<'a> Planner<'a> {
         let e = email.to_lowercase();
         self.desired.policy.protect.contains(&e)
             || self.live.me.as_deref().is_some_and(|me| me.eq_ignore_ascii_case(&e))
-    }
-
-    fn managed_of(&self, a: &LiveAccount) -> BTreeSet<Grant> {
-        a.grants.intersection(&self.grants.managed).cloned().collect()
     }
 
     /// Lists the grants of `a` that no role names (rollcall leaves them alone).
@@ -225,7 +277,6 @@ impl<'a> Planner<'a> {
         visible: &[&LiveAccount],
         matched: &[Option<usize>],
     ) -> Result<(), Problems> {
-        let mut problems = Problems::default();
         // Live accounts nothing matched, by email: a create of one of those emails is one
         // person seen twice (created and removed in one plan), never two.
         let claimed: HashSet<usize> = matched.iter().flatten().copied().collect();
@@ -236,55 +287,110 @@ impl<'a> Planner<'a> {
             .map(|(_, a)| (a.email().to_lowercase(), *a))
             .collect();
         // People with the same roles want the same grants: resolve each distinct set once.
-        let mut distinct: HashMap<&BTreeSet<RoleGrant>, usize> = HashMap::new();
+        // People with the same roles share one set (`desired` interns them): keyed by address.
+        let mut distinct: HashMap<*const BTreeSet<RoleGrant>, usize> = HashMap::new();
         let mut sets: Vec<BTreeSet<Grant>> = Vec::new();
-        for (d, account) in wanted.iter().enumerate() {
-            let set = *distinct.entry(&account.grants).or_insert_with(|| {
-                sets.push(self.grants.of(account));
-                sets.len() - 1
-            });
-            let want = &sets[set];
-            match matched[d] {
-                Some(l) => self.matched(account, visible[l], want),
+        let want: Vec<usize> = wanted
+            .iter()
+            .map(|account| {
+                *distinct.entry(std::sync::Arc::as_ptr(&account.grants)).or_insert_with(|| {
+                    sets.push(self.grants.of(account));
+                    sets.len() - 1
+                })
+            })
+            .collect();
+        let people =
+            People { wanted, visible, matched, sets: &sets, want: &want, unmatched_by_email: &unmatched_by_email };
+        // Each person is decided on their own: a large organisation in two halves, one on each
+        // core, put back together in order (`finish` sorts the actions all the same).
+        if !parallel(wanted.len()) {
+            return self.decide(&people, 0..wanted.len()).into_result(());
+        }
+        let mut other = self.fork();
+        let half = wanted.len() / 2;
+        let (mut problems, more) = std::thread::scope(|s| {
+            let second = s.spawn(|| other.decide(&people, half..wanted.len()));
+            (self.decide(&people, 0..half), second.join().expect("planning does not panic"))
+        });
+        self.join(other);
+        problems.0.extend(more.0);
+        problems.into_result(())
+    }
+
+    /// The actions for the wanted people in `range`.
+    fn decide(&mut self, people: &People, range: std::ops::Range<usize>) -> Problems {
+        let mut problems = Problems::default();
+        for d in range {
+            let (account, want) = (people.wanted[d], &people.sets[people.want[d]]);
+            match people.matched[d] {
+                Some(l) => self.matched(account, people.visible[l], want),
                 None => {
-                    if let Err(p) = self.create(account, want, &unmatched_by_email) {
+                    if let Err(p) = self.create(account, want, people.unmatched_by_email) {
                         problems.push(p);
                     }
                 }
             }
         }
-        problems.into_result(())
+        problems
+    }
+
+    /// A planner with the same inputs that has decided nothing yet.
+    fn fork(&self) -> Planner<'a> {
+        Planner {
+            desired: self.desired,
+            live: self.live,
+            grants: self.grants,
+            left_alone: LeftAlone::default(),
+            actions: Vec::new(),
+            warnings: Vec::new(),
+            unmanaged: Vec::new(),
+        }
+    }
+
+    /// Takes over what `other` decided, after what this one did.
+    fn join(&mut self, other: Planner<'a>) {
+        self.actions.extend(other.actions);
+        self.warnings.extend(other.warnings);
+        self.unmanaged.extend(other.unmanaged);
+        let (a, b) = (&mut self.left_alone, other.left_alone);
+        a.outside_scope += b.outside_scope;
+        a.excluded += b.excluded;
+        a.protected += b.protected;
+        a.kept += b.kept;
+        a.unmanaged_grants += b.unmanaged_grants;
+        a.locked += b.locked;
     }
 
     /// The action, if any, that takes the matched `live_account` to what `account` wants.
     fn matched(&mut self, account: &DesiredAccount, live_account: &LiveAccount, want: &BTreeSet<Grant>) {
         self.note_unmanaged(live_account);
-        let have = self.managed_of(live_account);
-        let email = live_account.email().to_owned();
+        let managed = &self.grants.managed;
+        let holds_none = held(managed, live_account).next().is_none();
+        let email = live_account.email();
         if let Some(message) = status_note(live_account) {
-            self.warn(&email, message);
+            self.warn(email, message);
         }
         if !account.enabled {
             // A target with a disabled flag (SCIM `active`) is disabled by the flag,
             // roles kept; without one (GoTo), by stripping the managed grants.
             let already = match live_account.active() {
                 Some(active) => !active,
-                None => have.is_empty(),
+                None => holds_none,
             };
             if already {
                 return;
             }
-            if self.protected(&email) {
+            if self.protected(email) {
                 self.left_alone.protected += 1;
-                self.warn(&email, "protected: kept although accountEnabled is false");
+                self.warn(email, "protected: kept although accountEnabled is false");
                 return;
             }
             self.actions.push(Action {
                 action: ActionKind::Disable,
                 key: Some(live_account.key.clone()),
                 reason: Some("accountEnabled is false".into()),
-                changes: disable_changes(live_account, &have, self.grants),
-                email,
+                changes: disable_changes(live_account, held(managed, live_account), self.grants),
+                email: email.to_owned(),
             });
             return;
         }
@@ -294,11 +400,14 @@ impl<'a> Planner<'a> {
             changes.push(Change::Attribute { attribute: ACTIVE.into(), old: Some("false".into()), new: "true".into() });
         }
         changes.extend(self.attribute_changes(account, live_account));
-        changes.extend(want.difference(&have).map(|g| Change::Add(self.grants.change(g))));
-        let removals: Vec<&Grant> = have.difference(want).collect();
-        if !removals.is_empty() && self.protected(&email) {
+        // `want` holds managed grants only: what the account lacks of it is to be added.
+        changes.extend(
+            want.iter().filter(|g| !live_account.grants.contains(*g)).map(|g| Change::Add(self.grants.change(g))),
+        );
+        let removals: Vec<&Grant> = held(managed, live_account).filter(|g| !want.contains(*g)).collect();
+        if !removals.is_empty() && self.protected(email) {
             self.left_alone.protected += 1;
-            self.warn(&email, "protected: grants no role gives are kept");
+            self.warn(email, "protected: grants no role gives are kept");
         } else {
             changes.extend(removals.into_iter().map(|g| Change::Remove(self.grants.change(g))));
         }
@@ -308,9 +417,10 @@ impl<'a> Planner<'a> {
         let kind = match live_account.active() {
             Some(_) if reactivate => ActionKind::Enable,
             Some(_) => ActionKind::Update,
-            None if have.is_empty() && !want.is_empty() => ActionKind::Enable,
+            None if holds_none && !want.is_empty() => ActionKind::Enable,
             None => ActionKind::Update,
         };
+        let email = email.to_owned();
         self.actions.push(Action { action: kind, key: Some(live_account.key.clone()), reason: None, email, changes });
     }
 
@@ -321,7 +431,7 @@ impl<'a> Planner<'a> {
         let mut locked = Vec::new();
         for attr in &account.attributes {
             let Some(new) = &attr.on_update else { continue };
-            let old = live_account.attributes.get(&attr.name);
+            let old = live_account.attributes.get(&*attr.name);
             let same = match old {
                 Some(o) if case_insensitive(&attr.name) => o.eq_ignore_ascii_case(new),
                 Some(o) => o == new,
@@ -402,7 +512,7 @@ impl<'a> Planner<'a> {
         let mut in_scope_count = 0;
         for (l, account) in visible.iter().enumerate() {
             let email = account.email();
-            let scoped = scope.is_some_and(|s| s.domains.contains(&domain_of(email)));
+            let scoped = scope.is_some_and(|s| crate::vocab::in_domains(&s.domains, email));
             in_scope_count += usize::from(scoped);
             if claimed.contains(&l) {
                 continue;
@@ -412,13 +522,17 @@ impl<'a> Planner<'a> {
                 continue;
             }
             self.note_unmanaged(account);
-            let have = self.managed_of(account);
+            let managed = &self.grants.managed;
             let remove = match self.desired.policy.on_unassign {
                 OnUnassign::Keep => {
                     self.left_alone.kept += 1;
                     continue;
                 }
-                OnUnassign::Disable if account.active().map_or(have.is_empty(), |active| !active) => continue,
+                OnUnassign::Disable
+                    if account.active().map_or(held(managed, account).next().is_none(), |active| !active) =>
+                {
+                    continue;
+                }
                 OnUnassign::Disable => ActionKind::Disable,
                 OnUnassign::Delete => ActionKind::Delete,
             };
@@ -433,9 +547,9 @@ impl<'a> Planner<'a> {
                 key: Some(account.key.clone()),
                 reason: Some("no longer assigned".into()),
                 changes: if remove == ActionKind::Disable {
-                    disable_changes(account, &have, self.grants)
+                    disable_changes(account, held(managed, account), self.grants)
                 } else {
-                    have.iter().map(|g| Change::Remove(self.grants.change(g))).collect()
+                    held(managed, account).map(|g| Change::Remove(self.grants.change(g))).collect()
                 },
             });
         }
@@ -508,25 +622,13 @@ fn match_accounts(
     wanted: &[&DesiredAccount],
     visible: &[&LiveAccount],
     emails: &[Option<String>],
+    indexes: &[Index],
 ) -> Result<Vec<Option<usize>>, Problems> {
     let mut problems = Problems::default();
-    let indexes: Vec<HashMap<String, Vec<usize>>> = desired
-        .matching
-        .iter()
-        .map(|attr| {
-            let mut index: HashMap<String, Vec<usize>> = HashMap::with_capacity(visible.len());
-            for (i, a) in visible.iter().enumerate() {
-                if let Some(v) = live_value(attr, a) {
-                    index.entry(v).or_default().push(i);
-                }
-            }
-            index
-        })
-        .collect();
     let mut matched: Vec<Option<usize>> = vec![None; wanted.len()];
     let mut claimed: HashMap<usize, usize> = HashMap::with_capacity(wanted.len());
     for (d, account) in wanted.iter().enumerate() {
-        for (attr, index) in desired.matching.iter().zip(&indexes) {
+        for (attr, index) in desired.matching.iter().zip(indexes) {
             // The email was lower-cased once already.
             let value = match attr.as_str() {
                 "email" | "userName" if account.attribute(attr).is_some() => {
@@ -535,7 +637,7 @@ fn match_accounts(
                 _ => matching_value(attr, account),
             };
             let Some(value) = value else { continue };
-            match index.get(value.as_ref()).map(Vec::as_slice) {
+            match index.get(value.as_ref()) {
                 None | Some([]) => continue,
                 Some([one]) => {
                     if let Some(&other) = claimed.get(one) {
@@ -575,9 +677,42 @@ fn match_accounts(
     problems.into_result(matched)
 }
 
+/// The visible accounts by their value of one matching attribute. Most values name one
+/// account: those take no list of their own.
+struct Index<'a> {
+    one: HashMap<Cow<'a, str>, usize>,
+    several: HashMap<Cow<'a, str>, Vec<usize>>,
+}
+
+impl<'a> Index<'a> {
+    fn of(attribute: &str, visible: &[&'a LiveAccount]) -> Index<'a> {
+        let mut one: HashMap<Cow<'a, str>, usize> = HashMap::with_capacity(visible.len());
+        let mut several: HashMap<Cow<'a, str>, Vec<usize>> = HashMap::new();
+        for (i, a) in visible.iter().enumerate() {
+            let Some(v) = live_value(attribute, a) else { continue };
+            if let Some(list) = several.get_mut(&v) {
+                list.push(i);
+            } else if let Some(&first) = one.get(&v) {
+                several.insert(v, vec![first, i]);
+            } else {
+                one.insert(v, i);
+            }
+        }
+        Index { one, several }
+    }
+
+    /// The accounts holding `value`, in `visible` order.
+    fn get(&self, value: &str) -> Option<&[usize]> {
+        match self.several.get(value) {
+            Some(list) => Some(list),
+            None => self.one.get(value).map(std::slice::from_ref),
+        }
+    }
+}
+
 /// An attribute set: secret (masked in every output) when its mapping calls `Redact`.
 fn attribute_change(attr: &DesiredAttribute, old: Option<String>, new: String) -> Change {
-    let attribute = attr.name.clone();
+    let attribute = attr.name.to_string();
     if attr.secret {
         Change::SecretAttribute { attribute, old, new }
     } else {
@@ -603,9 +738,14 @@ fn status_note(account: &LiveAccount) -> Option<String> {
 
 /// What disabling `account` changes: its `active` flag when the target has one (SCIM: the
 /// roles stay, so enabling restores the account as it was), else every managed grant (GoTo).
-fn disable_changes(account: &LiveAccount, have: &BTreeSet<Grant>, grants: &Grants) -> Vec<Change> {
+fn disable_changes<'g>(account: &LiveAccount, have: impl Iterator<Item = &'g Grant>, grants: &Grants) -> Vec<Change> {
     match account.active() {
         Some(_) => vec![Change::Attribute { attribute: ACTIVE.into(), old: Some("true".into()), new: "false".into() }],
-        None => have.iter().map(|g| Change::Remove(grants.change(g))).collect(),
+        None => have.map(|g| Change::Remove(grants.change(g))).collect(),
     }
+}
+
+/// The grants of `account` that some role names (the ones rollcall adds and removes), in order.
+fn held<'g>(managed: &'g BTreeSet<Grant>, account: &'g LiveAccount) -> impl Iterator<Item = &'g Grant> + 'g {
+    account.grants.iter().filter(|g| managed.contains(*g))
 }

@@ -61,8 +61,8 @@ fn desired_account() -> impl Strategy<Value = DesiredAccount> {
                     },
                 ],
                 key: None,
-                grants,
-                roles: BTreeSet::new(),
+                grants: grants.into(),
+                roles: Default::default(),
                 enabled,
             }
         })
@@ -195,6 +195,19 @@ proptest! {
         prop_assert_eq!(p, plan(&d, &l, &PlanOptions::default()).unwrap());
     }
 
+    /// A large organisation is planned in two halves, one on each core: the halves give the
+    /// plan, and the problems, that one core gives (here from two people on).
+    #[test]
+    fn planning_on_two_cores_gives_the_plan_of_one(c in case()) {
+        let on = |from: usize| {
+            super::planner::TEST_PARALLEL_FROM.with(|f| f.set(from));
+            let p = plan(&c.desired, &c.live, &PlanOptions::default());
+            super::planner::TEST_PARALLEL_FROM.with(|f| f.set(usize::MAX));
+            format!("{p:#?}")
+        };
+        prop_assert_eq!(on(usize::MAX), on(2));
+    }
+
     #[test]
     fn safety_invariants_hold(c in case()) {
         let p = plan(&c.desired, &c.live, &PlanOptions::default()).unwrap();
@@ -279,8 +292,8 @@ fn scim_case() -> impl Strategy<Value = Case> {
                     },
                 ],
                 key: None,
-                grants: roles.into_iter().map(|r| RoleGrant::ScimRole(r.into())).collect(),
-                roles: BTreeSet::new(),
+                grants: std::sync::Arc::new(roles.into_iter().map(|r| RoleGrant::ScimRole(r.into())).collect()),
+                roles: Default::default(),
                 enabled,
             }
         });

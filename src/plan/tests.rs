@@ -2,6 +2,7 @@
 //! the plan as the text a reviewer would read.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::*;
 use crate::config::Scope;
@@ -69,15 +70,15 @@ fn person(email: &str, first: &str, last: &str) -> DesiredAccount {
         person: email.to_lowercase(),
         attributes: vec![attr("email", email), attr("firstName", first), attr("lastName", last)],
         key: None,
-        grants: [RoleGrant::License("GoToMeeting Business".into())].into(),
-        roles: ["organizer".into()].into(),
+        grants: Arc::new([RoleGrant::License("GoToMeeting Business".into())].into()),
+        roles: Arc::new(["organizer".into()].into()),
         enabled: true,
     }
 }
 
 fn admin(mut p: DesiredAccount) -> DesiredAccount {
-    p.grants.insert(RoleGrant::AdminRole("MANAGE_USERS".into()));
-    p.roles.insert("admin".into());
+    Arc::make_mut(&mut p.grants).insert(RoleGrant::AdminRole("MANAGE_USERS".into()));
+    Arc::make_mut(&mut p.roles).insert("admin".into());
     p
 }
 
@@ -589,7 +590,7 @@ fn licenses_resolve_by_key_too() {
     let mut w = world();
     w.desired.managed = [RoleGrant::License(BUSINESS.into())].into();
     let mut p = person("a@acme.example", "A", "A");
-    p.grants = [RoleGrant::License(BUSINESS.into())].into();
+    p.grants = Arc::new([RoleGrant::License(BUSINESS.into())].into());
     let w = w.want(p).has(account("1", "a@acme.example", "A", "A", &[business()]));
     insta::assert_snapshot!(w.text(), @"No changes. The account matches the manifests.");
 }
@@ -628,8 +629,8 @@ fn scim_person(user_name: &str, given: &str, roles: &[&str]) -> DesiredAccount {
         person: user_name.to_lowercase(),
         attributes: vec![attr("userName", user_name), attr("name.givenName", given)],
         key: None,
-        grants: roles.iter().map(|r| RoleGrant::ScimRole((*r).into())).collect(),
-        roles: ["member".into()].into(),
+        grants: Arc::new(roles.iter().map(|r| RoleGrant::ScimRole((*r).into())).collect()),
+        roles: Arc::new(["member".into()].into()),
         enabled: true,
     }
 }

@@ -16,11 +16,7 @@ use crate::desired::DesiredAccount;
 use crate::diag::{Code, Problem, Problems};
 use crate::live::{LiveAccount, LiveState};
 
-use super::planner::case_insensitive;
-
-fn normalise(attribute: &str, value: &str) -> String {
-    if case_insensitive(attribute) { value.to_lowercase() } else { value.to_owned() }
-}
+use super::planner::normalise;
 
 /// The accounts of `wanted` whose selected values this plan decides, by index in `wanted`
 /// (sorted by person), with the value picked as `on_create`. Empty when no mapping uses
@@ -31,10 +27,8 @@ pub(super) fn resolve(
     visible: &[&LiveAccount],
     live: &LiveState,
 ) -> Result<BTreeMap<usize, DesiredAccount>, Problems> {
-    let selected: BTreeSet<&str> = wanted
-        .iter()
-        .flat_map(|d| d.attributes.iter().filter(|a| a.candidates.is_some()).map(|a| a.name.as_str()))
-        .collect();
+    let selected: BTreeSet<&str> =
+        wanted.iter().flat_map(|d| d.attributes.iter().filter(|a| a.candidates.is_some()).map(|a| &*a.name)).collect();
     let mut out: BTreeMap<usize, DesiredAccount> = BTreeMap::new();
     let mut problems = Problems::default();
     for attribute in selected {
@@ -69,7 +63,7 @@ pub(super) fn resolve(
                 },
             };
             let resolved = out.entry(d).or_insert_with(|| (*account).clone());
-            if let Some(a) = resolved.attributes.iter_mut().find(|a| a.name == attribute) {
+            if let Some(a) = resolved.attributes.iter_mut().find(|a| &*a.name == attribute) {
                 a.on_create = value;
             }
         }
@@ -131,8 +125,8 @@ mod tests {
                 },
             ],
             key: None,
-            grants: BTreeSet::new(),
-            roles: BTreeSet::new(),
+            grants: Default::default(),
+            roles: Default::default(),
             enabled: true,
         }
     }
