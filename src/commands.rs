@@ -94,13 +94,18 @@ fn prepare(dir: &Path, only: &[String], made_at: Option<String>) -> Result<Prepa
             let live = target.read()?;
             clock.done("read the target");
             let grants = Grants::resolve(&desired, &live)?;
-            let plan = plan::planner::plan_resolved(&desired, &live, &grants, &PlanOptions { only: only.to_vec() })?;
-            clock.done("plan");
-            Ok::<_, Problems>((live, grants, plan))
+            // The live state is digested while the plan is made.
+            let (live_digest, plan) = std::thread::scope(|s| {
+                let digest = s.spawn(|| planfile::live_digest(&live, &desired, &grants.managed));
+                let plan = plan::planner::plan_resolved(&desired, &live, &grants, &PlanOptions { only: only.to_vec() });
+                (digest.join().expect("the digest does not panic"), plan)
+            });
+            clock.done("plan and live digest");
+            Ok::<_, Problems>((live, grants, plan?, live_digest))
         })();
         (digests.join().expect("the digest does not panic"), planned)
     });
-    let (live, grants, plan) = planned?;
+    let (live, _, plan, live_digest) = planned?;
     let (manifest_digest, manifest_parts) = digests?;
     let _ = freed.join();
     clock.done("digest the manifests (what was left of it)");
@@ -110,11 +115,10 @@ fn prepare(dir: &Path, only: &[String], made_at: Option<String>) -> Result<Prepa
         .filter(|e| e.action.is_none())
         .map(|e| format!("{}: {}", e.query.trim(), e.verdict))
         .collect();
-    let live_digest = planfile::live_digest(&live, &desired, &grants.managed);
     let mut doc = PlanDoc::new(plan, target.info(), planfile::provenance(dir), manifest_digest, live_digest);
     doc.manifest_parts = manifest_parts;
     doc.made_at = Some(made_at);
-    clock.done("live digest and provenance");
+    clock.done("provenance");
     Ok(Prepared { target, live, doc, nothing_to_do })
 }
 
