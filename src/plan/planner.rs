@@ -164,8 +164,12 @@ pub fn plan_resolved(
     let selected = super::unique::resolve(&wanted, &matched, &visible, live)?;
     let wanted: Vec<&DesiredAccount> =
         wanted.iter().enumerate().map(|(d, account)| selected.get(&d).unwrap_or(account)).collect();
-    planner.wanted(&wanted, &visible, &matched)?;
-    let claimed: HashSet<usize> = matched.iter().flatten().copied().collect();
+    // Which visible accounts some person matched, by index.
+    let mut claimed = vec![false; visible.len()];
+    for &l in matched.iter().flatten() {
+        claimed[l] = true;
+    }
+    planner.wanted(&wanted, &visible, &matched, &claimed)?;
     let in_scope = planner.unwanted(&visible, &claimed);
     Ok(planner.finish(in_scope, options))
 }
@@ -276,14 +280,14 @@ impl<'a> Planner<'a> {
         wanted: &[&DesiredAccount],
         visible: &[&LiveAccount],
         matched: &[Option<usize>],
+        claimed: &[bool],
     ) -> Result<(), Problems> {
         // Live accounts nothing matched, by email: a create of one of those emails is one
         // person seen twice (created and removed in one plan), never two.
-        let claimed: HashSet<usize> = matched.iter().flatten().copied().collect();
         let unmatched_by_email: HashMap<String, &LiveAccount> = visible
             .iter()
             .enumerate()
-            .filter(|(l, _)| !claimed.contains(l))
+            .filter(|(l, _)| !claimed[*l])
             .map(|(_, a)| (a.email().to_lowercase(), *a))
             .collect();
         // People with the same roles want the same grants: resolve each distinct set once.
@@ -507,14 +511,14 @@ impl<'a> Planner<'a> {
 
     /// Deprovisions each in-scope live account that nobody wants, per `on_unassign`.
     /// Returns how many visible accounts are in scope.
-    fn unwanted(&mut self, visible: &[&LiveAccount], claimed: &HashSet<usize>) -> usize {
+    fn unwanted(&mut self, visible: &[&LiveAccount], claimed: &[bool]) -> usize {
         let scope = self.desired.scope.as_ref();
         let mut in_scope_count = 0;
         for (l, account) in visible.iter().enumerate() {
             let email = account.email();
             let scoped = scope.is_some_and(|s| crate::vocab::in_domains(&s.domains, email));
             in_scope_count += usize::from(scoped);
-            if claimed.contains(&l) {
+            if claimed[l] {
                 continue;
             }
             if !scoped {
@@ -626,7 +630,8 @@ fn match_accounts(
 ) -> Result<Vec<Option<usize>>, Problems> {
     let mut problems = Problems::default();
     let mut matched: Vec<Option<usize>> = vec![None; wanted.len()];
-    let mut claimed: HashMap<usize, usize> = HashMap::with_capacity(wanted.len());
+    // The person who matched each visible account, by index.
+    let mut claimed: Vec<Option<usize>> = vec![None; visible.len()];
     for (d, account) in wanted.iter().enumerate() {
         for (attr, index) in desired.matching.iter().zip(indexes) {
             // The email was lower-cased once already.
@@ -640,7 +645,7 @@ fn match_accounts(
             match index.get(value.as_ref()) {
                 None | Some([]) => continue,
                 Some([one]) => {
-                    if let Some(&other) = claimed.get(one) {
+                    if let Some(other) = claimed[*one] {
                         problems.push(
                             Problem::new(
                                 Code::AmbiguousMatch,
@@ -655,7 +660,7 @@ fn match_accounts(
                             .help("rollcall never guesses: make the two people's matching attributes differ, or give them distinct `key`s"),
                         );
                     } else {
-                        claimed.insert(*one, d);
+                        claimed[*one] = Some(d);
                         matched[d] = Some(*one);
                     }
                 }
