@@ -55,30 +55,36 @@ Other aims:
 
 ## Where an aim is missed
 
-**plan at 100,000 people, aim 0.8 s and 250 MB, both organisations: missed (1.6 s, 430–500 MB).**
-Before this round's work the same harness measured 3.0 s (one YAML file) and 2.8 s (mixed) for
-the commit before it (4d9f9c6, through \`ROLLCALL_BENCH_BIN\`). What changed: directory files in
-the plain shape are read from the YAML parser's events (serde only for anything else; validate
-of one 16 MB file went from 1.2 s of phase time to 0.5 s), the snapshot is read on the other
-core while the directory loads, the manifests are digested once on the other core while the
-plan is made, the records are freed on another thread and the rest left to the process's
-exit, and the big maps hash with foldhash.
+**plan at 100,000 people, aim 0.8 s and 250 MB, both organisations: missed (the tables above:
+about 1.0–1.1 s and 370–430 MB).** The same harness measured 3.0 s (one YAML file) and 2.8 s (mixed)
+at 4d9f9c6, before #20's work, and 1.6 s at 5c431b9, its first round. The first round read
+directory files in the plain shape from the YAML parser's events, read the snapshot on the other
+core while the directory loads, digested the manifests once on the other core, and left the big
+structures to the process's exit. The second round (04b1f01 and after):
+- everyone with the same roles shares one set of roles and of grants, and every desired
+  attribute's name is one shared allocation (desired state was 100,000 small sets and 500,000
+  names);
+- the planner indexes the live accounts without a list or a lower-cased copy per value, finds an
+  account's managed grants without collecting them, checks scope domains without a copy, and
+  marks matched accounts by index;
+- desired state and the planner's per-person decisions run in two halves, one on each core
+  (from 8,192 people; a property test holds the two-core plan to the one-core plan), the people's
+  emails are checked while the live accounts are indexed, and the live state is digested while
+  the plan is made.
 
-Where the rest goes (\`perf record --call-graph dwarf\` of the one-YAML-file plan, 100,000
-people): the planner (\`plan_resolved\`) about 24 % of the samples, the YAML events 10 %,
-desired state 10 %, the snapshot (other core) 17 %, malloc and free about 30 % spread over all
-of these, and the kernel zeroing fresh pages 12 %. The planner phase is four times the planner
-benchmark's: its people and accounts are scattered over the heap (records, attribute names and
-values each a separate allocation), and every step looks an account's email up again
-(\`identity_of\`, a lookup in each live account's attribute map), so the time is cache misses and
-allocation, not one hotspot. Reaching 0.8 s needs a denser layout — interned attribute names, an
-account's email and key stored once beside it, desired attributes without a copy for create
-and update — and memory under 250 MB needs the same (today the desired state, the live state
-and the records all exist at once while the snapshot is read early).
+What is left (\`perf record --call-graph dwarf\` of the one-YAML-file plan): reading the 16 MB
+YAML file is about 0.4 s of one core (the parser's events alone are the floor's 0.3 s), and
+nothing else runs beside it but the snapshot; the planner's per-account work is now mostly the
+first touch of each live account's grants and attributes, which are scattered over the heap (a
+cache miss per allocation). Reaching 0.8 s needs the big file read on both cores (split at the
+top-level list's items, which is only safe when no quoted or flow scalar spans lines: not built)
+and a denser live account (attributes and grants beside the account, not a map of separate
+strings). Memory under 250 MB needs the same dense layout: the records, the desired state and the
+live state still all exist at once while the snapshot is read early.
 
-**validate at 100,000 people, aim 0.5 s: missed (about 1 s).** validate builds desired state
-since #19 (an email outside \`scope.domains\` is a validation error), so it pays the YAML reading
-(0.5 s) and the desired state (0.25 s) plus starting and ending the process.
+**validate at 100,000 people, aim 0.5 s: missed (about 0.7 s).** validate builds desired state
+since #19 (an email outside \`scope.domains\` is a validation error): it pays the YAML reading
+(about 0.45 s, one core) and desired state (about 0.13 s, two cores).
 
 **plan through the GoTo emulator, aim 1.5 s and 350 MB: missed (3.4 s, 655 MB).** Its time
 beyond the file-target plan is 100 pages of 1,000 users rendered by the emulator and parsed by
