@@ -16,6 +16,8 @@ use miette::SourceSpan;
 use super::super::RawDirectoryFile;
 use super::span;
 
+mod split;
+
 /// A directory file: its people and groups, with the spans diagnostics underline.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct DirectoryFile {
@@ -66,14 +68,59 @@ impl From<RawDirectoryFile> for DirectoryFile {
 /// Larger inputs go to serde, whose budget refuses them with a diagnostic.
 const MAX_INPUT: usize = 256 * 1024 * 1024;
 
+/// Files from this size on are read on two cores when they can be cut (`split`).
+const SPLIT_FROM: usize = 1 << 20;
+
 /// `text` as a directory file, or `None` when it is not in the plain shape (then serde reads it).
 pub fn read(text: &str) -> Option<DirectoryFile> {
+    read_with(text, SPLIT_FROM)
+}
+
+/// `read`, cutting files from `split_from` bytes on where `split` finds a safe cut.
+fn read_with(text: &str, split_from: usize) -> Option<DirectoryFile> {
     if text.len() > MAX_INPUT {
         return None;
     }
-    // serde-saphyr's parser settings: the defaults, comments not reported.
-    let options = granit_parser::options! { emit_comments: false };
-    let mut r = Reader { events: Parser::new_from_str_with_options(text, options) };
+    if text.len() >= split_from
+        && let Some(cut) = split::find(text)
+        && let Some(file) = read_in_halves(text, cut)
+    {
+        return Some(file);
+    }
+    read_document(text, Shift::NONE, None)
+}
+
+/// The head (the file without the items from `cut.at` to `cut.end`) on this core, the tail
+/// (those items) on the other; `None` when either is not in the plain shape, or the head's
+/// `users` key is not where the cut says (then the file is read whole).
+fn read_in_halves(text: &str, cut: split::Cut) -> Option<DirectoryFile> {
+    let mut head = String::with_capacity(text.len() - (cut.end - cut.at));
+    head.push_str(&text[..cut.at]);
+    head.push_str(&text[cut.end..]);
+    let (head, tail) = std::thread::scope(|s| {
+        let tail = s.spawn(|| read_items(&text[cut.at..cut.end], cut.at));
+        let head = read_document(&head, Shift { from: cut.at, by: cut.end - cut.at }, Some(cut.users));
+        (head, tail.join().ok().flatten())
+    });
+    let mut file = head?;
+    file.users.extend(tail?);
+    Some(file)
+}
+
+/// A list of user records on its own (the tail of a cut file), its spans moved by `by`.
+fn read_items(text: &str, by: usize) -> Option<Vec<User>> {
+    let mut r = Reader::new(text, Shift { from: 0, by });
+    r.expect(|e| matches!(e, Event::StreamStart))?;
+    r.expect(|e| matches!(e, Event::DocumentStart(..)))?;
+    let users = r.users()?;
+    r.expect(|e| matches!(e, Event::DocumentEnd))?;
+    r.expect(|e| matches!(e, Event::StreamEnd))?;
+    Some(users)
+}
+
+/// A whole document; with `users_at`, its `users` key must be at that offset.
+fn read_document(text: &str, shift: Shift, users_at: Option<usize>) -> Option<DirectoryFile> {
+    let mut r = Reader::new(text, shift);
     r.expect(|e| matches!(e, Event::StreamStart))?;
     r.expect(|e| matches!(e, Event::DocumentStart(..)))?;
     let mut file = DirectoryFile::default();
@@ -82,8 +129,11 @@ pub fn read(text: &str) -> Option<DirectoryFile> {
     loop {
         match r.next()? {
             (Event::MappingEnd, _) => break,
-            (Event::Scalar(key, style, 0, None), _) if !nullish(&key, style) => match &*key {
+            (Event::Scalar(key, style, 0, None), span) if !nullish(&key, style) => match &*key {
                 "users" if !users => {
+                    if users_at.is_some_and(|at| span.start.byte_offset() != Some(at)) {
+                        return None;
+                    }
                     users = true;
                     file.users = r.users()?;
                 }
@@ -96,16 +146,48 @@ pub fn read(text: &str) -> Option<DirectoryFile> {
             _ => return None,
         }
     }
+    if users_at.is_some() && !users {
+        return None;
+    }
     r.expect(|e| matches!(e, Event::DocumentEnd))?;
     r.expect(|e| matches!(e, Event::StreamEnd))?;
     Some(file)
 }
 
+/// Spans from `from` on are `by` bytes further in the file than in the text read.
+#[derive(Clone, Copy)]
+struct Shift {
+    from: usize,
+    by: usize,
+}
+
+impl Shift {
+    const NONE: Shift = Shift { from: usize::MAX, by: 0 };
+}
+
 struct Reader<'a> {
     events: Parser<'a, granit_parser::StrInput<'a>>,
+    shift: Shift,
 }
 
 impl<'a> Reader<'a> {
+    fn new(text: &'a str, shift: Shift) -> Self {
+        // serde-saphyr's parser settings: the defaults, comments not reported.
+        let options = granit_parser::options! { emit_comments: false };
+        Reader { events: Parser::new_from_str_with_options(text, options), shift }
+    }
+
+    /// The byte span serde-saphyr gives the node of this event, where it is in the file.
+    fn span(&self, span: &Span) -> SourceSpan {
+        match (span.start.byte_offset(), span.end.byte_offset()) {
+            (Some(start), Some(end)) => {
+                let at = if start >= self.shift.from { start + self.shift.by } else { start };
+                (at, end.saturating_sub(start)).into()
+            }
+            _ => (0, 0).into(),
+        }
+    }
+
     fn next(&mut self) -> Option<(Event<'a>, Span)> {
         self.events.next()?.ok()
     }
@@ -150,7 +232,7 @@ impl<'a> Reader<'a> {
                 };
                 attributes.push((key.into_owned(), value));
             }
-            users.push(User { span: source_span(&span), attributes });
+            users.push(User { span: self.span(&span), attributes });
         }
     }
 
@@ -167,7 +249,7 @@ impl<'a> Reader<'a> {
                 return None;
             }
             let mut group =
-                Group { name: name.into_owned(), span: source_span(&span), members: Vec::new(), groups: Vec::new() };
+                Group { name: name.into_owned(), span: self.span(&span), members: Vec::new(), groups: Vec::new() };
             self.mapping_start()?;
             let (mut members, mut nested) = (false, false);
             loop {
@@ -191,7 +273,7 @@ impl<'a> Reader<'a> {
                     match self.next()? {
                         (Event::SequenceEnd, _) => break,
                         (Event::Scalar(value, style, 0, None), span) if !nullish(&value, style) => {
-                            list.push((value.into_owned(), source_span(&span)));
+                            list.push((value.into_owned(), self.span(&span)));
                         }
                         _ => return None,
                     }
@@ -205,14 +287,6 @@ impl<'a> Reader<'a> {
 /// serde-saphyr's null: a plain scalar spelled as YAML's null.
 fn nullish(value: &str, style: ScalarStyle) -> bool {
     style == ScalarStyle::Plain && matches!(value, "" | "~" | "null" | "Null" | "NULL")
-}
-
-/// The byte span serde-saphyr gives the node of this event.
-fn source_span(span: &Span) -> SourceSpan {
-    match (span.start.byte_offset(), span.end.byte_offset()) {
-        (Some(start), Some(end)) => (start, end.saturating_sub(start)).into(),
-        _ => (0, 0).into(),
-    }
 }
 
 #[cfg(test)]
@@ -395,11 +469,106 @@ mod tests {
         assert!(fast >= 60, "only {fast} of 200 generated files took the fast path");
     }
 
+    /// A file read in halves on two cores reads as it does whole (and as serde reads it);
+    /// true when it was read in halves.
+    fn halves_agree(text: &str) -> bool {
+        let whole = read_with(text, usize::MAX);
+        let halves = read_with(text, 0);
+        assert_eq!(halves, whole, "read in halves, {text:?} reads differently");
+        if let Some(fast) = &whole {
+            assert_eq!(Some(fast), by_serde(text).as_ref(), "the fast path read {text:?} differently");
+        }
+        split::find(text).and_then(|cut| read_in_halves(text, cut)).is_some()
+    }
+
+    #[test]
+    fn a_file_cut_in_two_reads_as_it_does_whole() {
+        let plain = "groups:\n  staff:\n    members: [a@x.example, c@x.example]\nusers:\n  - userPrincipalName: a@x.example\n    surname: O'Connor\n  - userPrincipalName: b@x.example\n    note: |\n      two\n      lines\n  # a comment\n\n  - userPrincipalName: c@x.example\n    long: a plain\n      scalar\n  - userPrincipalName: d@x.example\ngroups2: x\n";
+        assert!(!halves_agree(plain), "an unknown key after the list: not the plain shape, read by serde");
+        let plain = plain.replace("groups2: x\n", "");
+        assert!(halves_agree(&plain), "a plain file is read in halves");
+        let groups_after = format!(
+            "{}groups:\n  ops:\n    members:\n      - d@x.example\n",
+            plain.split_once("users:").map(|(_, u)| format!("users:{u}")).unwrap()
+        );
+        assert!(halves_agree(&groups_after), "groups after the list are read from the head, moved back");
+        let file = read_with(&groups_after, 0).unwrap();
+        let ops = &file.groups[0].members[0];
+        assert_eq!(&groups_after[ops.1.offset()..ops.1.offset() + ops.1.len()], "d@x.example");
+        // A `users:` line inside a quoted scalar before the real list: the head finds the key
+        // elsewhere, and the file is read whole.
+        let decoy = "groups:\n  staff:\n    members:\n      - 'a@x.example\nusers:\n  - userPrincipalName: e@x.example\n  - userPrincipalName: f@x.example\n  - userPrincipalName: g@x.example\nx'\nusers:\n  - userPrincipalName: a@x.example\n";
+        assert!(split::find(decoy).is_some(), "the decoy line is taken for the list");
+        assert!(read_with(decoy, usize::MAX).is_some(), "the decoy is valid YAML: a member over several lines");
+        assert!(!halves_agree(decoy), "but the head does not find the key there");
+        // A quoted scalar over an item line: cut there, the head's quote would close in the
+        // line after the list and the tail would read the rest as an item of its own.
+        let quoted = "users:\n  - userPrincipalName: a@x.example\n    note: 'first\n  - userPrincipalName: fake@x.example\n      more'\nx: y'\n";
+        assert!(!halves_agree(quoted), "a list with a quote in it is read whole");
+    }
+
+    /// Files with a long `users:` list: mostly plain items, now and then a quote, a flow
+    /// collection, a multi-line scalar, a comment or a stray line; before it, groups with
+    /// now and then a quoted scalar over several lines that holds a decoy `users:` list.
+    fn long_file() -> impl Strategy<Value = String> {
+        let item = (scalar(), scalar(), any::<u8>());
+        (prop::collection::vec(item, 2..12), any::<u8>(), prop::sample::select(vec![0usize, 2, 4])).prop_map(
+            |(items, decoy, indent)| {
+                let pad = " ".repeat(indent);
+                let mut text = String::from("groups:\n  staff:\n    members:\n      - u0@x.example\n");
+                if decoy % 4 == 0 {
+                    text.push_str(
+                        "      - 'a@x.example\nusers:\n  - userPrincipalName: d@x.example\n  - mail: e@x.example\nx'\n",
+                    );
+                }
+                text.push_str("users:\n");
+                for (i, (given, other, shape)) in items.into_iter().enumerate() {
+                    text.push_str(&format!("{pad}- userPrincipalName: u{i}@x.example\n"));
+                    // mostly a plain item; sometimes a value from `scalar()` (quotes, block
+                    // scalars, hazards), a comment or a stray line
+                    match shape % 24 {
+                        0 => text.push_str(&format!("{pad}  givenName: {given}\n")),
+                        1 => text.push_str(&format!("{pad}  surname: {other}\n")),
+                        2 => text.push_str(&format!("{pad}# {given}\n")),
+                        3 => text.push_str(&format!("{}stray: {other}\n", " ".repeat(indent / 2))),
+                        // a quoted scalar over a line that looks like an item
+                        4 => text.push_str(&format!(
+                            "{pad}  note: 'open\n{pad}- userPrincipalName: fake{i}@x.example\n{pad}    closed'\n"
+                        )),
+                        _ => text.push_str(&format!("{pad}  givenName: G{i}\n{pad}  surname: O'S{i}\n")),
+                    }
+                }
+                if decoy % 7 == 1 {
+                    text.push_str("groups2: {}\n");
+                }
+                text
+            },
+        )
+    }
+
+    #[test]
+    fn the_long_files_are_often_read_in_halves() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::{Config, TestRng, TestRunner};
+        let mut runner =
+            TestRunner::new_with_rng(Config::default(), TestRng::deterministic_rng(Config::default().rng_algorithm));
+        let strategy = long_file();
+        let halves =
+            (0..200).filter(|_| halves_agree(&strategy.new_tree(&mut runner).expect("a file").current())).count();
+        assert!(halves >= 40, "only {halves} of 200 generated files were read in halves");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
         #[test]
         fn the_fast_path_never_disagrees_with_serde(text in file()) {
             agrees(&text);
+            halves_agree(&text);
+        }
+
+        #[test]
+        fn a_long_file_reads_the_same_in_halves_and_whole(text in long_file()) {
+            halves_agree(&text);
         }
     }
 }
