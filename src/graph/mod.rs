@@ -190,6 +190,7 @@ impl Graph {
             }
         }
         let req = Request {
+            raw: false,
             method: Method::POST,
             url: format!("{}/{}/oauth2/v2.0/token", s.authority, encode(&s.tenant)),
             bearer: None,
@@ -220,6 +221,7 @@ impl Graph {
         let mut refreshed = false;
         loop {
             let req = Request {
+                raw: false,
                 method: Method::GET,
                 url: url.to_owned(),
                 bearer: Some(self.token().await?),

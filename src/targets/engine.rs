@@ -6,8 +6,6 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 
-use serde_json::Value;
-
 use super::http::{Http, HttpError};
 use super::{ApplySink, Outcome, interrupted, not_logged};
 use crate::diag::{Code, Problem};
@@ -216,28 +214,41 @@ pub enum Unlisted {
 /// How many times a listing starts over before it gives up.
 pub const LISTING_ATTEMPTS: usize = 3;
 
+/// A page of a listing: its entries and the total it announces.
+pub type Page<T> = Result<(Vec<T>, Option<u64>), HttpError>;
+
 /// Every entry of a paged listing, de-duplicated by `key` (an entry without one is kept).
 /// `page(position)` fetches the page that starts after `position` entries, giving its entries
 /// and the total it announces. Starts over (at most `LISTING_ATTEMPTS` times) when the total
 /// moves or a page comes back empty before it; without a total, reads until a page adds
 /// nothing. `give_up` words the error when it gives up.
-pub async fn list_all<F, Fut>(
-    mut page: F,
-    key: impl Fn(&Value) -> Option<Key>,
+///
+/// Once the first page has told the total and its size, the pages after it are asked for at
+/// once, `concurrency` at a time, as if each were as long as the first; they are taken in
+/// order, and a page at any other position (a short page moves the positions) is read then.
+pub async fn list_all<T, F, Fut>(
+    page: F,
+    key: impl Fn(&T) -> Option<Key>,
     give_up: impl FnOnce(Unlisted) -> HttpError,
-) -> Result<Vec<Value>, HttpError>
+    concurrency: usize,
+) -> Result<Vec<T>, HttpError>
 where
-    F: FnMut(u64) -> Fut,
-    Fut: Future<Output = Result<(Vec<Value>, Option<u64>), HttpError>>,
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Page<T>>,
 {
+    use futures_util::StreamExt;
     let mut why = Unlisted::Moved;
     'listing: for _ in 0..LISTING_ATTEMPTS {
-        let mut items: Vec<Value> = Vec::new();
+        let mut items: Vec<T> = Vec::new();
         let mut seen: HashSet<Key> = HashSet::new();
         let mut total: Option<u64> = None;
         let mut position = 0u64;
+        let mut ahead: HashMap<u64, Page<T>> = HashMap::new();
         loop {
-            let (entries, page_total) = page(position).await?;
+            let (entries, page_total) = match ahead.remove(&position) {
+                Some(read) => read?,
+                None => page(position).await?,
+            };
             if let (Some(t), Some(p)) = (total, page_total)
                 && t != p
             {
@@ -246,6 +257,15 @@ where
             }
             total = total.or(page_total);
             let n = entries.len() as u64;
+            if position == 0
+                && let Some(t) = total
+                && n > 0
+            {
+                let offsets: Vec<u64> = (1..).map(|i| i * n).take_while(|&o| o < t).collect();
+                let pages: Vec<_> =
+                    futures_util::stream::iter(offsets.clone()).map(&page).buffered(concurrency.max(1)).collect().await;
+                ahead = offsets.into_iter().zip(pages).collect();
+            }
             let mut fresh = 0;
             for entry in entries {
                 if key(&entry).is_none_or(|k| seen.insert(k)) {
@@ -272,6 +292,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     struct Collect(Vec<(usize, Outcome)>);
@@ -360,31 +382,79 @@ mod tests {
         assert_eq!(most.load(Ordering::SeqCst), 3);
     }
 
-    fn pages(pages: Vec<(Vec<u32>, Option<u64>)>) -> Result<Vec<Value>, HttpError> {
-        let pages = std::cell::RefCell::new(pages.into_iter());
-        block_on(list_all(
-            |_| {
-                let next = pages.borrow_mut().next().expect("asked for a page too many");
-                async move { Ok((next.0.into_iter().map(|k| serde_json::json!({ "key": k })).collect(), next.1)) }
+    /// A listing served by `serve(request number, offset)`, read `concurrency` pages at a
+    /// time; gives what `list_all` made of it and the most requests that were in flight at once.
+    fn listing(
+        concurrency: usize,
+        serve: impl Fn(usize, u64) -> (Vec<u32>, Option<u64>),
+    ) -> (Result<Vec<Value>, HttpError>, usize) {
+        use std::cell::Cell;
+        let (requests, in_flight, most) = (Cell::new(0), Cell::new(0), Cell::new(0));
+        let read = block_on(list_all(
+            |offset| {
+                let (keys, total) = serve(requests.get(), offset);
+                requests.set(requests.get() + 1);
+                let (in_flight, most) = (&in_flight, &most);
+                async move {
+                    in_flight.set(in_flight.get() + 1);
+                    most.set(most.get().max(in_flight.get()));
+                    tokio::task::yield_now().await;
+                    in_flight.set(in_flight.get() - 1);
+                    Ok((keys.into_iter().map(|k| serde_json::json!({ "key": k })).collect(), total))
+                }
             },
             |v| v.get("key").map(|k| Key(k.to_string())),
             |why| HttpError { status: None, code: None, incident: None, message: format!("{why:?}") },
-        ))
+            concurrency,
+        ));
+        (read, most.get())
+    }
+
+    fn pages(serve: impl Fn(usize, u64) -> (Vec<u32>, Option<u64>)) -> Result<Vec<Value>, HttpError> {
+        listing(4, serve).0
     }
 
     #[test]
     fn a_listing_starts_over_when_it_moves_and_gives_up_when_it_does_not_page() {
-        let ok = pages(vec![(vec![1, 2], Some(3)), (vec![2, 3], Some(3))]).unwrap();
+        let ok = pages(|_, offset| if offset == 0 { (vec![1, 2], Some(3)) } else { (vec![2, 3], Some(3)) }).unwrap();
         assert_eq!(ok.len(), 3, "de-duplicated");
-        let ok = pages(vec![(vec![1, 2], Some(3)), (vec![3], Some(4)), (vec![1, 2], Some(3)), (vec![3], Some(3))]);
-        assert_eq!(ok.unwrap().len(), 3, "started over when the total moved");
-        let moved = (0..3).flat_map(|t| [(vec![1], Some(5 + t)), (vec![2], Some(9))]).collect();
-        assert_eq!(pages(moved).unwrap_err().message, "Moved");
-        let short = (0..3).flat_map(|_| [(vec![1], Some(3)), (vec![], Some(3))]).collect();
+        // The total moves under the second request, then stays.
+        let moving = |request: usize, offset: u64| {
+            let total = if request == 1 { 4 } else { 3 };
+            if offset == 0 { (vec![1, 2], Some(total)) } else { (vec![3], Some(total)) }
+        };
+        assert_eq!(pages(moving).unwrap().len(), 3, "started over when the total moved");
+        let always_moving = |request: usize, offset: u64| (vec![offset as u32], Some(5 + request as u64));
+        assert_eq!(pages(always_moving).unwrap_err().message, "Moved");
+        let short = |_, offset| if offset == 0 { (vec![1], Some(3)) } else { (vec![], Some(3)) };
         assert_eq!(pages(short).unwrap_err().message, "Short { total: 3, got: 1 }");
-        let repeats = vec![(vec![1, 2], Some(5)), (vec![1, 2], Some(5))];
+        let repeats = |_, _| (vec![1, 2], Some(5));
         assert_eq!(pages(repeats).unwrap_err().message, "Repeats { position: 2 }");
-        let untotalled = pages(vec![(vec![1, 2], None), (vec![3], None), (vec![], None)]).unwrap();
-        assert_eq!(untotalled.len(), 3, "read until a page adds nothing");
+        let untotalled = |_, offset| match offset {
+            0 => (vec![1, 2], None),
+            2 => (vec![3], None),
+            _ => (vec![], None),
+        };
+        assert_eq!(pages(untotalled).unwrap().len(), 3, "read until a page adds nothing");
+        // A page shorter than the first moves the positions: the rest is read where it is.
+        let uneven = |_, offset| match offset {
+            0 => (vec![1, 2], Some(5)),
+            2 => (vec![3], Some(5)),
+            3 => (vec![4, 5], Some(5)),
+            _ => (vec![9, 9], Some(5)),
+        };
+        let keys: Vec<String> = pages(uneven).unwrap().iter().map(|v| v["key"].to_string()).collect();
+        assert_eq!(keys, ["1", "2", "3", "4", "5"]);
+    }
+
+    #[test]
+    fn the_pages_after_the_first_are_read_at_once_within_the_concurrency() {
+        let serve = |_, offset: u64| ((offset as u32..(offset as u32 + 10).min(95)).collect(), Some(95));
+        for concurrency in [1, 3, 16] {
+            let (read, most) = listing(concurrency, serve);
+            assert_eq!(read.unwrap().len(), 95);
+            // nine pages after the first
+            assert_eq!(most, concurrency.min(9), "concurrency {concurrency}");
+        }
     }
 }

@@ -189,12 +189,17 @@ pub struct Request {
     pub form: Option<String>,
     /// For messages: "list users", "create 50 users", ...
     pub what: String,
+    /// Give a successful answer's text as it came (`Response::text`), for a caller that reads
+    /// it into its own types; `body` is then null.
+    pub raw: bool,
 }
 
 pub struct Response {
     pub status: u16,
     pub body: Value,
     pub etag: Option<String>,
+    /// The answer's text, when the request asked for it (`Request::raw`).
+    pub text: Option<String>,
 }
 
 /// Requests in flight at once, at least (the rate limiter still spaces them).
@@ -439,12 +444,15 @@ impl Http {
         match text {
             Ok(text) if status.is_success() => {
                 self.limiter.succeeded().await;
+                if req.raw {
+                    return Ok(Response { status: status.as_u16(), body: Value::Null, etag, text: Some(text) });
+                }
                 let body = if text.trim().is_empty() {
                     Value::Null
                 } else {
                     serde_json::from_str(&text).unwrap_or(Value::String(text))
                 };
-                Ok(Response { status: status.as_u16(), body, etag })
+                Ok(Response { status: status.as_u16(), body, etag, text: None })
             }
             Ok(text) => {
                 let retry = status == StatusCode::TOO_MANY_REQUESTS || (status.is_server_error() && retry_unsure);

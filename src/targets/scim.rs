@@ -102,6 +102,7 @@ impl Client {
         what: String,
     ) -> Result<Response, HttpError> {
         let req = Request {
+            raw: false,
             method,
             url: format!("{}{path}", self.base),
             bearer: Some(self.token.clone()),
@@ -178,7 +179,7 @@ impl Client {
             };
             HttpError { status: None, code: None, incident: None, message: format!("{what}: {why}") }
         };
-        list_all(fetch, id_of, give_up).await
+        list_all(fetch, id_of, give_up, self.http.concurrency).await
     }
 
     async fn get_user(&self, id: &Key, what: &str) -> Result<Response, HttpError> {

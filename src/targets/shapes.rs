@@ -38,27 +38,138 @@ pub fn key_json(k: &Key) -> Value {
 /// A user object as the live model sees it: attributes, `licenseKeys`, `adminRoles`, locks.
 pub fn account_of(u: &Value, key: Key) -> LiveAccount {
     let mut attributes = BTreeMap::new();
-    for &a in ATTRIBUTES {
-        if let Some(v) = u.get(a).and_then(Value::as_str) {
-            attributes.insert(a.to_owned(), v.to_owned());
+    let mut grants = BTreeSet::new();
+    let mut locks = Locks::default();
+    // One pass over the user's fields: a lookup per field would hash every name again, for
+    // each of 100,000 users.
+    for (name, v) in u.as_object().into_iter().flatten() {
+        match name.as_str() {
+            "licenseKeys" => grants.extend(keys_of(Some(v)).into_iter().map(Grant::License)),
+            "adminRoles" => grants.extend(
+                v.as_array().into_iter().flatten().filter_map(Value::as_str).map(|r| Grant::AdminRole(r.to_owned())),
+            ),
+            "nameLocked" => locks.name = v.as_bool().unwrap_or(false),
+            "emailLocked" => locks.email = v.as_bool().unwrap_or(false),
+            "identityReadOnly" => locks.identity = v.as_bool().unwrap_or(false),
+            attribute => {
+                if let (Some(a), Some(v)) = (ATTRIBUTES.iter().find(|a| **a == attribute), v.as_str()) {
+                    attributes.insert((*a).to_owned(), v.to_owned());
+                }
+            }
         }
     }
-    let mut grants: BTreeSet<Grant> = keys_of(u.get("licenseKeys")).into_iter().map(Grant::License).collect();
-    grants.extend(
-        u.get("adminRoles")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(|r| Grant::AdminRole(r.to_owned())),
-    );
-    let flag = |name: &str| u.get(name).and_then(Value::as_bool).unwrap_or(false);
-    LiveAccount {
-        key,
-        attributes,
-        grants,
-        locks: Locks { name: flag("nameLocked"), email: flag("emailLocked"), identity: flag("identityReadOnly") },
+    LiveAccount { key, attributes, grants, locks }
+}
+
+/// A user as the account's user list shows them.
+#[derive(Debug, PartialEq)]
+pub struct Listed {
+    /// None for an entry without a usable key (kept, so that paging counts it; never planned).
+    pub key: Option<Key>,
+    pub account: LiveAccount,
+    /// GoTo's `status`, as it spells it.
+    pub status: Option<String>,
+    /// Whether the entry has an `adminRoles` field (null counts): without one, the user's
+    /// admin roles are read one by one when they matter.
+    pub roles_shown: bool,
+}
+
+impl Listed {
+    /// From the user's JSON, field by field as leniently as `account_of`.
+    pub fn of(u: &Value) -> Listed {
+        let key = u.get("key").and_then(key_of);
+        Listed {
+            account: account_of(u, key.clone().unwrap_or_default()),
+            key,
+            status: u.get("status").and_then(Value::as_str).map(str::to_owned),
+            roles_shown: u.get("adminRoles").is_some(),
+        }
     }
+}
+
+/// A page of the user list (`{"results": [...], "total": N}`) read as JSON values: any
+/// answer at all, as leniently as the rest of the client reads GoTo's answers.
+pub fn listed_values(text: &str) -> (Vec<Listed>, Option<u64>) {
+    let page: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let users = page.get("results").and_then(Value::as_array).map(|a| a.iter().map(Listed::of).collect());
+    (users.unwrap_or_default(), page.get("total").and_then(Value::as_u64))
+}
+
+/// A page of the user list read straight into `Listed` users, without a JSON tree (a
+/// 100,000-user account is 100 such pages). `None` when the page is anything but the plain
+/// shape: a field of another type, a user without a key, a field twice... `listed_values`
+/// reads such a page, and `tests` hold the two to the same result on the plain shape.
+pub fn listed_page(text: &str) -> Option<(Vec<Listed>, Option<u64>)> {
+    /// Present and null is not absent: `adminRoles: null` shows the roles (none).
+    #[derive(Default)]
+    enum Roles {
+        #[default]
+        Absent,
+        Shown(Vec<String>),
+    }
+    impl<'de> serde::Deserialize<'de> for Roles {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Ok(Roles::Shown(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default()))
+        }
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct User {
+        key: Key,
+        email: Option<String>,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        locale: Option<String>,
+        time_zone: Option<String>,
+        status: Option<String>,
+        license_keys: Option<Vec<Key>>,
+        #[serde(default)]
+        admin_roles: Roles,
+        name_locked: Option<bool>,
+        email_locked: Option<bool>,
+        identity_read_only: Option<bool>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Page {
+        #[serde(default)]
+        results: Vec<User>,
+        total: Option<u64>,
+    }
+    let page: Page = serde_json::from_str(text).ok()?;
+    let users = page.results.into_iter().map(|u| {
+        let attributes = [
+            ("email", u.email),
+            ("firstName", u.first_name),
+            ("lastName", u.last_name),
+            ("locale", u.locale),
+            ("timeZone", u.time_zone),
+        ];
+        let mut grants: BTreeSet<Grant> = u.license_keys.into_iter().flatten().map(Grant::License).collect();
+        let roles_shown = match u.admin_roles {
+            Roles::Absent => false,
+            Roles::Shown(roles) => {
+                grants.extend(roles.into_iter().map(Grant::AdminRole));
+                true
+            }
+        };
+        let flag = |f: Option<bool>| f.unwrap_or(false);
+        Listed {
+            key: Some(u.key.clone()),
+            account: LiveAccount {
+                key: u.key,
+                attributes: attributes.into_iter().filter_map(|(a, v)| Some((a.to_owned(), v?))).collect(),
+                grants,
+                locks: Locks {
+                    name: flag(u.name_locked),
+                    email: flag(u.email_locked),
+                    identity: flag(u.identity_read_only),
+                },
+            },
+            status: u.status,
+            roles_shown,
+        }
+    });
+    Some((users.collect(), page.total))
 }
 
 /// The licenses, and who holds each (a license's `userKeys`): user key -> license keys.
@@ -179,6 +290,114 @@ impl Snapshot {
             accounts,
             me: None,
             caller_admin_roles: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The typed page either refuses or reads exactly what the JSON values give.
+    fn agrees(text: &str) -> bool {
+        let typed = listed_page(text);
+        if let Some(typed) = &typed {
+            assert_eq!(typed, &listed_values(text), "the typed page read {text} differently");
+        }
+        typed.is_some()
+    }
+
+    #[test]
+    fn a_plain_page_is_read_typed_exactly_as_from_json_values() {
+        for text in [
+            r#"{"results": [], "total": 0}"#,
+            r#"{"results": [{"key": "6581286685341856603", "email": "ada@acme.example", "firstName": "Ada", "lastName": "L", "locale": "en_US", "timeZone": "Europe/Berlin", "licenseKeys": ["7902142105473202120", 42], "adminRoles": ["MANAGE_USERS"], "nameLocked": true, "emailLocked": false, "identityReadOnly": null, "status": "ACTIVE", "other": {"x": [1, 2]}}], "total": 1}"#,
+            r#"{"results": [{"key": 78888886011013972886849029, "email": null, "adminRoles": null}, {"key": "2"}]}"#,
+            r#"{"total": 3}"#,
+        ] {
+            assert!(agrees(text), "the typed page gave up on {text}");
+        }
+        // `adminRoles: null` shows the roles; an absent field does not.
+        let (users, _) = listed_page(r#"{"results": [{"key": "1", "adminRoles": null}, {"key": "2"}]}"#).unwrap();
+        assert_eq!((users[0].roles_shown, users[1].roles_shown), (true, false));
+    }
+
+    #[test]
+    fn anything_else_is_read_from_json_values() {
+        for text in [
+            "",
+            "not json",
+            r#"[{"key": "1"}]"#,
+            r#"{"results": [{"email": "keyless@acme.example"}], "total": 1}"#,
+            r#"{"results": [{"key": 1.5}]}"#,
+            r#"{"results": [{"key": "1", "locale": 5}]}"#,
+            r#"{"results": [{"key": "1", "email": "a@x", "email": "b@x"}]}"#,
+            r#"{"results": [{"key": "1", "adminRoles": ["A", 1]}]}"#,
+            r#"{"results": [{"key": "1", "nameLocked": "true"}]}"#,
+            r#"{"results": [{"key": "1", "licenseKeys": "1"}]}"#,
+            r#"{"results": {"key": "1"}, "total": 1}"#,
+            r#"{"results": [], "total": -1}"#,
+            r#"{"results": [], "total": "1"}"#,
+        ] {
+            assert!(!agrees(text), "the typed page took {text}");
+        }
+        // and the JSON values keep what they can: the keyless user, for paging to count
+        let (users, total) = listed_values(r#"{"results": [{"email": "keyless@acme.example"}], "total": 1}"#);
+        assert_eq!((users.len(), users[0].key.clone(), total), (1, None, Some(1)));
+    }
+
+    /// A user field: mostly of its own type, now and then null, absent or of another type.
+    fn field(name: &'static str, value: &'static [&'static str]) -> impl Strategy<Value = Option<String>> {
+        let odd = prop::sample::select(vec!["null", "5", "1.5", "true", "\"x\"", "[]", "{}", "[\"A\", 1]"]);
+        prop_oneof![
+            8 => prop::sample::select(value.to_vec()).prop_map(move |v| Some(format!("\"{name}\": {v}"))),
+            1 => Just(None),
+            1 => odd.prop_map(move |v| Some(format!("\"{name}\": {v}"))),
+        ]
+    }
+
+    fn user() -> impl Strategy<Value = String> {
+        (
+            field("key", &["\"6581286685341856603\"", "42", "78888886011013972886849029"]),
+            field("email", &["\"ada@acme.example\"", "\"\""]),
+            field("firstName", &["\"Zoë\""]),
+            field("timeZone", &["\"Europe/Berlin\""]),
+            field("licenseKeys", &["[\"7902142105473202120\"]", "[1, \"2\"]", "[]"]),
+            field("adminRoles", &["[\"MANAGE_USERS\"]", "[]", "null"]),
+            field("nameLocked", &["true", "false"]),
+            field("status", &["\"ACTIVE\"", "\"SUSPENDED\""]),
+            any::<bool>(),
+        )
+            .prop_map(|(key, email, first, tz, licenses, roles, locked, status, twice)| {
+                let mut fields: Vec<String> =
+                    [key, email, first, tz, licenses, roles, locked, status].into_iter().flatten().collect();
+                if twice && let Some(f) = fields.first().cloned() {
+                    fields.push(f);
+                }
+                format!("{{{}}}", fields.join(", "))
+            })
+    }
+
+    #[test]
+    fn the_generated_pages_are_often_read_typed() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::{Config, TestRng, TestRunner};
+        let mut runner =
+            TestRunner::new_with_rng(Config::default(), TestRng::deterministic_rng(Config::default().rng_algorithm));
+        let pages = prop::collection::vec(user(), 0..3)
+            .prop_map(|u| format!("{{\"results\": [{}], \"total\": 9}}", u.join(", ")));
+        let typed = (0..200).filter(|_| agrees(&pages.new_tree(&mut runner).expect("a page").current())).count();
+        assert!(typed >= 40, "only {typed} of 200 generated pages were read typed");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+        #[test]
+        fn a_typed_page_never_reads_differently(users in prop::collection::vec(user(), 0..4), total in prop::option::of(0..5u64)) {
+            let total = total.map_or(String::new(), |t| format!(", \"total\": {t}"));
+            agrees(&format!("{{\"results\": [{}]{total}}}", users.join(", ")));
         }
     }
 }

@@ -204,6 +204,7 @@ impl Tokens {
             }
         };
         let req = Request {
+            raw: false,
             method: Method::POST,
             url: self.token_url.clone(),
             bearer: None,

@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 
 use super::engine::{LISTING_ATTEMPTS, Ledger, Lost, Task, Unlisted, failed, list_all, run};
 use super::http::{Http, HttpError, Request, Response};
-use super::shapes::{account_of, key_json, key_of, licenses_of};
+use super::shapes::{Listed, account_of, key_json, key_of, licenses_of};
 use super::{ApplySink, Outcome, Target};
 use crate::diag::{Code, Problem};
 use crate::live::{Grant, Key, LiveAccount, LiveState, domain_of};
@@ -90,7 +90,12 @@ fn unsure(e: &HttpError) -> bool {
 
 impl Client {
     async fn call(&self, method: Method, path: &str, body: Option<Value>, what: String) -> Result<Response, HttpError> {
-        self.call_as(method, path, body, what, false).await
+        self.call_as(method, path, body, what, false, false).await
+    }
+
+    /// A read whose answer's text the caller parses itself (`Response::text`).
+    async fn read_text(&self, path: &str, what: String) -> Result<String, HttpError> {
+        Ok(self.call_as(Method::GET, path, None, what, false, true).await?.text.unwrap_or_default())
     }
 
     /// A write: sent again only when it surely did not happen; anything else is for the
@@ -102,7 +107,7 @@ impl Client {
         body: Option<Value>,
         what: String,
     ) -> Result<Response, HttpError> {
-        self.call_as(method, path, body, what, true).await
+        self.call_as(method, path, body, what, true, false).await
     }
 
     async fn call_as(
@@ -112,12 +117,14 @@ impl Client {
         body: Option<Value>,
         what: String,
         write: bool,
+        raw: bool,
     ) -> Result<Response, HttpError> {
         // A 401 gets a new token, a few times: requests in flight together may outlive one.
         let mut refreshes = 0;
         loop {
             let token = self.tokens.token(&self.http).await?;
             let req = Request {
+                raw,
                 method: method.clone(),
                 url: format!("{}{path}", self.api),
                 bearer: Some(token.clone()),
@@ -185,21 +192,38 @@ impl Client {
             };
             Ok((results, page.body.get("total").and_then(Value::as_u64)))
         };
-        let give_up = |why| {
-            let message = match why {
-                Unlisted::Moved => format!(
-                    "{what}: the number of entries kept changing while listing ({LISTING_ATTEMPTS} attempts); try again when the account is quiet"
-                ),
-                Unlisted::Short { .. } => format!(
-                    "{what}: GoTo returned an empty page before the total it announced ({LISTING_ATTEMPTS} attempts); rollcall never plans from a short list: try again later"
-                ),
-                Unlisted::Repeats { position } => format!(
-                    "{what}: GoTo returned the same entries again at offset {position}: it does not page; rollcall never plans from a short list"
-                ),
-            };
-            HttpError { status: None, code: None, incident: None, message }
+        list_all(page, |item| item.get("key").and_then(key_of), unlisted(what), self.http.concurrency).await
+    }
+
+    /// Every user of the account, as the listing shows them. Each page is read straight into
+    /// the live model (`shapes::listed_page`); a page with anything out of the ordinary is
+    /// read as JSON values instead, which takes each field as leniently as before.
+    async fn users(&self, base: &str) -> Result<Vec<Listed>, HttpError> {
+        let what = "list users";
+        let page = move |offset: u64| async move {
+            let path = format!("{base}/users?offset={offset}&pageSize={PAGE_SIZE}");
+            let text = self.read_text(&path, format!("{what} (offset {offset})")).await?;
+            Ok(super::shapes::listed_page(&text).unwrap_or_else(|| super::shapes::listed_values(&text)))
         };
-        list_all(page, |item| item.get("key").and_then(key_of), give_up).await
+        list_all(page, |user: &Listed| user.key.clone(), unlisted(what), self.http.concurrency).await
+    }
+}
+
+/// How a listing that is given up is told.
+fn unlisted(what: &str) -> impl FnOnce(Unlisted) -> HttpError + '_ {
+    move |why| {
+        let message = match why {
+            Unlisted::Moved => format!(
+                "{what}: the number of entries kept changing while listing ({LISTING_ATTEMPTS} attempts); try again when the account is quiet"
+            ),
+            Unlisted::Short { .. } => format!(
+                "{what}: GoTo returned an empty page before the total it announced ({LISTING_ATTEMPTS} attempts); rollcall never plans from a short list: try again later"
+            ),
+            Unlisted::Repeats { position } => format!(
+                "{what}: GoTo returned the same entries again at offset {position}: it does not page; rollcall never plans from a short list"
+            ),
+        };
+        HttpError { status: None, code: None, incident: None, message }
     }
 }
 
@@ -333,7 +357,7 @@ impl GotoTarget {
     async fn read_state(&self, key: &Key, name: &str, me_email: Option<String>) -> Result<LiveState, Problem> {
         let base = format!("/accounts/{key}");
         let licenses_raw = self.client.licenses(&base).await.map_err(error)?;
-        let users_raw = self.client.all(&format!("{base}/users"), "list users").await.map_err(error)?;
+        let listed = self.client.users(&base).await.map_err(error)?;
         let (licenses, holders) = licenses_of(&licenses_raw);
         // Transfer invitations waiting for acceptance: user key -> the licenses they will get.
         let mut invited: HashMap<Key, Vec<Key>> = HashMap::new();
@@ -343,18 +367,17 @@ impl GotoTarget {
                 invited.entry(u).or_default().push(lk.clone());
             }
         }
-        let mut accounts = Vec::with_capacity(users_raw.len());
+        let mut accounts = Vec::with_capacity(listed.len());
         let mut need_roles = Vec::new();
-        for u in &users_raw {
-            let Some(k) = u.get("key").and_then(key_of) else { continue };
-            let mut account = account_of(u, k.clone());
-            if let Some(status) = u.get("status").and_then(Value::as_str) {
-                account.attributes.insert(crate::live::STATUS.into(), status.to_owned());
+        for user in listed {
+            let Listed { key: Some(k), mut account, status, roles_shown } = user else { continue };
+            if let Some(status) = status {
+                account.attributes.insert(crate::live::STATUS.into(), status);
             }
             account.grants.extend(holders.get(&k).into_iter().flatten().cloned().map(Grant::License));
             let in_scope = self.settings.hints.domains.is_empty()
                 || self.settings.hints.domains.contains(&domain_of(account.email()));
-            if self.settings.hints.admin_roles_matter && u.get("adminRoles").is_none() && in_scope {
+            if self.settings.hints.admin_roles_matter && !roles_shown && in_scope {
                 need_roles.push(accounts.len());
             }
             accounts.push(account);
