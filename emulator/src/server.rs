@@ -622,6 +622,8 @@ async fn list_users(
         .take(if cut { 0 } else { size })
         .map(|u| project(user_json(u, k.view, show, show), attributes))
         .collect();
+    // Written out without the lock: pages asked for at once are written at once.
+    drop(g);
     Ok(axum::Json(page(results, offset, total)).into_response())
 }
 
