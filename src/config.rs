@@ -739,9 +739,9 @@ impl Checker<'_, '_> {
     }
 
     fn groups(&mut self, directory: &Directory) {
-        for g in &directory.groups {
-            for (member, origin) in &g.members {
-                if directory.person(member).is_none() {
+        for (at, g) in directory.groups.iter().enumerate() {
+            for ((member, origin), person) in g.members.iter().zip(directory.member_people(at)) {
+                if person.is_none() {
                     self.problems.push(
                         Problem::new(
                             Code::UnknownUser,

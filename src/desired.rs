@@ -212,7 +212,7 @@ impl<'m> Builder<'m> {
     }
 
     /// The desired accounts of these people (person index, roles), in this order.
-    fn people(&self, roles_of: &[(usize, BTreeSet<&str>)]) -> (Vec<DesiredAccount>, Problems) {
+    fn people(&self, roles_of: &[(usize, Vec<&str>)]) -> (Vec<DesiredAccount>, Problems) {
         let Builder { m, now, email_attribute, ref secret } = *self;
         // Each mapping's attribute name, allocated once for everyone (once per core: the
         // counts of a shared one would bounce between the cores).
@@ -220,7 +220,7 @@ impl<'m> Builder<'m> {
         let mut problems = Problems::default();
         let mut accounts = Vec::with_capacity(roles_of.len());
         // People with the same roles share one set of roles and one of grants.
-        let mut interned: HashMap<&BTreeSet<&str>, Shared> = HashMap::new();
+        let mut interned: HashMap<&Vec<&str>, Shared> = HashMap::new();
         for (person_index, roles) in roles_of {
             let person = &m.directory.people[*person_index];
             if !passes_scoping(&m.scoping, &person.attributes) {
@@ -334,7 +334,7 @@ fn desired_attribute(
 }
 
 /// Every grant the roles name.
-fn role_grants(m: &Manifest, roles: &BTreeSet<&str>) -> BTreeSet<RoleGrant> {
+fn role_grants(m: &Manifest, roles: &[&str]) -> BTreeSet<RoleGrant> {
     let mut grants = BTreeSet::new();
     for role in roles {
         let r = &m.roles[*role];
@@ -347,18 +347,22 @@ fn role_grants(m: &Manifest, roles: &BTreeSet<&str>) -> BTreeSet<RoleGrant> {
 
 /// (person index, the roles assigned to them directly or through nested groups), for
 /// everyone assigned a role, in person order. The names are the manifest's own.
-fn expand_assignments(m: &Manifest) -> Vec<(usize, BTreeSet<&str>)> {
+fn expand_assignments<'m>(m: &'m Manifest) -> Vec<(usize, Vec<&'m str>)> {
     let mut members_cache: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut out: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); m.directory.people.len()];
+    // Each person's roles, sorted and distinct: a short list, not a set (100,000 of them).
+    let mut out: Vec<Vec<&'m str>> = vec![Vec::new(); m.directory.people.len()];
+    let add = |roles: &mut Vec<&'m str>, role: &'m str| {
+        if let Err(at) = roles.binary_search(&role) {
+            roles.insert(at, role);
+        }
+    };
     for a in &m.assignments {
         let role = a.role.as_str();
         match &a.who {
-            Assignee::User(i) => {
-                out[*i].insert(role);
-            }
+            Assignee::User(i) => add(&mut out[*i], role),
             Assignee::Source(entry, _) => {
                 for (i, _) in m.directory.people.iter().enumerate().filter(|(_, p)| p.entry == *entry) {
-                    out[i].insert(role);
+                    add(&mut out[i], role);
                 }
             }
             Assignee::Group(g) => {
@@ -367,7 +371,7 @@ fn expand_assignments(m: &Manifest) -> Vec<(usize, BTreeSet<&str>)> {
                     members_cache.insert(g.as_str(), members);
                 }
                 for &i in &members_cache[g.as_str()] {
-                    out[i].insert(role);
+                    add(&mut out[i], role);
                 }
             }
         }
@@ -379,17 +383,19 @@ fn expand_assignments(m: &Manifest) -> Vec<(usize, BTreeSet<&str>)> {
 /// visited set makes this terminate regardless).
 pub fn group_members(directory: &Directory, group: &str) -> Vec<usize> {
     let mut seen_groups = HashSet::new();
-    let mut people = BTreeSet::new();
+    let mut people = Vec::new();
     let mut stack = vec![group];
     while let Some(name) = stack.pop() {
         if !seen_groups.insert(name) {
             continue;
         }
-        let Some(g) = directory.group(name) else { continue };
-        people.extend(g.members.iter().filter_map(|(m, _)| directory.person(m)));
-        stack.extend(g.groups.iter().map(|(n, _)| n.as_str()));
+        let Some(at) = directory.group_at(name) else { continue };
+        people.extend(directory.member_people(at).iter().flatten().copied());
+        stack.extend(directory.groups[at].groups.iter().map(|(n, _)| n.as_str()));
     }
-    people.into_iter().collect()
+    people.sort_unstable();
+    people.dedup();
+    people
 }
 
 /// Entra's scoping filters: no filters, or any filter whose clauses all hold.

@@ -93,9 +93,24 @@ pub struct Directory {
     /// lower-cased userPrincipalName or mail -> index in `people`.
     index: HashMap<String, usize>,
     group_index: HashMap<String, usize>,
+    /// Each group's members as people, looked up once (`member_people`).
+    members: std::sync::OnceLock<Vec<Vec<Option<usize>>>>,
 }
 
 impl Directory {
+    /// The people `group` (an index into `groups`) lists, in its order: `None` for a member
+    /// who is not in the directory. Validation and desired state both walk every group: the
+    /// 100,000 lookups are made once, on first use, for a directory that is loaded whole.
+    pub fn member_people(&self, group: usize) -> &[Option<usize>] {
+        let all = self.members.get_or_init(|| {
+            self.groups.iter().map(|g| g.members.iter().map(|(m, _)| self.person(m)).collect()).collect()
+        });
+        &all[group]
+    }
+    /// The index into `groups` of the group with this name.
+    pub fn group_at(&self, name: &str) -> Option<usize> {
+        self.group_index.get(name).copied()
+    }
     /// The person a reference (userPrincipalName or mail, any case) names.
     pub fn person(&self, reference: &str) -> Option<usize> {
         self.index.get(crate::vocab::lowercase(reference.trim()).as_ref()).copied()
