@@ -25,7 +25,15 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         // Desired state too: what it finds (an email outside scope.domains) is a validation error.
         Command::Validate { dir, format } => {
-            rollcall::config::load(dir).and_then(|m| rollcall::desired::build(&m).map(|_| m)).map(|m| {
+            // The directory and the desired state (100,000 people each, say) are left to the
+            // process's exit, as `plan` leaves them: freeing them piece by piece tells nobody anything.
+            let checked = rollcall::config::load(dir).and_then(|m| {
+                rollcall::desired::build(&m).map(|desired| {
+                    std::mem::forget(desired);
+                    std::mem::ManuallyDrop::new(m)
+                })
+            });
+            checked.map(|m| {
                 rollcall::diag::warn(&m.warnings);
                 if *format == Format::Json {
                     let doc = serde_json::json!({

@@ -149,8 +149,11 @@ impl Directory {
         let i = self.people.len();
         self.index.insert(person.id.clone(), i);
         for key in ["userPrincipalName", "mail"] {
-            if let Some(v) = person.attributes.get(key) {
-                self.index.entry(v.trim().to_lowercase()).or_insert(i);
+            // Usually the id itself: a copy only for a reference not yet indexed.
+            if let Some(v) = person.attributes.get(key).map(|v| crate::vocab::lowercase(v.trim()))
+                && !self.index.contains_key(v.as_ref())
+            {
+                self.index.insert(v.into_owned(), i);
             }
         }
         self.people.push(person);
