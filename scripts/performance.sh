@@ -55,41 +55,42 @@ Other aims:
 
 ## Where an aim is missed
 
-**plan at 100,000 people, aim 0.8 s and 250 MB, both organisations: missed (the tables above:
-about 1.0–1.1 s and 370–430 MB).** The same harness measured 3.0 s (one YAML file) and 2.8 s (mixed)
-at 4d9f9c6, before #20's work, and 1.6 s at 5c431b9, its first round. The first round read
-directory files in the plain shape from the YAML parser's events, read the snapshot on the other
-core while the directory loads, digested the manifests once on the other core, and left the big
-structures to the process's exit. The second round (04b1f01 and after):
-- everyone with the same roles shares one set of roles and of grants, and every desired
-  attribute's name is one shared allocation (desired state was 100,000 small sets and 500,000
-  names);
+**plan at 100,000 people, aim 0.8 s and 250 MB, both organisations: see the table above.**
+The same harness measured 3.0 s (one YAML file) and 2.8 s (mixed) at 4d9f9c6, before #20's work,
+and 1.6 s at 5c431b9, after its first round (directory files in the plain shape read from the
+YAML parser's events, the snapshot read on the other core while the directory loads, the
+manifests digested once on the other core, the big structures left to the process's exit). The
+second round (04b1f01 and after):
+- everyone with the same roles shares one set of roles and of grants, every desired attribute's
+  name is one shared allocation, group members are looked up once for validation and desired
+  state, and a source's text is kept as read (not copied into another 16 MB);
 - the planner indexes the live accounts without a list or a lower-cased copy per value, finds an
   account's managed grants without collecting them, checks scope domains without a copy, and
   marks matched accounts by index;
 - desired state and the planner's per-person decisions run in two halves, one on each core
   (from 8,192 people; a property test holds the two-core plan to the one-core plan), the people's
   emails are checked while the live accounts are indexed, and the live state is digested while
-  the plan is made.
+  the plan is made;
+- a directory file from 1 MB on is read on two cores, cut inside its \`users:\` list where that
+  is provably safe (\`src/manifest/yaml/events/split.rs\`).
 
-What is left (\`perf record --call-graph dwarf\` of the one-YAML-file plan): reading the 16 MB
-YAML file is about 0.4 s of one core (the parser's events alone are the floor's 0.3 s), and
-nothing else runs beside it but the snapshot; the planner's per-account work is now mostly the
-first touch of each live account's grants and attributes, which are scattered over the heap (a
-cache miss per allocation). Reaching 0.8 s needs the big file read on both cores (split at the
-top-level list's items, which is only safe when no quoted or flow scalar spans lines: not built)
-and a denser live account (attributes and grants beside the account, not a map of separate
-strings). Memory under 250 MB needs the same dense layout: the records, the desired state and the
-live state still all exist at once while the snapshot is read early.
+What is left (\`perf record --call-graph dwarf\` of the one-YAML-file plan): the YAML parser's
+events (the floor's "YAML events" column, now on two cores beside the snapshot's read), then
+the first touch of every record, account and grant: each is a separate allocation, so each is a
+cache miss, and fresh memory costs the kernel a zeroed page (its \`clear_page\` is a tenth of
+the samples). A plan under 0.8 s and 250 MB needs a denser model: a live account's attributes
+and grants beside it rather than a map of separate strings, directory records that borrow from
+the file's text, and the records, the desired state and the live state not all alive at once.
 
-**validate at 100,000 people, aim 0.5 s: missed (about 0.7 s).** validate builds desired state
+**validate at 100,000 people, aim 0.5 s: see the table above.** validate builds desired state
 since #19 (an email outside \`scope.domains\` is a validation error): it pays the YAML reading
-(about 0.45 s, one core) and desired state (about 0.13 s, two cores).
+(on two cores for a file from 1 MB on) and desired state (two cores).
 
-**plan through the GoTo emulator, aim 1.5 s and 350 MB: missed (3.4 s, 655 MB).** Its time
-beyond the file-target plan is 100 pages of 1,000 users rendered by the emulator and parsed by
-rollcall on the same two cores; the goto and SCIM listings still copy each page's array
-(\`.cloned()\`) before turning it into accounts.
+**plan through the GoTo emulator, aim 1.5 s and 350 MB: see the table above.** The pages after
+the first are asked for at once (within the client's concurrency) and each is read straight
+into the live model without a JSON tree (a page with anything unusual falls back to JSON
+values); the emulator answers them concurrently. What is left is the emulator writing 100 pages
+of 1,000 users and rollcall reading them, on the same two cores as the rest of the plan.
 
 **apply, writes within 10 % of the floor: missed.** Since #15 a grant-list PUT is preceded by a
 fresh read of the user (so a license granted in between is never lost): the 10 % drift apply

@@ -8,6 +8,9 @@ use rollcall::commands::{self, BLOCKED, INTERRUPTED, Output, TERMINATED};
 use rollcall::diag::{Code, Problem, Problems};
 use rollcall::render::diagnostics;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
