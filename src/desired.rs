@@ -132,7 +132,7 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
     // Each person is built on their own: a large organisation is built in two halves, one
     // on each core, and put back together in order (the same accounts, the same problems).
     // The roles are borrowed: memory one core frees that the other allocated costs both a lock.
-    let (accounts, problems) = if parallel(roles_of.len()) {
+    let (accounts, problems) = if crate::vocab::on_two_cores(roles_of.len()) {
         let (first, second) = roles_of.split_at(roles_of.len() / 2);
         let ((mut accounts, mut problems), (rest, more)) = std::thread::scope(|s| {
             let other = s.spawn(|| builder.people(second));
@@ -169,23 +169,6 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
         },
     };
     problems.into_result(desired)
-}
-
-/// Below this many people the desired state is built on one core.
-const PARALLEL_FROM: usize = 8192;
-
-/// Whether `n` people are built on two cores (tests set the threshold of their own thread,
-/// to hold the two ways to the same result).
-fn parallel(n: usize) -> bool {
-    #[cfg(test)]
-    return n >= TEST_PARALLEL_FROM.with(std::cell::Cell::get);
-    #[cfg(not(test))]
-    return n >= PARALLEL_FROM;
-}
-
-#[cfg(test)]
-thread_local! {
-    static TEST_PARALLEL_FROM: std::cell::Cell<usize> = const { std::cell::Cell::new(PARALLEL_FROM) };
 }
 
 /// The roles and the grants of everyone with the same roles.
@@ -470,9 +453,9 @@ assignments:
         .unwrap();
         let m = crate::config::load(tmp.path()).unwrap_or_else(|p| panic!("{}", p.render_plain()));
         let on = |from: usize| {
-            TEST_PARALLEL_FROM.with(|f| f.set(from));
+            crate::vocab::TEST_TWO_CORES_FROM.with(|f| f.set(from));
             let built = build(&m);
-            TEST_PARALLEL_FROM.with(|f| f.set(PARALLEL_FROM));
+            crate::vocab::TEST_TWO_CORES_FROM.with(|f| f.set(crate::vocab::TWO_CORES_FROM));
             built
         };
         let (one, two) = (on(usize::MAX), on(2));
@@ -490,9 +473,9 @@ assignments:
         )
         .unwrap();
         let m = crate::config::load(tmp.path()).unwrap_or_else(|p| panic!("{}", p.render_plain()));
-        TEST_PARALLEL_FROM.with(|f| f.set(2));
+        crate::vocab::TEST_TWO_CORES_FROM.with(|f| f.set(2));
         let two = build(&m).unwrap();
-        TEST_PARALLEL_FROM.with(|f| f.set(usize::MAX));
+        crate::vocab::TEST_TWO_CORES_FROM.with(|f| f.set(usize::MAX));
         let one = build(&m).unwrap();
         assert_eq!(one.accounts.len(), 40);
         assert_eq!(one.accounts, two.accounts);

@@ -111,6 +111,24 @@ pub fn domain_of(email: &str) -> String {
     email.rsplit_once('@').map_or(String::new(), |(_, d)| d.to_ascii_lowercase())
 }
 
+/// From this many people on, desired state and the planner split their per-person work in two
+/// halves, one on each core (below it, a second thread costs more than it saves).
+pub const TWO_CORES_FROM: usize = 8192;
+
+/// Whether work on `n` people is split over two cores. Tests set the threshold of their own
+/// thread (`TEST_TWO_CORES_FROM`), to hold the two ways to the same result.
+pub fn on_two_cores(n: usize) -> bool {
+    #[cfg(test)]
+    return n >= TEST_TWO_CORES_FROM.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    return n >= TWO_CORES_FROM;
+}
+
+#[cfg(test)]
+thread_local! {
+    pub static TEST_TWO_CORES_FROM: std::cell::Cell<usize> = const { std::cell::Cell::new(TWO_CORES_FROM) };
+}
+
 /// Whether the email's domain is one of `domains` (lower-cased): `domain_of`, without a copy.
 pub fn in_domains(domains: &[String], email: &str) -> bool {
     let domain = email.rsplit_once('@').map_or("", |(_, d)| d);

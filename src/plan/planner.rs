@@ -155,7 +155,7 @@ pub fn plan_resolved(
     let (wanted, visible) = planner.visible();
     // The people's emails are checked while the live accounts are indexed.
     let (emails, indexes) = both(
-        parallel(wanted.len()),
+        crate::vocab::on_two_cores(wanted.len()),
         || distinct_emails(&wanted),
         || desired.matching.iter().map(|attr| Index::of(attr, &visible)).collect::<Vec<_>>(),
     );
@@ -172,23 +172,6 @@ pub fn plan_resolved(
     planner.wanted(&wanted, &visible, &matched, &claimed)?;
     let in_scope = planner.unwanted(&visible, &claimed);
     Ok(planner.finish(in_scope, options))
-}
-
-/// Below this many people, planning runs on one core.
-const PARALLEL_FROM: usize = 8192;
-
-/// Whether `n` people are planned on two cores (tests set the threshold of their own thread,
-/// to hold the two ways to the same plan).
-fn parallel(n: usize) -> bool {
-    #[cfg(test)]
-    return n >= TEST_PARALLEL_FROM.with(std::cell::Cell::get);
-    #[cfg(not(test))]
-    return n >= PARALLEL_FROM;
-}
-
-#[cfg(test)]
-thread_local! {
-    pub(super) static TEST_PARALLEL_FROM: std::cell::Cell<usize> = const { std::cell::Cell::new(PARALLEL_FROM) };
 }
 
 /// `a` and `b`, on two cores when `parallel`.
@@ -246,7 +229,7 @@ impl<'a> Planner<'a> {
             .filter(|d| excluded.is_empty() || !d.email().is_some_and(is_excluded))
             .collect();
         both(
-            parallel(wanted.len()),
+            crate::vocab::on_two_cores(wanted.len()),
             || wanted.sort_unstable_by(|a, b| a.person.cmp(&b.person)),
             || visible.sort_unstable_by(|a, b| a.key.cmp(&b.key)),
         );
@@ -307,7 +290,7 @@ impl<'a> Planner<'a> {
             People { wanted, visible, matched, sets: &sets, want: &want, unmatched_by_email: &unmatched_by_email };
         // Each person is decided on their own: a large organisation in two halves, one on each
         // core, put back together in order (`finish` sorts the actions all the same).
-        if !parallel(wanted.len()) {
+        if !crate::vocab::on_two_cores(wanted.len()) {
             return self.decide(&people, 0..wanted.len()).into_result(());
         }
         let mut other = self.fork();

@@ -200,9 +200,9 @@ proptest! {
     #[test]
     fn planning_on_two_cores_gives_the_plan_of_one(c in case()) {
         let on = |from: usize| {
-            super::planner::TEST_PARALLEL_FROM.with(|f| f.set(from));
+            crate::vocab::TEST_TWO_CORES_FROM.with(|f| f.set(from));
             let p = plan(&c.desired, &c.live, &PlanOptions::default());
-            super::planner::TEST_PARALLEL_FROM.with(|f| f.set(usize::MAX));
+            crate::vocab::TEST_TWO_CORES_FROM.with(|f| f.set(usize::MAX));
             format!("{p:#?}")
         };
         prop_assert_eq!(on(usize::MAX), on(2));
