@@ -214,6 +214,9 @@ pub enum Unlisted {
 /// How many times a listing starts over before it gives up.
 pub const LISTING_ATTEMPTS: usize = 3;
 
+/// The most pages a listing asks for at once, after the first (1,000 users a page: 4 million).
+const MAX_PAGES_AHEAD: u64 = 4096;
+
 /// A page of a listing: its entries and the total it announces.
 pub type Page<T> = Result<(Vec<T>, Option<u64>), HttpError>;
 
@@ -257,9 +260,12 @@ where
             }
             total = total.or(page_total);
             let n = entries.len() as u64;
+            // Read ahead only for a total within reach: a server announcing billions of entries
+            // is read page by page (and found short), not planned for.
             if position == 0
                 && let Some(t) = total
                 && n > 0
+                && t / n <= MAX_PAGES_AHEAD
             {
                 let offsets: Vec<u64> = (1..).map(|i| i * n).take_while(|&o| o < t).collect();
                 let pages: Vec<_> =
@@ -445,6 +451,19 @@ mod tests {
         };
         let keys: Vec<String> = pages(uneven).unwrap().iter().map(|v| v["key"].to_string()).collect();
         assert_eq!(keys, ["1", "2", "3", "4", "5"]);
+    }
+
+    #[test]
+    fn an_absurd_total_is_read_page_by_page_not_ahead() {
+        use std::cell::Cell;
+        let asked = Cell::new(0);
+        let serve = |_, offset| {
+            asked.set(asked.get() + 1);
+            if offset == 0 { (vec![1], Some(1_000_000_000_000)) } else { (vec![], Some(1_000_000_000_000)) }
+        };
+        let (read, most) = listing(16, serve);
+        assert_eq!(read.unwrap_err().message, "Short { total: 1000000000000, got: 1 }");
+        assert_eq!((asked.get(), most), (2 * LISTING_ATTEMPTS, 1), "two pages an attempt, one at a time");
     }
 
     #[test]
