@@ -77,7 +77,7 @@ second round (04b1f01 and after):
 - a directory file from 1 MB on is read on two cores, cut inside its \`users:\` list where that
   is provably safe (\`src/manifest/yaml/events/split.rs\`);
 - the binary allocates with mimalloc: glibc's malloc and free were a third of every profile, and
-  its time swung with the machine's state (alternated runs: plan 1.1 s against 1.9–4.6 s).
+  its time swung with the machine's state where mimalloc's did not.
 
 What is left (\`perf record --call-graph dwarf\` of the one-YAML-file plan): the YAML parser's
 events (the floor's "YAML events" column, now on two cores beside the snapshot's read), then

@@ -339,13 +339,15 @@ impl<'a> Planner<'a> {
         self.actions.extend(other.actions);
         self.warnings.extend(other.warnings);
         self.unmanaged.extend(other.unmanaged);
-        let (a, b) = (&mut self.left_alone, other.left_alone);
-        a.outside_scope += b.outside_scope;
-        a.excluded += b.excluded;
-        a.protected += b.protected;
-        a.kept += b.kept;
-        a.unmanaged_grants += b.unmanaged_grants;
-        a.locked += b.locked;
+        // Every count by name: a count added to `LeftAlone` does not compile until it is added here.
+        let LeftAlone { outside_scope, excluded, protected, kept, unmanaged_grants, locked } = other.left_alone;
+        let a = &mut self.left_alone;
+        a.outside_scope += outside_scope;
+        a.excluded += excluded;
+        a.protected += protected;
+        a.kept += kept;
+        a.unmanaged_grants += unmanaged_grants;
+        a.locked += locked;
     }
 
     /// The action, if any, that takes the matched `live_account` to what `account` wants.

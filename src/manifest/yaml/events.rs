@@ -459,14 +459,17 @@ mod tests {
     /// fast path (not just serde's): a fixed sample of them must.
     #[test]
     fn the_generated_files_mostly_take_the_fast_path() {
+        let fast = of_200(file(), |text| agrees(text).is_some());
+        assert!(fast >= 60, "only {fast} of 200 generated files took the fast path");
+    }
+
+    /// How many of a fixed sample of 200 `strategy` values `counts` (the same 200 every run).
+    fn of_200(strategy: impl Strategy<Value = String>, counts: impl Fn(&str) -> bool) -> usize {
         use proptest::strategy::ValueTree;
         use proptest::test_runner::{Config, TestRng, TestRunner};
         let mut runner =
             TestRunner::new_with_rng(Config::default(), TestRng::deterministic_rng(Config::default().rng_algorithm));
-        let strategy = file();
-        let fast =
-            (0..200).filter(|_| agrees(&strategy.new_tree(&mut runner).expect("a file").current()).is_some()).count();
-        assert!(fast >= 60, "only {fast} of 200 generated files took the fast path");
+        (0..200).filter(|_| counts(&strategy.new_tree(&mut runner).expect("a file").current())).count()
     }
 
     /// A file read in halves on two cores reads as it does whole (and as serde reads it);
@@ -548,13 +551,7 @@ mod tests {
 
     #[test]
     fn the_long_files_are_often_read_in_halves() {
-        use proptest::strategy::ValueTree;
-        use proptest::test_runner::{Config, TestRng, TestRunner};
-        let mut runner =
-            TestRunner::new_with_rng(Config::default(), TestRng::deterministic_rng(Config::default().rng_algorithm));
-        let strategy = long_file();
-        let halves =
-            (0..200).filter(|_| halves_agree(&strategy.new_tree(&mut runner).expect("a file").current())).count();
+        let halves = of_200(long_file(), halves_agree);
         assert!(halves >= 40, "only {halves} of 200 generated files were read in halves");
     }
 
