@@ -23,6 +23,7 @@ fn vm(field: &str) -> u64 {
 }
 
 fn attr(name: &str, v: String) -> DesiredAttribute {
+    let v: std::sync::Arc<str> = v.into();
     DesiredAttribute { name: name.into(), on_create: Some(v.clone()), on_update: Some(v), ..Default::default() }
 }
 
@@ -58,11 +59,11 @@ fn world(n: usize) -> (Desired, LiveState) {
             });
         }
         if drift != 4 && drift != 5 && drift != 6 {
-            let mut attributes = BTreeMap::new();
-            attributes.insert("email".to_owned(), email);
-            attributes.insert("firstName".to_owned(), format!("First{i}"));
-            attributes.insert("lastName".to_owned(), if drift >= 96 { format!("Lst{i}") } else { format!("Last{i}") });
-            attributes.insert("timeZone".to_owned(), "Europe/Berlin".to_owned());
+            let mut attributes = rollcall::live::Attributes::new();
+            attributes.insert("email", email);
+            attributes.insert("firstName", format!("First{i}"));
+            attributes.insert("lastName", if drift >= 96 { format!("Lst{i}") } else { format!("Last{i}") });
+            attributes.insert("timeZone", "Europe/Berlin".to_owned());
             accounts.push(LiveAccount {
                 key: Key(format!("{}", 6_000_000_000_000_000_000u64 + i as u64)),
                 attributes,

@@ -26,13 +26,14 @@ pub struct DesiredAttribute {
     pub name: Arc<str>,
     /// The value on create (the mapping's value, else its `default:`); None = omitted.
     /// For `SelectUniqueValue`, the first candidate until the planner picks one.
-    pub on_create: Option<String>,
+    /// (A value is shared: `on_create` and `on_update` are most often the same text.)
+    pub on_create: Option<Arc<str>>,
     /// The value kept in sync on update; None = leave the live value as it is.
-    pub on_update: Option<String>,
+    pub on_update: Option<Arc<str>>,
     /// `SelectUniqueValue`: the values of its rules (then the `default:`), in order, for
     /// the planner to pick the first that no other account holds. Such an attribute is
     /// set on create only: an account that exists keeps its value.
-    pub candidates: Option<Vec<String>>,
+    pub candidates: Option<Box<[String]>>,
     /// The expression calls `Redact`: the value goes to the target but is masked in
     /// every output.
     pub secret: bool,
@@ -200,6 +201,15 @@ impl<'m> Builder<'m> {
         // Each mapping's attribute name, allocated once for everyone (once per core: the
         // counts of a shared one would bounce between the cores).
         let names: Vec<Arc<str>> = m.mappings.iter().map(|x| Arc::from(x.attribute.as_str())).collect();
+        // So is each constant's value.
+        let constants: Vec<Option<Arc<str>>> = m
+            .mappings
+            .iter()
+            .map(|x| match &x.value {
+                MappingValue::Constant(c) => Some(Arc::from(c.as_str())),
+                MappingValue::Expr(_) => None,
+            })
+            .collect();
         let mut problems = Problems::default();
         let mut accounts = Vec::with_capacity(roles_of.len());
         // People with the same roles share one set of roles and one of grants.
@@ -226,8 +236,8 @@ impl<'m> Builder<'m> {
                 .mappings
                 .iter()
                 .zip(secret)
-                .zip(&names)
-                .map(|((mapping, &secret), name)| desired_attribute(mapping, name, &record, secret))
+                .zip(names.iter().zip(&constants))
+                .map(|((mapping, &secret), shared)| desired_attribute(mapping, shared, &record, secret))
                 .collect();
             let account = DesiredAccount {
                 person: person.id.clone(),
@@ -288,7 +298,7 @@ fn email_problem(m: &Manifest, id: &str, person: &crate::directory::Person, emai
 /// One mapping's value for one person.
 fn desired_attribute(
     mapping: &crate::config::Mapping,
-    name: &Arc<str>,
+    (name, constant): (&Arc<str>, &Option<Arc<str>>),
     record: &PersonRecord,
     secret: bool,
 ) -> DesiredAttribute {
@@ -301,17 +311,18 @@ fn desired_attribute(
                 c
             });
             match candidates {
-                Some(c) => (c.first().cloned(), Some(c)),
-                None => (e.eval(record), None),
+                Some(c) => (c.first().map(|v| Arc::from(v.as_str())), Some(c)),
+                None => (e.eval(record).map(Arc::from), None),
             }
         }
-        MappingValue::Constant(c) => (Some(c.clone()), None),
+        // `people` gives each constant mapping its value, shared.
+        MappingValue::Constant(_) => (constant.clone(), None),
     };
     DesiredAttribute {
         name: name.clone(),
         on_update: if mapping.apply == ApplyMode::Always && candidates.is_none() { value.clone() } else { None },
-        on_create: value.or_else(|| mapping.default.clone()),
-        candidates,
+        on_create: value.or_else(|| mapping.default.as_deref().map(Arc::from)),
+        candidates: candidates.map(Vec::into_boxed_slice),
         secret,
     }
 }

@@ -377,9 +377,12 @@ fn desired_values(facts: &mut [AttributeFact], account: &desired::DesiredAccount
     for fact in facts {
         let Some(d) = account.attribute(&fact.attribute) else { continue };
         fact.value = if fact.apply == "always" && d.candidates.is_none() {
-            d.on_update.clone()
+            d.on_update.as_deref().map(str::to_owned)
         } else {
-            d.on_create.clone().filter(|v| fact.value.is_some() || Some(v) != fact.default.as_ref())
+            d.on_create
+                .as_deref()
+                .filter(|v| fact.value.is_some() || Some(*v) != fact.default.as_deref())
+                .map(str::to_owned)
         };
         if d.secret {
             fact.value = fact.value.as_ref().map(|_| REDACTED.to_owned());
@@ -401,7 +404,7 @@ pub fn finish(facts: Facts, desired: &Desired, live: &LiveState, plan: &Plan) ->
             let value = if attribute == "key" {
                 account.key.as_ref().map(|k| k.as_str().to_owned())
             } else {
-                account.attribute(attribute).and_then(|a| a.on_create.clone())
+                account.attribute(attribute).and_then(|a| a.on_create.as_deref().map(str::to_owned))
             };
             let Some(value) = value else { continue };
             let found: Vec<&LiveAccount> = live.accounts.iter().filter(|l| same(attribute, l, &value)).collect();
@@ -501,8 +504,7 @@ pub fn finish(facts: Facts, desired: &Desired, live: &LiveState, plan: &Plan) ->
 }
 
 fn same(attribute: &str, live: &LiveAccount, value: &str) -> bool {
-    let have =
-        if attribute == "key" { Some(live.key.as_str()) } else { live.attributes.get(attribute).map(String::as_str) };
+    let have = if attribute == "key" { Some(live.key.as_str()) } else { live.attributes.get(attribute) };
     have.is_some_and(|h| if case_insensitive(attribute) { h.eq_ignore_ascii_case(value) } else { h == value })
 }
 

@@ -264,8 +264,8 @@ pub fn snapshot(live: &LiveState) -> Value {
             let mut u = serde_json::Map::new();
             u.insert("key".into(), json!(a.key.0));
             // The invitation marker is rollcall's, not a GoTo field.
-            for (k, v) in a.attributes.iter().filter(|(k, _)| k.as_str() != crate::live::INVITED) {
-                u.insert(k.clone(), json!(v));
+            for (k, v) in a.attributes.iter().filter(|(k, _)| *k != crate::live::INVITED) {
+                u.insert(k.to_owned(), json!(v));
             }
             let (licenses, admin) = combination(a);
             u.insert("licenseKeys".into(), json!(licenses.iter().map(|k| &k.0).collect::<Vec<_>>()));

@@ -2,7 +2,8 @@
 //! attributes, grants and lock flags, and the account's licenses.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 pub use crate::vocab::{Grant, Key, SUPER_USER, domain_of};
 
@@ -38,15 +39,192 @@ impl Locks {
 pub struct LiveAccount {
     pub key: Key,
     /// Target attributes (email included), null ones absent.
-    pub attributes: BTreeMap<String, String>,
-    pub grants: BTreeSet<Grant>,
+    pub attributes: Attributes,
+    pub grants: GrantSet,
     pub locks: Locks,
+}
+
+/// A live account's attributes by name, in name order, in one allocation. An account has a
+/// handful; the names rollcall knows are not copied per account. (A `BTreeMap<String,
+/// String>` cost a 500-byte node and a string per name for each of 100,000 accounts.)
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes(litemap::LiteMap<Cow<'static, str>, Box<str>>);
+
+/// The attribute names every target uses, shared by all accounts instead of copied.
+const KNOWN_NAMES: &[&[&str]] = &[
+    crate::vocab::GOTO_ATTRIBUTES,
+    crate::vocab::SCIM_SIMPLE_ATTRIBUTES,
+    crate::vocab::SCIM_NAME_ATTRIBUTES,
+    crate::vocab::SCIM_ENTERPRISE_ATTRIBUTES,
+    &[ACTIVE, STATUS, INVITED, crate::vocab::SCIM_WORK_EMAIL],
+];
+
+fn attribute_name(name: &str) -> Cow<'static, str> {
+    KNOWN_NAMES
+        .iter()
+        .flat_map(|names| names.iter())
+        .find(|known| **known == name)
+        .map_or_else(|| Cow::Owned(name.to_owned()), |known| Cow::Borrowed(*known))
+}
+
+impl Attributes {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| &**v)
+    }
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+    /// Sets `name`, giving back the value it replaces.
+    pub fn insert(&mut self, name: impl AsRef<str>, value: impl Into<Box<str>>) -> Option<Box<str>> {
+        let (name, value) = (name.as_ref(), value.into());
+        match self.0.get_mut(name) {
+            Some(slot) => Some(std::mem::replace(slot, value)),
+            None => self.0.insert(attribute_name(name), value),
+        }
+    }
+    pub fn remove(&mut self, name: &str) -> Option<Box<str>> {
+        self.0.remove(name)
+    }
+    /// In name order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &str)> + '_ {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
+    }
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + '_ {
+        self.0.keys().map(|k| &**k)
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<N: AsRef<str>, V: Into<Box<str>>> FromIterator<(N, V)> for Attributes {
+    /// A name given twice keeps its last value; no room is kept beyond the attributes given.
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
+        let map: litemap::LiteMap<_, _> =
+            iter.into_iter().map(|(name, value)| (attribute_name(name.as_ref()), value.into())).collect();
+        let mut pairs = map.into_tuple_vec();
+        pairs.shrink_to_fit();
+        Attributes(litemap::LiteMap::from_sorted_store_unchecked(pairs))
+    }
+}
+
+impl<N: AsRef<str>, V: Into<Box<str>>> Extend<(N, V)> for Attributes {
+    fn extend<I: IntoIterator<Item = (N, V)>>(&mut self, iter: I) {
+        for (name, value) in iter {
+            self.insert(name.as_ref(), value);
+        }
+    }
+}
+
+impl<N: AsRef<str>, V: Into<Box<str>>, const K: usize> From<[(N, V); K]> for Attributes {
+    fn from(pairs: [(N, V); K]) -> Self {
+        pairs.into_iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a Attributes {
+    type Item = (&'a str, &'a str);
+    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a str)> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// A live account's grants, in order, in one short list (an account holds one or two).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GrantSet(Vec<Grant>);
+
+impl GrantSet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn contains(&self, grant: &Grant) -> bool {
+        self.0.binary_search(grant).is_ok()
+    }
+    /// Adds `grant`; false when it was held already.
+    pub fn insert(&mut self, grant: Grant) -> bool {
+        match self.0.binary_search(&grant) {
+            Ok(_) => false,
+            Err(at) => {
+                self.0.insert(at, grant);
+                true
+            }
+        }
+    }
+    /// Takes `grant` away; false when it was not held.
+    pub fn remove(&mut self, grant: &Grant) -> bool {
+        match self.0.binary_search(grant) {
+            Ok(at) => {
+                self.0.remove(at);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+    /// In order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Grant> {
+        self.0.iter()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn retain(&mut self, keep: impl FnMut(&Grant) -> bool) {
+        self.0.retain(keep);
+    }
+}
+
+impl FromIterator<Grant> for GrantSet {
+    fn from_iter<I: IntoIterator<Item = Grant>>(iter: I) -> Self {
+        let mut grants: Vec<Grant> = iter.into_iter().collect();
+        grants.sort_unstable();
+        grants.dedup();
+        GrantSet(grants)
+    }
+}
+
+impl Extend<Grant> for GrantSet {
+    fn extend<I: IntoIterator<Item = Grant>>(&mut self, iter: I) {
+        for grant in iter {
+            self.insert(grant);
+        }
+    }
+}
+
+impl<const K: usize> From<[Grant; K]> for GrantSet {
+    fn from(grants: [Grant; K]) -> Self {
+        grants.into_iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a GrantSet {
+    type Item = &'a Grant;
+    type IntoIter = std::slice::Iter<'a, Grant>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl IntoIterator for GrantSet {
+    type Item = Grant;
+    type IntoIter = std::vec::IntoIter<Grant>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
 }
 
 impl LiveAccount {
     /// The account's identity: GoTo's `email`, else SCIM's `userName`.
     pub fn email(&self) -> &str {
-        crate::vocab::identity_of(|n| self.attributes.get(n).map(String::as_str)).unwrap_or("")
+        crate::vocab::identity_of(|n| self.attributes.get(n)).unwrap_or("")
     }
 
     /// The target's own disabled flag (SCIM `active`), when it has one; None for GoTo,
@@ -114,18 +292,60 @@ mod tests {
     fn identity_is_email_else_user_name_and_active_is_optional() {
         let mut a = LiveAccount {
             key: Key::from("1"),
-            attributes: BTreeMap::from([("userName".to_owned(), "Ann@x.example".to_owned())]),
-            grants: BTreeSet::new(),
+            attributes: Attributes::from([("userName", "Ann@x.example")]),
+            grants: GrantSet::new(),
             locks: Locks::default(),
         };
         assert_eq!(a.email(), "Ann@x.example");
         assert_eq!(a.active(), None);
-        a.attributes.insert(ACTIVE.into(), "false".into());
+        a.attributes.insert(ACTIVE, "false");
         assert_eq!(a.active(), Some(false));
-        a.attributes.insert(ACTIVE.into(), "true".into());
+        a.attributes.insert(ACTIVE, "true");
         assert_eq!(a.active(), Some(true));
-        a.attributes.insert("email".into(), "goto@x.example".into());
+        a.attributes.insert("email", "goto@x.example");
         assert_eq!(a.email(), "goto@x.example");
+    }
+
+    #[test]
+    fn attributes_are_in_name_order_and_known_names_are_not_copied() {
+        let given = [("timeZone", "UTC"), ("email", "a@x.example"), ("custom", "1"), ("email", "b@x.example")];
+        // No room kept beyond what was given.
+        assert_eq!(Attributes::from(given).0.into_tuple_vec().capacity(), 3);
+        let mut a = Attributes::from(given);
+        assert_eq!(a.iter().collect::<Vec<_>>(), [("custom", "1"), ("email", "b@x.example"), ("timeZone", "UTC")]);
+        assert_eq!(a.insert("email", "c@x.example").as_deref(), Some("b@x.example"));
+        assert_eq!(a.insert("locale", "de_DE"), None);
+        assert_eq!(a.remove("custom").as_deref(), Some("1"));
+        assert_eq!(a.keys().collect::<Vec<_>>(), ["email", "locale", "timeZone"]);
+        assert!(matches!(attribute_name("firstName"), Cow::Borrowed(_)));
+        assert!(matches!(attribute_name("name.givenName"), Cow::Borrowed(_)));
+        assert!(matches!(attribute_name("extensionAttribute1"), Cow::Owned(_)));
+    }
+
+    proptest::proptest! {
+        /// A grant set answers as a `BTreeSet` does, whatever is inserted and removed.
+        #[test]
+        fn a_grant_set_is_a_set(ops in proptest::collection::vec((proptest::bool::ANY, 0..6u8), 0..40)) {
+            let grant = |n: u8| match n % 3 {
+                0 => Grant::License(Key(format!("{n}"))),
+                1 => Grant::AdminRole(format!("R{n}")),
+                _ => Grant::ScimRole(format!("s{n}")),
+            };
+            let (mut set, mut model) = (GrantSet::new(), BTreeSet::new());
+            for (add, n) in ops {
+                if add {
+                    proptest::prop_assert_eq!(set.insert(grant(n)), model.insert(grant(n)));
+                } else {
+                    proptest::prop_assert_eq!(set.remove(&grant(n)), model.remove(&grant(n)));
+                }
+                proptest::prop_assert_eq!(set.iter().collect::<Vec<_>>(), model.iter().collect::<Vec<_>>());
+                for n in 0..6 {
+                    proptest::prop_assert_eq!(set.contains(&grant(n)), model.contains(&grant(n)));
+                }
+            }
+            let collected: GrantSet = model.iter().rev().chain(model.iter()).cloned().collect();
+            proptest::prop_assert_eq!(collected.into_iter().collect::<Vec<_>>(), model.into_iter().collect::<Vec<_>>());
+        }
     }
 
     #[test]

@@ -415,7 +415,7 @@ pub fn live_digest(live: &LiveState, desired: &Desired, managed: &std::collectio
         for (k, v) in &a.attributes {
             h.feed(&[k, v]);
         }
-        for g in a.grants.intersection(managed) {
+        for g in a.grants.iter().filter(|g| managed.contains(g)) {
             h.feed(&[g.label(), g.id()]);
         }
     }

@@ -266,7 +266,8 @@ fn deltas(old: Option<&DesiredAccount>, new: Option<&DesiredAccount>) -> Vec<Del
         for name in names {
             let o = old.and_then(|o| o.attribute(name));
             let x = n.attribute(name);
-            let (ov, nv) = (o.and_then(|a| a.on_create.clone()), x.and_then(|a| a.on_create.clone()));
+            let value = |a: &crate::desired::DesiredAttribute| a.on_create.as_deref().map(str::to_owned);
+            let (ov, nv) = (o.and_then(value), x.and_then(value));
             let (os, ns) = (o.is_some_and(|a| a.on_update.is_some()), x.is_some_and(|a| a.on_update.is_some()));
             if ov != nv || (old.is_some() && os != ns && nv.is_some()) {
                 // A `Redact` mapping on either side: the change shows, its values do not.

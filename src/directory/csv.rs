@@ -31,10 +31,10 @@ pub(super) fn read(source: &Source, problems: &mut Problems) -> Option<Contribut
             Ok(true) => {
                 let start = record.position().map_or(0, |p| p.byte() as usize);
                 let line_len = text[start..].find(['\n', '\r']).unwrap_or(text.len() - start);
-                let mut attributes = Attributes(Vec::with_capacity(headers.len()));
+                let mut attributes = Attributes::with_capacity(headers.len());
                 for (h, v) in headers.iter().zip(record.iter()) {
                     if !v.is_empty() {
-                        attributes.0.push((h.clone(), v.into()));
+                        attributes.push(h, v);
                     }
                 }
                 let origin = Origin::new(source, (start, line_len));

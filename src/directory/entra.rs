@@ -23,13 +23,15 @@ impl<'de> Deserialize<'de> for Item {
                 f.write_str("a user object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
-                let mut attributes = Attributes(Vec::with_capacity(map.size_hint().unwrap_or(16)));
-                while let Some(key) = map.next_key::<String>()? {
+                let mut attributes = Attributes::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(Name(name)) = map.next_key()? {
                     // Null, multi-valued and complex attributes (businessPhones, ...) map onto nothing in GoTo.
                     if let JsonScalar(Some(value)) = map.next_value()? {
-                        attributes.0.push((key.into_boxed_str(), value));
+                        attributes.0.push((name, value));
                     }
                 }
+                // A record lives until the plan is made: no room kept for attributes it lacks.
+                attributes.0.shrink_to_fit();
                 Ok(Item(Some(attributes)))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Item, A::Error> {
@@ -56,6 +58,25 @@ impl<'de> Deserialize<'de> for Item {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// An attribute's name, shared with every record that has it, read without a copy of its own.
+struct Name(std::sync::Arc<str>);
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Name;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an attribute name")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Name, E> {
+                Ok(Name(super::attribute_name(name)))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 

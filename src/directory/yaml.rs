@@ -24,10 +24,10 @@ pub(super) fn read(source: &Source, problems: &mut Problems) -> Option<Contribut
         .users
         .into_iter()
         .map(|user| {
-            let mut attributes = Attributes(Vec::with_capacity(user.attributes.len()));
+            let mut attributes = Attributes::with_capacity(user.attributes.len());
             for (k, v) in user.attributes {
                 if let Some(v) = v {
-                    attributes.0.push((k.into(), v.into()));
+                    attributes.push(&k, v);
                 }
             }
             let origin = Origin::new(source, identity_span(source.inner(), user.span, &attributes));

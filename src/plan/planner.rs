@@ -124,7 +124,7 @@ fn live_value<'a>(attribute: &str, account: &'a LiveAccount) -> Option<Cow<'a, s
         return Some(account.key.as_str().into());
     }
     let value = account.attributes.get(attribute)?;
-    Some(if case_insensitive(attribute) { crate::vocab::lowercase(value) } else { value.as_str().into() })
+    Some(if case_insensitive(attribute) { crate::vocab::lowercase(value) } else { value.into() })
 }
 
 /// Builds the plan. Errors (ambiguous matches, unknown licenses, a create without email)
@@ -391,7 +391,7 @@ impl<'a> Planner<'a> {
         changes.extend(self.attribute_changes(account, live_account));
         // `want` holds managed grants only: what the account lacks of it is to be added.
         changes.extend(
-            want.iter().filter(|g| !live_account.grants.contains(*g)).map(|g| Change::Add(self.grants.change(g))),
+            want.iter().filter(|g| !live_account.grants.contains(g)).map(|g| Change::Add(self.grants.change(g))),
         );
         let removals: Vec<&Grant> = held(managed, live_account).filter(|g| !want.contains(*g)).collect();
         if !removals.is_empty() && self.protected(email) {
@@ -420,10 +420,10 @@ impl<'a> Planner<'a> {
         let mut locked = Vec::new();
         for attr in &account.attributes {
             let Some(new) = &attr.on_update else { continue };
-            let old = live_account.attributes.get(&*attr.name);
+            let old = live_account.attributes.get(&attr.name);
             let same = match old {
                 Some(o) if case_insensitive(&attr.name) => o.eq_ignore_ascii_case(new),
-                Some(o) => o == new,
+                Some(o) => o == &**new,
                 None => false,
             };
             if same {
@@ -433,7 +433,7 @@ impl<'a> Planner<'a> {
                 locked.push(format!("{} ({flag})", attr.name));
                 continue;
             }
-            changes.push(attribute_change(attr, old.cloned(), new.clone()));
+            changes.push(attribute_change(attr, old.map(str::to_owned), new.to_string()));
         }
         if !locked.is_empty() {
             self.left_alone.locked += 1;
@@ -466,7 +466,7 @@ impl<'a> Planner<'a> {
         let mut changes: Vec<Change> = account
             .attributes
             .iter()
-            .filter_map(|a| a.on_create.as_ref().map(|v| attribute_change(a, None, v.clone())))
+            .filter_map(|a| a.on_create.as_ref().map(|v| attribute_change(a, None, v.to_string())))
             .collect();
         changes.extend(want.iter().map(|g| Change::Add(self.grants.change(g))));
         if let Some(holder) = unmatched_by_email.get(email.to_lowercase().as_str()) {

@@ -43,8 +43,8 @@ fn desired_account() -> impl Strategy<Value = DesiredAccount> {
                 attributes: vec![
                     DesiredAttribute {
                         name: "email".into(),
-                        on_create: Some(email.clone()),
-                        on_update: Some(email),
+                        on_create: Some(email.as_str().into()),
+                        on_update: Some(email.into()),
                         ..Default::default()
                     },
                     DesiredAttribute {
@@ -55,8 +55,8 @@ fn desired_account() -> impl Strategy<Value = DesiredAccount> {
                     },
                     DesiredAttribute {
                         name: "lastName".into(),
-                        on_create: last_value.clone(),
-                        on_update: if last_on_create { None } else { last_value },
+                        on_create: last_value.as_deref().map(Into::into),
+                        on_update: if last_on_create { None } else { last_value.map(Into::into) },
                         ..Default::default()
                     },
                 ],
@@ -71,14 +71,14 @@ fn desired_account() -> impl Strategy<Value = DesiredAccount> {
 fn live_account() -> impl Strategy<Value = LiveAccount> {
     (0..12usize, 0..3usize, 0..4usize, 0..4usize, live_grants(), prop::bool::weighted(0.2)).prop_map(
         |(i, domain, first, last, grants, name_locked)| {
-            let mut attributes = BTreeMap::new();
-            attributes.insert("email".to_owned(), format!("u{i}@{}", DOMAINS[domain]));
-            attributes.insert("firstName".to_owned(), NAMES[first].to_owned());
-            attributes.insert("lastName".to_owned(), NAMES[last].to_owned());
+            let mut attributes = crate::live::Attributes::new();
+            attributes.insert("email", format!("u{i}@{}", DOMAINS[domain]));
+            attributes.insert("firstName", NAMES[first].to_owned());
+            attributes.insert("lastName", NAMES[last].to_owned());
             LiveAccount {
                 key: Key::default(),
                 attributes,
-                grants,
+                grants: grants.into_iter().collect(),
                 locks: Locks { name: name_locked, ..Locks::default() },
             }
         },
@@ -280,8 +280,8 @@ fn scim_case() -> impl Strategy<Value = Case> {
                 attributes: vec![
                     DesiredAttribute {
                         name: "userName".into(),
-                        on_create: Some(user_name.clone()),
-                        on_update: Some(user_name),
+                        on_create: Some(user_name.as_str().into()),
+                        on_update: Some(user_name.into()),
                         ..Default::default()
                     },
                     DesiredAttribute {
@@ -306,7 +306,7 @@ fn scim_case() -> impl Strategy<Value = Case> {
     )
         .prop_map(|(i, domain, first, active, roles)| LiveAccount {
             key: Key::default(),
-            attributes: BTreeMap::from([
+            attributes: crate::live::Attributes::from([
                 ("userName".to_owned(), format!("U{i}@{}", DOMAINS[domain])),
                 ("name.givenName".to_owned(), NAMES[first].to_owned()),
                 ("active".to_owned(), active.to_string()),

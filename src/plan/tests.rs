@@ -88,10 +88,10 @@ fn business() -> Grant {
 
 /// A live account holding `grants`.
 fn account(key: &str, email: &str, first: &str, last: &str, grants: &[Grant]) -> LiveAccount {
-    let mut attributes = BTreeMap::new();
-    attributes.insert("email".to_owned(), email.to_owned());
-    attributes.insert("firstName".to_owned(), first.to_owned());
-    attributes.insert("lastName".to_owned(), last.to_owned());
+    let mut attributes = crate::live::Attributes::new();
+    attributes.insert("email", email.to_owned());
+    attributes.insert("firstName", first.to_owned());
+    attributes.insert("lastName", last.to_owned());
     LiveAccount { key: Key(key.into()), attributes, grants: grants.iter().cloned().collect(), locks: Locks::default() }
 }
 
@@ -419,7 +419,7 @@ fn on_create_mappings_and_null_results() {
     "#);
     // Existing account with other values: on_create and null attributes stay as they are.
     let mut live = account("1", "alice@acme.example", "Alice", "Anderson", &[business()]);
-    live.attributes.insert("timeZone".into(), "America/New_York".into());
+    live.attributes.insert("timeZone", "America/New_York");
     let w = world().want(p).has(live);
     insta::assert_snapshot!(w.text(), @"No changes. The account matches the manifests.");
 }
@@ -636,7 +636,7 @@ fn scim_person(user_name: &str, given: &str, roles: &[&str]) -> DesiredAccount {
 }
 
 fn scim_account(key: &str, user_name: &str, given: &str, active: bool, roles: &[&str]) -> LiveAccount {
-    let attributes = BTreeMap::from([
+    let attributes = crate::live::Attributes::from([
         ("userName".to_owned(), user_name.to_owned()),
         ("name.givenName".to_owned(), given.to_owned()),
         ("active".to_owned(), active.to_string()),
@@ -745,7 +745,7 @@ fn scim_user_name_and_work_email_ignore_case_when_matching_and_comparing() {
     let mut p = scim_person("bob@acme.example", "Bob", &["member"]);
     p.attributes.push(attr(WORK, "Bob@Acme.example"));
     let mut live = scim_account("2", "BOB@acme.example", "Bob", true, &["member"]);
-    live.attributes.insert(WORK.into(), "bob@acme.EXAMPLE".into());
+    live.attributes.insert(WORK, "bob@acme.EXAMPLE");
     let w = w.want(p).has(live);
     insta::assert_snapshot!(w.scim_text(), @"No changes. The account matches the manifests.");
 }

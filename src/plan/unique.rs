@@ -48,7 +48,7 @@ pub(super) fn resolve(
             };
             let candidates = selected.candidates.as_deref().unwrap_or_default();
             let value = match matched[d] {
-                Some(l) => visible[l].attributes.get(attribute).cloned(),
+                Some(l) => visible[l].attributes.get(attribute).map(str::to_owned),
                 // Someone disabled in the directory is not created: they hold nothing.
                 None if !account.enabled => continue,
                 None => match candidates.iter().find(|c| !taken.contains(&normalise(attribute, c))) {
@@ -64,7 +64,7 @@ pub(super) fn resolve(
             };
             let resolved = out.entry(d).or_insert_with(|| (*account).clone());
             if let Some(a) = resolved.attributes.iter_mut().find(|a| &*a.name == attribute) {
-                a.on_create = value;
+                a.on_create = value.map(std::sync::Arc::from);
             }
         }
     }
@@ -113,8 +113,8 @@ mod tests {
             attributes: vec![
                 DesiredAttribute {
                     name: "email".into(),
-                    on_create: candidates.first().cloned(),
-                    candidates: Some(candidates),
+                    on_create: candidates.first().map(|c| c.as_str().into()),
+                    candidates: Some(candidates.into()),
                     ..Default::default()
                 },
                 DesiredAttribute {
@@ -132,8 +132,8 @@ mod tests {
     }
 
     fn live(key: &str, email: &str) -> LiveAccount {
-        let attributes = BTreeMap::from([("email".to_owned(), email.to_owned())]);
-        LiveAccount { key: Key(key.into()), attributes, grants: BTreeSet::new(), locks: Locks::default() }
+        let attributes = crate::live::Attributes::from([("email", email)]);
+        LiveAccount { key: Key(key.into()), attributes, grants: Default::default(), locks: Locks::default() }
     }
 
     fn state(accounts: Vec<LiveAccount>) -> LiveState {

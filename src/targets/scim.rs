@@ -11,7 +11,7 @@
 //! Disabling sets `active: false` and leaves the roles alone, so enabling (`active: true`)
 //! gives the person back exactly what they had; deleting deletes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use reqwest::Method;
@@ -208,16 +208,16 @@ fn text_of(v: Option<&Value>) -> Option<String> {
 /// A SCIM User as the live model sees it, with its version (`meta.version`) when it has one.
 fn account_of(u: &Value) -> Option<(LiveAccount, Option<String>)> {
     let key = id_of(u)?;
-    let mut attributes = BTreeMap::new();
+    let mut attributes = crate::live::Attributes::new();
     for &a in SIMPLE {
         if let Some(v) = text_of(u.get(a)) {
-            attributes.insert(a.to_owned(), v);
+            attributes.insert(a, v);
         }
     }
     for &a in SCIM_NAME_ATTRIBUTES {
         let sub = a.trim_start_matches("name.");
         if let Some(v) = text_of(u.get("name").and_then(|n| n.get(sub))) {
-            attributes.insert(a.to_owned(), v);
+            attributes.insert(a, v);
         }
     }
     let work = u
@@ -227,11 +227,11 @@ fn account_of(u: &Value) -> Option<(LiveAccount, Option<String>)> {
         .flatten()
         .find(|e| e.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("work")));
     if let Some(v) = text_of(work.and_then(|e| e.get("value"))) {
-        attributes.insert(WORK_EMAIL.to_owned(), v);
+        attributes.insert(WORK_EMAIL, v);
     }
     for &a in ENTERPRISE_ATTRIBUTES {
         if let Some(v) = text_of(u.get(ENTERPRISE).and_then(|x| x.get(a))) {
-            attributes.insert(a.to_owned(), v);
+            attributes.insert(a, v);
         }
     }
     // RFC 7643 leaves `active` optional; an account without it is not a disabled one.
@@ -240,7 +240,7 @@ fn account_of(u: &Value) -> Option<(LiveAccount, Option<String>)> {
         Some(Value::String(s)) => !s.eq_ignore_ascii_case("false"),
         _ => true,
     };
-    attributes.insert(ACTIVE.to_owned(), active.to_string());
+    attributes.insert(ACTIVE, active.to_string());
     let grants = u
         .get("roles")
         .and_then(Value::as_array)
@@ -316,7 +316,7 @@ fn operations(e: &Expected, current: &LiveAccount) -> Result<Vec<Value>, String>
         }
     }
     let add: Vec<Value> =
-        e.add.iter().filter(|r| !current.grants.contains(*r)).map(|r| json!({"value": r.id()})).collect();
+        e.add.iter().filter(|r| !current.grants.contains(r)).map(|r| json!({"value": r.id()})).collect();
     if !add.is_empty() {
         ops.push(json!({"op": "add", "path": "roles", "value": add}));
     }
@@ -622,6 +622,7 @@ impl Target for ScimTarget {
 mod tests {
     use super::*;
     use crate::plan::GrantChange;
+    use std::collections::BTreeMap;
 
     fn user() -> Value {
         json!({
@@ -651,10 +652,10 @@ mod tests {
         assert_eq!(version.as_deref(), Some("W/\"3\""));
         assert_eq!(a.email(), "Ann@acme.example");
         assert_eq!(a.active(), Some(true), "no `active` is not disabled");
-        assert_eq!(a.attributes["name.familyName"], "Lee");
-        assert_eq!(a.attributes[WORK_EMAIL], "ann@acme.example");
-        assert_eq!(a.attributes["department"], "Sales");
-        assert_eq!(a.attributes["employeeNumber"], "42");
+        assert_eq!(a.attributes.get("name.familyName").unwrap(), "Lee");
+        assert_eq!(a.attributes.get(WORK_EMAIL).unwrap(), "ann@acme.example");
+        assert_eq!(a.attributes.get("department").unwrap(), "Sales");
+        assert_eq!(a.attributes.get("employeeNumber").unwrap(), "42");
         assert!(a.grants.contains(&Grant::ScimRole("auditor".into())));
         let mut u = user();
         u["active"] = json!(false);

@@ -1,11 +1,11 @@
 //! The GoTo Admin API's JSON shapes, read in one place: the `goto` target reads them from
 //! GoTo, the `file` target from a snapshot in the same shapes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::live::{Grant, Key, License, LiveAccount, Locks};
+use crate::live::{Attributes, Grant, GrantSet, Key, License, LiveAccount, Locks};
 
 /// The user attributes a mapping may set (and the planner compares).
 pub use crate::vocab::GOTO_ATTRIBUTES as ATTRIBUTES;
@@ -37,8 +37,8 @@ pub fn key_json(k: &Key) -> Value {
 
 /// A user object as the live model sees it: attributes, `licenseKeys`, `adminRoles`, locks.
 pub fn account_of(u: &Value, key: Key) -> LiveAccount {
-    let mut attributes = BTreeMap::new();
-    let mut grants = BTreeSet::new();
+    let mut attributes = Attributes::new();
+    let mut grants = GrantSet::new();
     let mut locks = Locks::default();
     // One pass over the user's fields: a lookup per field would hash every name again, for
     // each of 100,000 users.
@@ -53,7 +53,7 @@ pub fn account_of(u: &Value, key: Key) -> LiveAccount {
             "identityReadOnly" => locks.identity = v.as_bool().unwrap_or(false),
             attribute => {
                 if let (Some(a), Some(v)) = (ATTRIBUTES.iter().find(|a| **a == attribute), v.as_str()) {
-                    attributes.insert((*a).to_owned(), v.to_owned());
+                    attributes.insert(a, v);
                 }
             }
         }
@@ -144,7 +144,7 @@ pub fn listed_page(text: &str) -> Option<(Vec<Listed>, Option<u64>)> {
             ("locale", u.locale),
             ("timeZone", u.time_zone),
         ];
-        let mut grants: BTreeSet<Grant> = u.license_keys.into_iter().flatten().map(Grant::License).collect();
+        let mut grants: GrantSet = u.license_keys.into_iter().flatten().map(Grant::License).collect();
         let roles_shown = match u.admin_roles {
             Roles::Absent => false,
             Roles::Shown(roles) => {
@@ -157,7 +157,7 @@ pub fn listed_page(text: &str) -> Option<(Vec<Listed>, Option<u64>)> {
             key: Some(u.key.clone()),
             account: LiveAccount {
                 key: u.key,
-                attributes: attributes.into_iter().filter_map(|(a, v)| Some((a.to_owned(), v?))).collect(),
+                attributes: attributes.into_iter().filter_map(|(a, v)| Some((a, v?))).collect(),
                 grants,
                 locks: Locks {
                     name: flag(u.name_locked),
@@ -250,39 +250,35 @@ impl Snapshot {
                 License { key: l.key, description: l.description.unwrap_or_default(), seats: l.seats }
             })
             .collect();
-        let accounts = self
-            .users
-            .unwrap_or_default()
+        let users = self.users.unwrap_or_default();
+        // Into a list of its own: collected in place, the accounts would keep the users'
+        // three-times-larger allocation for the rest of the run.
+        let mut accounts = Vec::with_capacity(users.len());
+        accounts.extend(users.into_iter().map(|u| {
+            let attributes: Attributes = [
+                ("email", u.email),
+                ("firstName", u.first_name),
+                ("lastName", u.last_name),
+                ("locale", u.locale),
+                ("timeZone", u.time_zone),
+            ]
             .into_iter()
-            .map(|u| {
-                let mut attributes = BTreeMap::new();
-                for (name, value) in [
-                    ("email", u.email),
-                    ("firstName", u.first_name),
-                    ("lastName", u.last_name),
-                    ("locale", u.locale),
-                    ("timeZone", u.time_zone),
-                ] {
-                    if let Some(v) = value {
-                        attributes.insert(name.to_owned(), v);
-                    }
-                }
-                let mut grants: BTreeSet<Grant> =
-                    u.license_keys.unwrap_or_default().into_iter().map(Grant::License).collect();
-                grants.extend(holders.get(&u.key).into_iter().flatten().cloned().map(Grant::License));
-                grants.extend(u.admin_roles.unwrap_or_default().into_iter().map(Grant::AdminRole));
-                LiveAccount {
-                    key: u.key,
-                    attributes,
-                    grants,
-                    locks: Locks {
-                        name: u.name_locked.unwrap_or(false),
-                        email: u.email_locked.unwrap_or(false),
-                        identity: u.identity_read_only.unwrap_or(false),
-                    },
-                }
-            })
+            .filter_map(|(name, value)| Some((name, value?)))
             .collect();
+            let mut grants: GrantSet = u.license_keys.unwrap_or_default().into_iter().map(Grant::License).collect();
+            grants.extend(holders.get(&u.key).into_iter().flatten().cloned().map(Grant::License));
+            grants.extend(u.admin_roles.unwrap_or_default().into_iter().map(Grant::AdminRole));
+            LiveAccount {
+                key: u.key,
+                attributes,
+                grants,
+                locks: Locks {
+                    name: u.name_locked.unwrap_or(false),
+                    email: u.email_locked.unwrap_or(false),
+                    identity: u.identity_read_only.unwrap_or(false),
+                },
+            }
+        }));
         crate::live::LiveState {
             account_key: self.account.key,
             account_name: self.account.name.unwrap_or_default(),

@@ -28,7 +28,7 @@ use super::http::{Http, HttpError, Request, Response};
 use super::shapes::{Listed, account_of, key_json, key_of, licenses_of};
 use super::{ApplySink, Outcome, Target};
 use crate::diag::{Code, Problem};
-use crate::live::{Grant, Key, LiveAccount, LiveState, domain_of};
+use crate::live::{Grant, GrantSet, Key, LiveAccount, LiveState, domain_of};
 use crate::plan::effect::Expected;
 use crate::plan::{Action, ActionKind};
 use crate::vocab::TargetInfo;
@@ -372,7 +372,7 @@ impl GotoTarget {
         for user in listed {
             let Listed { key: Some(k), mut account, status, roles_shown } = user else { continue };
             if let Some(status) = status {
-                account.attributes.insert(crate::live::STATUS.into(), status);
+                account.attributes.insert(crate::live::STATUS, status);
             }
             account.grants.extend(holders.get(&k).into_iter().flatten().cloned().map(Grant::License));
             let in_scope = self.settings.hints.domains.is_empty()
@@ -390,14 +390,14 @@ impl GotoTarget {
                 let Some(body) = body else { continue };
                 let mut account = account_of(&body, k.clone());
                 if let Some(status) = body.get("status").and_then(Value::as_str) {
-                    account.attributes.insert(crate::live::STATUS.into(), status.to_owned());
+                    account.attributes.insert(crate::live::STATUS, status);
                 }
                 accounts.push(account);
             }
         }
         for account in &mut accounts {
             if let Some(pending) = invited.get(&account.key) {
-                account.attributes.insert(crate::live::INVITED.into(), "true".into());
+                account.attributes.insert(crate::live::INVITED, "true");
                 account.grants.extend(pending.iter().cloned().map(Grant::License));
             }
         }
@@ -455,7 +455,7 @@ impl GotoTarget {
 }
 
 /// The PUT body that makes `account` (currently holding `current`) match `e`.
-fn put_body(e: &Expected, current: &BTreeSet<Grant>, include_attributes: bool) -> Value {
+fn put_body(e: &Expected, current: &GrantSet, include_attributes: bool) -> Value {
     let mut body = Map::new();
     if include_attributes {
         for (a, v) in &e.attributes {
@@ -483,15 +483,10 @@ fn put_body(e: &Expected, current: &BTreeSet<Grant>, include_attributes: bool) -
 
 /// The grants an account holds right now, read just before a write replaces its grant lists:
 /// a license or admin role someone else granted or revoked during the run survives the PUT.
-async fn fresh_grants(
-    client: &Client,
-    base: &str,
-    user: &Key,
-    known: &BTreeSet<Grant>,
-) -> Result<BTreeSet<Grant>, HttpError> {
+async fn fresh_grants(client: &Client, base: &str, user: &Key, known: &GrantSet) -> Result<GrantSet, HttpError> {
     let u = client.call(Method::GET, &format!("{base}/users/{user}"), None, format!("re-read user {user}")).await?.body;
     let detailed = account_of(&u, user.clone());
-    let mut grants = BTreeSet::new();
+    let mut grants = GrantSet::new();
     if u.get("licenseKeys").is_some() {
         grants.extend(detailed.grants.iter().filter(|g| matches!(g, Grant::License(_))).cloned());
     } else {
@@ -547,12 +542,7 @@ impl Target for GotoTarget {
 impl GotoTarget {
     /// Carries out `actions`, concurrently within the rate limit; gives the grants each
     /// written account held right before rollcall's write.
-    async fn write(
-        &self,
-        actions: &[Action],
-        live: &LiveState,
-        ledger: &mut Ledger<'_>,
-    ) -> HashMap<usize, BTreeSet<Grant>> {
+    async fn write(&self, actions: &[Action], live: &LiveState, ledger: &mut Ledger<'_>) -> HashMap<usize, GrantSet> {
         let base = format!("/accounts/{}", self.account_key());
         let by_key: HashMap<&Key, &LiveAccount> = live.accounts.iter().map(|a| (&a.key, a)).collect();
         let writer = Writer { client: &self.client, base: &base, actions, by_key: &by_key };
@@ -634,7 +624,7 @@ impl GotoTarget {
         &self,
         actions: &[Action],
         live: &LiveState,
-        before: &HashMap<usize, BTreeSet<Grant>>,
+        before: &HashMap<usize, GrantSet>,
         ledger: &mut Ledger<'_>,
     ) -> Result<(), Problem> {
         let uncertain = |o: Option<&Outcome>| matches!(o, Some(Outcome::Failed { status, .. }) if status.is_none_or(|s| s == 429 || s >= 500));
@@ -670,9 +660,9 @@ fn judge(
     done: &[usize],
     accepted: &[bool],
     state: &LiveState,
-    before: Option<&HashMap<usize, BTreeSet<Grant>>>,
+    before: Option<&HashMap<usize, GrantSet>>,
     ledger: &mut Ledger<'_>,
-) -> Vec<(usize, Key, BTreeSet<Grant>)> {
+) -> Vec<(usize, Key, GrantSet)> {
     let by_email: HashMap<String, &LiveAccount> =
         state.accounts.iter().map(|a| (a.email().to_lowercase(), a)).collect();
     let by_key: HashMap<&Key, &LiveAccount> = state.accounts.iter().map(|a| (&a.key, a)).collect();
@@ -735,10 +725,10 @@ async fn complete(
     client: &Arc<Client>,
     base: &str,
     actions: &[Action],
-    fixes: Vec<(usize, Key, BTreeSet<Grant>)>,
+    fixes: Vec<(usize, Key, GrantSet)>,
     ledger: &mut Ledger<'_>,
 ) {
-    let start = |ledger: &mut Ledger<'_>, (i, user, current): (usize, Key, BTreeSet<Grant>)| {
+    let start = |ledger: &mut Ledger<'_>, (i, user, current): (usize, Key, GrantSet)| {
         let path = format!("{base}/users/{user}");
         if !ledger.send(i, &format!("PUT {path}")) {
             return None;
@@ -764,12 +754,12 @@ async fn complete(
 /// read) the grant-list PUT built from the account as read right before it.
 enum Job {
     Start(usize),
-    Put(usize, Key, BTreeSet<Grant>),
+    Put(usize, Key, GrantSet),
 }
 
 /// A step's answer: the fresh read before a grant-list PUT, or the write itself.
 enum Step {
-    Fresh(usize, Key, Result<BTreeSet<Grant>, HttpError>),
+    Fresh(usize, Key, Result<GrantSet, HttpError>),
     Wrote(usize, Outcome),
 }
 
@@ -789,7 +779,7 @@ impl Writer<'_> {
         &self,
         picked: impl Iterator<Item = usize>,
         ledger: &mut Ledger<'_>,
-        before: &mut HashMap<usize, BTreeSet<Grant>>,
+        before: &mut HashMap<usize, GrantSet>,
     ) {
         let start = |ledger: &mut Ledger<'_>, job| match job {
             Job::Put(i, key, current) => self.put(ledger, before, i, &key, current),
@@ -818,7 +808,7 @@ impl Writer<'_> {
     fn start(
         &self,
         ledger: &mut Ledger<'_>,
-        before: &mut HashMap<usize, BTreeSet<Grant>>,
+        before: &mut HashMap<usize, GrantSet>,
         i: usize,
     ) -> Option<(usize, Task<Step>)> {
         let a = &self.actions[i];
@@ -859,10 +849,10 @@ impl Writer<'_> {
     fn put(
         &self,
         ledger: &mut Ledger<'_>,
-        before: &mut HashMap<usize, BTreeSet<Grant>>,
+        before: &mut HashMap<usize, GrantSet>,
         i: usize,
         key: &Key,
-        current: BTreeSet<Grant>,
+        current: GrantSet,
     ) -> Option<(usize, Task<Step>)> {
         let path = format!("{}/users/{key}", self.base);
         if !ledger.send(i, &format!("PUT {path}")) {
