@@ -24,7 +24,7 @@ fn vm(field: &str) -> u64 {
 
 fn attr(name: &str, v: String) -> DesiredAttribute {
     let v: std::sync::Arc<str> = v.into();
-    DesiredAttribute { name: name.into(), on_create: Some(v.clone()), on_update: Some(v), ..Default::default() }
+    DesiredAttribute { name: name.into(), on_create: Some(v.clone()), synced: true, ..Default::default() }
 }
 
 fn world(n: usize) -> (Desired, LiveState) {
@@ -48,7 +48,7 @@ fn world(n: usize) -> (Desired, LiveState) {
                     DesiredAttribute {
                         name: "timeZone".into(),
                         on_create: Some("Europe/Berlin".into()),
-                        on_update: None,
+
                         ..Default::default()
                     },
                 ],

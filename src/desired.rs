@@ -19,7 +19,7 @@ pub enum RoleGrant {
     ScimRole(String),
 }
 
-/// One target attribute of a desired account.
+/// One target attribute of a desired account (100,000 people have five each: it is kept small).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DesiredAttribute {
     /// The target attribute: one allocation shared by every person's copy.
@@ -28,8 +28,9 @@ pub struct DesiredAttribute {
     /// For `SelectUniqueValue`, the first candidate until the planner picks one.
     /// (A value is shared: `on_create` and `on_update` are most often the same text.)
     pub on_create: Option<Arc<str>>,
-    /// The value kept in sync on update; None = leave the live value as it is.
-    pub on_update: Option<Arc<str>>,
+    /// Whether `on_create` is also kept in sync on update (`apply: always`, and the mapping
+    /// gave a value); see `on_update`.
+    pub synced: bool,
     /// `SelectUniqueValue`: the values of its rules (then the `default:`), in order, for
     /// the planner to pick the first that no other account holds. Such an attribute is
     /// set on create only: an account that exists keeps its value.
@@ -37,6 +38,13 @@ pub struct DesiredAttribute {
     /// The expression calls `Redact`: the value goes to the target but is masked in
     /// every output.
     pub secret: bool,
+}
+
+impl DesiredAttribute {
+    /// The value kept in sync on update; None = leave the live value as it is.
+    pub fn on_update(&self) -> Option<&str> {
+        self.on_create.as_deref().filter(|_| self.synced)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +136,7 @@ pub fn build(m: &Manifest) -> Result<Desired, Problems> {
 /// Builds the desired state for a plan made at `now` (Entra's `M/d/yyyy h:mm:ss tt`), the
 /// value of `Now()`; apply passes the saved plan's time, so the plan is not stale by the clock.
 pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
-    let roles_of = expand_assignments(m);
+    let RoleSets { people: roles_of, sets } = expand_assignments(m);
     let builder = Builder::new(m, now);
     // Each person is built on their own: a large organisation is built in two halves, one
     // on each core, and put back together in order (the same accounts, the same problems).
@@ -136,14 +144,14 @@ pub fn build_at(m: &Manifest, now: Option<&str>) -> Result<Desired, Problems> {
     let (accounts, problems) = if crate::vocab::on_two_cores(roles_of.len()) {
         let (first, second) = roles_of.split_at(roles_of.len() / 2);
         let ((mut accounts, mut problems), (rest, more)) = std::thread::scope(|s| {
-            let other = s.spawn(|| builder.people(second));
-            (builder.people(first), other.join().expect("building the desired state does not panic"))
+            let other = s.spawn(|| builder.people(second, &sets));
+            (builder.people(first, &sets), other.join().expect("building the desired state does not panic"))
         });
         accounts.extend(rest);
         problems.0.extend(more.0);
         (accounts, problems)
     } else {
-        builder.people(&roles_of)
+        builder.people(&roles_of, &sets)
     };
     let mut managed = BTreeSet::new();
     let mut license_origins = BTreeMap::new();
@@ -195,8 +203,9 @@ impl<'m> Builder<'m> {
         }
     }
 
-    /// The desired accounts of these people (person index, roles), in this order.
-    fn people(&self, roles_of: &[(usize, Vec<&str>)]) -> (Vec<DesiredAccount>, Problems) {
+    /// The desired accounts of these people (person index, index of their roles in `sets`),
+    /// in this order.
+    fn people(&self, roles_of: &[(usize, u32)], sets: &[Vec<&str>]) -> (Vec<DesiredAccount>, Problems) {
         let Builder { m, now, email_attribute, ref secret } = *self;
         // Each mapping's attribute name, allocated once for everyone (once per core: the
         // counts of a shared one would bounce between the cores).
@@ -213,15 +222,15 @@ impl<'m> Builder<'m> {
         let mut problems = Problems::default();
         let mut accounts = Vec::with_capacity(roles_of.len());
         // People with the same roles share one set of roles and one of grants.
-        let mut interned: HashMap<&Vec<&str>, Shared> = HashMap::new();
-        for (person_index, roles) in roles_of {
-            let person = &m.directory.people[*person_index];
+        let mut interned: Vec<Option<Shared>> = vec![None; sets.len()];
+        for &(person_index, set) in roles_of {
+            let person = &m.directory.people[person_index];
             if !passes_scoping(&m.scoping, &person.attributes) {
                 continue;
             }
-            let (roles, grants) = interned
-                .entry(roles)
-                .or_insert_with(|| {
+            let (roles, grants) = interned[set as usize]
+                .get_or_insert_with(|| {
+                    let roles = &sets[set as usize];
                     let grants = Arc::new(role_grants(m, roles));
                     (Arc::new(roles.iter().map(|r| (*r).to_owned()).collect()), grants)
                 })
@@ -320,7 +329,7 @@ fn desired_attribute(
     };
     DesiredAttribute {
         name: name.clone(),
-        on_update: if mapping.apply == ApplyMode::Always && candidates.is_none() { value.clone() } else { None },
+        synced: mapping.apply == ApplyMode::Always && candidates.is_none() && value.is_some(),
         on_create: value.or_else(|| mapping.default.as_deref().map(Arc::from)),
         candidates: candidates.map(Vec::into_boxed_slice),
         secret,
@@ -341,14 +350,26 @@ fn role_grants(m: &Manifest, roles: &[&str]) -> BTreeSet<RoleGrant> {
 
 /// (person index, the roles assigned to them directly or through nested groups), for
 /// everyone assigned a role, in person order. The names are the manifest's own.
-fn expand_assignments<'m>(m: &'m Manifest) -> Vec<(usize, Vec<&'m str>)> {
+fn expand_assignments<'m>(m: &'m Manifest) -> RoleSets<'m> {
     let mut members_cache: HashMap<&str, Vec<usize>> = HashMap::new();
-    // Each person's roles, sorted and distinct: a short list, not a set (100,000 of them).
-    let mut out: Vec<Vec<&'m str>> = vec![Vec::new(); m.directory.people.len()];
-    let add = |roles: &mut Vec<&'m str>, role: &'m str| {
-        if let Err(at) = roles.binary_search(&role) {
-            roles.insert(at, role);
-        }
+    // Each person's roles as the index of a distinct set (0: none yet): 100,000 people hold
+    // a few sets between them, not a list each.
+    let mut out: Vec<u32> = vec![0; m.directory.people.len()];
+    let mut sets: Vec<Vec<&'m str>> = vec![Vec::new()];
+    let mut index: HashMap<Vec<&'m str>, u32> = HashMap::from_iter([(Vec::new(), 0)]);
+    // (set, role) -> the set with the role added, worked out once.
+    let mut with: HashMap<(u32, &'m str), u32> = HashMap::new();
+    let mut add = |set: &mut u32, role: &'m str| {
+        *set = *with.entry((*set, role)).or_insert_with(|| {
+            let mut roles = sets[*set as usize].clone();
+            if let Err(at) = roles.binary_search(&role) {
+                roles.insert(at, role);
+            }
+            *index.entry(roles).or_insert_with_key(|roles| {
+                sets.push(roles.clone());
+                u32::try_from(sets.len() - 1).expect("fewer role sets than people")
+            })
+        });
     };
     for a in &m.assignments {
         let role = a.role.as_str();
@@ -370,7 +391,15 @@ fn expand_assignments<'m>(m: &'m Manifest) -> Vec<(usize, Vec<&'m str>)> {
             }
         }
     }
-    out.into_iter().enumerate().filter(|(_, roles)| !roles.is_empty()).collect()
+    RoleSets { people: out.into_iter().enumerate().filter(|&(_, set)| set != 0).collect(), sets }
+}
+
+/// Who holds which roles.
+struct RoleSets<'m> {
+    /// Everyone with a role, in directory order: (person index, index in `sets`).
+    people: Vec<(usize, u32)>,
+    /// Each distinct set of roles, sorted (the first is the empty one).
+    sets: Vec<Vec<&'m str>>,
 }
 
 /// Everyone in `group`, nested groups included (validation has rejected cycles; the

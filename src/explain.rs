@@ -377,7 +377,7 @@ fn desired_values(facts: &mut [AttributeFact], account: &desired::DesiredAccount
     for fact in facts {
         let Some(d) = account.attribute(&fact.attribute) else { continue };
         fact.value = if fact.apply == "always" && d.candidates.is_none() {
-            d.on_update.as_deref().map(str::to_owned)
+            d.on_update().map(str::to_owned)
         } else {
             d.on_create
                 .as_deref()

@@ -388,7 +388,7 @@ fn feed_accounts(h: &mut Feeder, desired: &Desired) {
     for a in accounts {
         h.feed(&["person", &a.person, a.key.as_ref().map_or("", |k| k.as_str()), if a.enabled { "1" } else { "0" }]);
         for attr in &a.attributes {
-            h.feed(&[&attr.name, attr.on_create.as_deref().unwrap_or("\0"), attr.on_update.as_deref().unwrap_or("\0")]);
+            h.feed(&[&attr.name, attr.on_create.as_deref().unwrap_or("\0"), attr.on_update().unwrap_or("\0")]);
         }
         for g in a.grants.iter() {
             let (kind, name) = match g {

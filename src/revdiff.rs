@@ -268,7 +268,7 @@ fn deltas(old: Option<&DesiredAccount>, new: Option<&DesiredAccount>) -> Vec<Del
             let x = n.attribute(name);
             let value = |a: &crate::desired::DesiredAttribute| a.on_create.as_deref().map(str::to_owned);
             let (ov, nv) = (o.and_then(value), x.and_then(value));
-            let (os, ns) = (o.is_some_and(|a| a.on_update.is_some()), x.is_some_and(|a| a.on_update.is_some()));
+            let (os, ns) = (o.is_some_and(|a| a.on_update().is_some()), x.is_some_and(|a| a.on_update().is_some()));
             if ov != nv || (old.is_some() && os != ns && nv.is_some()) {
                 // A `Redact` mapping on either side: the change shows, its values do not.
                 let secret = o.is_some_and(|a| a.secret) || x.is_some_and(|a| a.secret);

@@ -124,6 +124,22 @@ pub fn on_two_cores(n: usize) -> bool {
     return n >= TWO_CORES_FROM;
 }
 
+/// `name`, as one allocation per name (and thread) however many records have it: a
+/// directory's 100,000 records do not hold 100,000 copies of "userPrincipalName".
+pub fn shared_name(name: &str) -> std::sync::Arc<str> {
+    thread_local! {
+        static NAMES: std::cell::RefCell<foldhash::HashSet<std::sync::Arc<str>>> = Default::default();
+    }
+    NAMES.with_borrow_mut(|names| match names.get(name) {
+        Some(shared) => std::sync::Arc::clone(shared),
+        None => {
+            let shared: std::sync::Arc<str> = name.into();
+            names.insert(std::sync::Arc::clone(&shared));
+            shared
+        }
+    })
+}
+
 #[cfg(test)]
 thread_local! {
     pub static TEST_TWO_CORES_FROM: std::cell::Cell<usize> = const { std::cell::Cell::new(TWO_CORES_FROM) };

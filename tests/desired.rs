@@ -112,11 +112,11 @@ fn null_results_defaults_and_on_create_mappings() {
     let bob = d.accounts.iter().find(|a| a.person == "bob@acme.example").unwrap();
     let last = bob.attribute("lastName").unwrap();
     // No surname: the default on create, the live value left alone on update.
-    assert_eq!((last.on_create.as_deref(), last.on_update.as_deref()), (Some("Unknown"), None));
+    assert_eq!((last.on_create.as_deref(), last.on_update()), (Some("Unknown"), None));
     let tz = bob.attribute("timeZone").unwrap();
-    assert_eq!((tz.on_create.as_deref(), tz.on_update.as_deref()), (Some("Europe/Berlin"), None));
+    assert_eq!((tz.on_create.as_deref(), tz.on_update()), (Some("Europe/Berlin"), None));
     let first = bob.attribute("firstName").unwrap();
-    assert_eq!((first.on_create.as_deref(), first.on_update.as_deref()), (Some("Bob"), Some("Bob")));
+    assert_eq!((first.on_create.as_deref(), first.on_update()), (Some("Bob"), Some("Bob")));
 }
 
 #[test]

@@ -73,7 +73,7 @@ impl<'de> Deserialize<'de> for Name {
                 f.write_str("an attribute name")
             }
             fn visit_str<E: de::Error>(self, name: &str) -> Result<Name, E> {
-                Ok(Name(super::attribute_name(name)))
+                Ok(Name(crate::vocab::shared_name(name)))
             }
         }
         d.deserialize_str(V)

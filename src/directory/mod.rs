@@ -25,28 +25,17 @@ use crate::manifest::{DirectoryFormat, RawDirectorySource};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attributes(Vec<(Arc<str>, Box<str>)>);
 
-/// `name`, as one allocation per name (and thread) however many records have it.
-fn attribute_name(name: &str) -> Arc<str> {
-    thread_local! {
-        static NAMES: std::cell::RefCell<foldhash::HashSet<Arc<str>>> = Default::default();
-    }
-    NAMES.with_borrow_mut(|names| match names.get(name) {
-        Some(shared) => Arc::clone(shared),
-        None => {
-            let shared: Arc<str> = name.into();
-            names.insert(Arc::clone(&shared));
-            shared
-        }
-    })
-}
-
 impl Attributes {
     fn with_capacity(n: usize) -> Self {
         Attributes(Vec::with_capacity(n))
     }
+    /// The attributes a reader gave, null ones left out (in the reader's own allocation).
+    fn from_read(read: Vec<(Arc<str>, Option<Box<str>>)>) -> Self {
+        Attributes(read.into_iter().filter_map(|(name, value)| Some((name, value?))).collect())
+    }
     /// Adds an attribute read from a source (a record names each once).
     fn push(&mut self, name: &str, value: impl Into<Box<str>>) {
-        self.0.push((attribute_name(name), value.into()));
+        self.0.push((crate::vocab::shared_name(name), value.into()));
     }
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| &**k == name).map(|(_, v)| &**v)
@@ -296,6 +285,12 @@ fn merge(steps: Vec<Step>, outcomes: Vec<Option<(Parsed, Problems)>>, problems: 
     let mut directory = Directory::default();
     let mut group_member_files: Vec<GroupMembers> = Vec::new();
     let mut memberships = Vec::new();
+    // Room for everyone at once (the list lives until the plan is made).
+    let records = outcomes.iter().flatten().map(|(parsed, _)| match parsed {
+        Parsed::Contribution(Some(c)) => c.records.len(),
+        _ => 0,
+    });
+    directory.people.reserve_exact(records.sum());
     for (step, outcome) in steps.into_iter().zip(outcomes) {
         let (entry, (contribution, file_problems)) = match (step, outcome) {
             (Step::Report(p), _) => {

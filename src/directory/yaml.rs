@@ -24,12 +24,7 @@ pub(super) fn read(source: &Source, problems: &mut Problems) -> Option<Contribut
         .users
         .into_iter()
         .map(|user| {
-            let mut attributes = Attributes::with_capacity(user.attributes.len());
-            for (k, v) in user.attributes {
-                if let Some(v) = v {
-                    attributes.push(&k, v);
-                }
-            }
+            let attributes = Attributes::from_read(user.attributes);
             let origin = Origin::new(source, identity_span(source.inner(), user.span, &attributes));
             Record { attributes, origin }
         })

@@ -419,11 +419,11 @@ impl<'a> Planner<'a> {
         let mut changes = Vec::new();
         let mut locked = Vec::new();
         for attr in &account.attributes {
-            let Some(new) = &attr.on_update else { continue };
+            let Some(new) = attr.on_update() else { continue };
             let old = live_account.attributes.get(&attr.name);
             let same = match old {
                 Some(o) if case_insensitive(&attr.name) => o.eq_ignore_ascii_case(new),
-                Some(o) => o == &**new,
+                Some(o) => o == new,
                 None => false,
             };
             if same {

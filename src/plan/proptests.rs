@@ -44,19 +44,19 @@ fn desired_account() -> impl Strategy<Value = DesiredAccount> {
                     DesiredAttribute {
                         name: "email".into(),
                         on_create: Some(email.as_str().into()),
-                        on_update: Some(email.into()),
+                        synced: true,
                         ..Default::default()
                     },
                     DesiredAttribute {
                         name: "firstName".into(),
                         on_create: Some(NAMES[first].into()),
-                        on_update: Some(NAMES[first].into()),
+                        synced: true,
                         ..Default::default()
                     },
                     DesiredAttribute {
                         name: "lastName".into(),
                         on_create: last_value.as_deref().map(Into::into),
-                        on_update: if last_on_create { None } else { last_value.map(Into::into) },
+                        synced: !last_on_create,
                         ..Default::default()
                     },
                 ],
@@ -281,13 +281,13 @@ fn scim_case() -> impl Strategy<Value = Case> {
                     DesiredAttribute {
                         name: "userName".into(),
                         on_create: Some(user_name.as_str().into()),
-                        on_update: Some(user_name.into()),
+                        synced: true,
                         ..Default::default()
                     },
                     DesiredAttribute {
                         name: "name.givenName".into(),
                         on_create: Some(NAMES[first].into()),
-                        on_update: Some(NAMES[first].into()),
+                        synced: true,
                         ..Default::default()
                     },
                 ],

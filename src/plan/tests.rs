@@ -56,12 +56,7 @@ fn world() -> World {
 }
 
 fn attr(name: &str, value: &str) -> DesiredAttribute {
-    DesiredAttribute {
-        name: name.into(),
-        on_create: Some(value.into()),
-        on_update: Some(value.into()),
-        ..Default::default()
-    }
+    DesiredAttribute { name: name.into(), on_create: Some(value.into()), synced: true, ..Default::default() }
 }
 
 /// An organizer named `first last` with email `email`.
@@ -392,18 +387,17 @@ fn on_create_mappings_and_null_results() {
     p.attributes.push(DesiredAttribute {
         name: "timeZone".into(),
         on_create: Some("Europe/Berlin".into()),
-        on_update: None,
+
         ..Default::default()
     });
     p.attributes.push(DesiredAttribute {
         name: "locale".into(),
         on_create: Some("en_US".into()),
-        on_update: None,
+
         ..Default::default()
     });
     // lastName: null, no default: omitted on create, left alone on update
-    p.attributes[2] =
-        DesiredAttribute { name: "lastName".into(), on_create: None, on_update: None, ..Default::default() };
+    p.attributes[2] = DesiredAttribute { name: "lastName".into(), on_create: None, ..Default::default() };
     let w = world().want(p.clone());
     insta::assert_snapshot!(w.text(), @r#"
     rollcall will change GoTo account 4152318826743922179 (Acme):
@@ -427,7 +421,7 @@ fn on_create_mappings_and_null_results() {
 #[test]
 fn a_create_without_email_is_an_error_naming_the_person() {
     let mut p = person("alice@acme.example", "Alice", "Archer");
-    p.attributes[0] = DesiredAttribute { name: "email".into(), on_create: None, on_update: None, ..Default::default() };
+    p.attributes[0] = DesiredAttribute { name: "email".into(), on_create: None, ..Default::default() };
     insta::assert_snapshot!(world().want(p).text(), @r"
     rollcall::null-email
 

@@ -120,7 +120,7 @@ mod tests {
                 DesiredAttribute {
                     name: "firstName".into(),
                     on_create: Some(id.into()),
-                    on_update: Some(id.into()),
+                    synced: true,
                     ..Default::default()
                 },
             ],

@@ -12,6 +12,7 @@
 
 use granit_parser::{Event, Parser, ScalarStyle, Span};
 use miette::SourceSpan;
+use std::sync::Arc;
 
 use super::super::RawDirectoryFile;
 use super::span;
@@ -30,7 +31,8 @@ pub struct User {
     /// Where the record's mapping starts.
     pub span: SourceSpan,
     /// In file order; `None` for a null value.
-    pub attributes: Vec<(String, Option<String>)>,
+    /// Each name shared (`vocab::shared_name`), each value as long as it is.
+    pub attributes: Vec<(Arc<str>, Option<Box<str>>)>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -48,7 +50,15 @@ impl From<RawDirectoryFile> for DirectoryFile {
             users: raw
                 .users
                 .into_iter()
-                .map(|u| User { span: span(&u), attributes: u.value.0.into_iter().map(|(k, v)| (k, v.0)).collect() })
+                .map(|u| User {
+                    span: span(&u),
+                    attributes: u
+                        .value
+                        .0
+                        .into_iter()
+                        .map(|(k, v)| (crate::vocab::shared_name(&k), v.0.map(String::into_boxed_str)))
+                        .collect(),
+                })
                 .collect(),
             groups: raw
                 .groups
@@ -209,13 +219,15 @@ impl<'a> Reader<'a> {
     fn users(&mut self) -> Option<Vec<User>> {
         self.sequence_start()?;
         let mut users = Vec::new();
+        // One list reused for every record's attributes, each record then given a copy of
+        // just the size it needs.
+        let mut attributes: Vec<(Arc<str>, Option<Box<str>>)> = Vec::with_capacity(8);
         loop {
             let span = match self.next()? {
                 (Event::SequenceEnd, _) => return Some(users),
                 (Event::MappingStart(_, 0, None), span) => span,
                 _ => return None,
             };
-            let mut attributes: Vec<(String, Option<String>)> = Vec::with_capacity(8);
             loop {
                 let key = match self.next()? {
                     (Event::MappingEnd, _) => break,
@@ -223,16 +235,20 @@ impl<'a> Reader<'a> {
                     _ => return None,
                 };
                 // A key twice is serde's error to report.
-                if attributes.iter().any(|(k, _)| *k == *key) {
+                if attributes.iter().any(|(k, _)| **k == *key) {
                     return None;
                 }
                 let value = match self.next()? {
-                    (Event::Scalar(value, style, 0, None), _) => (!nullish(&value, style)).then(|| value.into_owned()),
+                    (Event::Scalar(value, style, 0, None), _) => {
+                        (!nullish(&value, style)).then(|| Box::from(value.as_ref()))
+                    }
                     _ => return None,
                 };
-                attributes.push((key.into_owned(), value));
+                attributes.push((crate::vocab::shared_name(&key), value));
             }
-            users.push(User { span: self.span(&span), attributes });
+            let mut exact = Vec::with_capacity(attributes.len());
+            exact.append(&mut attributes);
+            users.push(User { span: self.span(&span), attributes: exact });
         }
     }
 
