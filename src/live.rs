@@ -2,8 +2,8 @@
 //! attributes, grants and lock flags, and the account's licenses.
 
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 pub use crate::vocab::{Grant, Key, SUPER_USER, domain_of};
 
@@ -45,27 +45,13 @@ pub struct LiveAccount {
 }
 
 /// A live account's attributes by name, in name order, in one allocation. An account has a
-/// handful; the names rollcall knows are not copied per account. (A `BTreeMap<String,
-/// String>` cost a 500-byte node and a string per name for each of 100,000 accounts.)
+/// handful, and each name is shared by every account that has it (`vocab::shared_name`).
+/// (A `BTreeMap<String, String>` cost a 500-byte node and a string per name for each of
+/// 100,000 accounts.)
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Attributes(litemap::LiteMap<Cow<'static, str>, Box<str>>);
+pub struct Attributes(litemap::LiteMap<Arc<str>, Box<str>>);
 
-/// The attribute names every target uses, shared by all accounts instead of copied.
-const KNOWN_NAMES: &[&[&str]] = &[
-    crate::vocab::GOTO_ATTRIBUTES,
-    crate::vocab::SCIM_SIMPLE_ATTRIBUTES,
-    crate::vocab::SCIM_NAME_ATTRIBUTES,
-    crate::vocab::SCIM_ENTERPRISE_ATTRIBUTES,
-    &[ACTIVE, STATUS, INVITED, crate::vocab::SCIM_WORK_EMAIL],
-];
-
-fn attribute_name(name: &str) -> Cow<'static, str> {
-    KNOWN_NAMES
-        .iter()
-        .flat_map(|names| names.iter())
-        .find(|known| **known == name)
-        .map_or_else(|| Cow::Owned(name.to_owned()), |known| Cow::Borrowed(*known))
-}
+use crate::vocab::shared_name as attribute_name;
 
 impl Attributes {
     pub fn new() -> Self {
@@ -307,7 +293,7 @@ mod tests {
     }
 
     #[test]
-    fn attributes_are_in_name_order_and_known_names_are_not_copied() {
+    fn attributes_are_in_name_order_and_names_are_not_copied() {
         let given = [("timeZone", "UTC"), ("email", "a@x.example"), ("custom", "1"), ("email", "b@x.example")];
         // No room kept beyond what was given.
         assert_eq!(Attributes::from(given).0.into_tuple_vec().capacity(), 3);
@@ -317,9 +303,12 @@ mod tests {
         assert_eq!(a.insert("locale", "de_DE"), None);
         assert_eq!(a.remove("custom").as_deref(), Some("1"));
         assert_eq!(a.keys().collect::<Vec<_>>(), ["email", "locale", "timeZone"]);
-        assert!(matches!(attribute_name("firstName"), Cow::Borrowed(_)));
-        assert!(matches!(attribute_name("name.givenName"), Cow::Borrowed(_)));
-        assert!(matches!(attribute_name("extensionAttribute1"), Cow::Owned(_)));
+        // Each name is one allocation, whichever account holds it.
+        let b = Attributes::from([("email", "d@x.example"), ("extensionAttribute1", "1")]);
+        let c = Attributes::from([("extensionAttribute1", "2"), ("email", "e@x.example")]);
+        for (x, y) in b.0.keys().zip(c.0.keys()).chain(a.0.keys().take(1).zip(b.0.keys())) {
+            assert!(Arc::ptr_eq(x, y), "{x} is copied");
+        }
     }
 
     proptest::proptest! {
