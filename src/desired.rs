@@ -249,7 +249,7 @@ impl<'m> Builder<'m> {
                 .map(|((mapping, &secret), shared)| desired_attribute(mapping, shared, &record, secret))
                 .collect();
             let account = DesiredAccount {
-                person: person.id.clone(),
+                person: person.id.to_string(),
                 key: person.attributes.get("key").map(|k| Key(k.to_owned())),
                 enabled: person.attributes.get("accountEnabled").and_then(crate::directory::account_enabled)
                     != Some(false),

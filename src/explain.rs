@@ -240,7 +240,7 @@ pub fn facts(m: &Manifest, query: &str) -> Facts {
     let excluded = email.as_deref().is_some_and(excluded) || excluded(&person.id);
     let explanation = Explanation {
         query: query.to_owned(),
-        person: Some(person.id.clone()),
+        person: Some(person.id.to_string()),
         email,
         records,
         groups,
@@ -253,7 +253,7 @@ pub fn facts(m: &Manifest, query: &str) -> Facts {
         action: None,
         verdict: String::new(),
     };
-    Facts { explanation, person: Some(person.id.clone()), excluded }
+    Facts { explanation, person: Some(person.id.to_string()), excluded }
 }
 
 /// Every email a query could have meant, for "did you mean".
@@ -261,7 +261,7 @@ pub fn known_emails(m: &Manifest) -> Vec<String> {
     let email_attribute = email_attribute(m);
     let mut out: Vec<String> = Vec::new();
     for (i, p) in m.directory.people.iter().enumerate() {
-        out.push(p.id.clone());
+        out.push(p.id.to_string());
         // A redacted email is never offered as "did you mean".
         if !m.mappings.iter().any(|x| x.attribute == email_attribute && is_secret(x)) {
             out.extend(mapped(m, i, email_attribute));

@@ -70,8 +70,8 @@ impl Origin {
 
 #[derive(Debug, Clone)]
 pub struct Person {
-    /// userPrincipalName, else mail, lower-cased.
-    pub id: String,
+    /// userPrincipalName, else mail, lower-cased (shared with the directory's index).
+    pub id: Arc<str>,
     pub attributes: Attributes,
     pub origin: Origin,
     /// The manifest's `directory:` entry the record comes from (0-based), for
@@ -105,7 +105,7 @@ pub struct Directory {
     /// Every attribute name some record has.
     pub attribute_names: std::collections::BTreeSet<String>,
     /// lower-cased userPrincipalName or mail -> index in `people`.
-    index: HashMap<String, usize>,
+    index: HashMap<Arc<str>, usize>,
     group_index: HashMap<String, usize>,
     /// Each group's members as people, looked up once (`member_people`).
     members: std::sync::OnceLock<Vec<Vec<Option<usize>>>>,
@@ -161,13 +161,13 @@ impl Directory {
             }
         }
         let i = self.people.len();
-        self.index.insert(person.id.clone(), i);
+        self.index.insert(Arc::clone(&person.id), i);
         for key in ["userPrincipalName", "mail"] {
             // Usually the id itself: a copy only for a reference not yet indexed.
             if let Some(v) = person.attributes.get(key).map(|v| crate::vocab::lowercase(v.trim()))
                 && !self.index.contains_key(v.as_ref())
             {
-                self.index.insert(v.into_owned(), i);
+                self.index.insert(v.into(), i);
             }
         }
         self.people.push(person);
@@ -308,7 +308,7 @@ fn merge(steps: Vec<Step>, outcomes: Vec<Option<(Parsed, Problems)>>, problems: 
                     check_account_enabled(&record, problems);
                     match Person::identity(&record.attributes) {
                         Some(id) => directory.add_person(
-                            Person { id, attributes: record.attributes, origin: record.origin, entry },
+                            Person { id: id.into(), attributes: record.attributes, origin: record.origin, entry },
                             problems,
                         ),
                         None => problems.push(
