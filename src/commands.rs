@@ -82,10 +82,11 @@ fn prepare(dir: &Path, only: &[String], made_at: Option<String>) -> Result<Prepa
     clock.done("desired state");
     // `--only` for someone with nothing to do says why: what the manifests say of them is read now.
     let only_facts: Vec<explain::Facts> = only.iter().map(|q| explain::facts(&manifest, q)).collect();
-    // The people's source records are not needed any more: freed (on another thread) before
-    // the live state arrives.
-    let records = std::mem::take(&mut manifest.directory);
-    let freed = std::thread::spawn(move || drop(records));
+    // The people's source records are not needed any more. They are freed here, before the
+    // plan is made, so that the plan's memory is theirs: freed on another thread while the
+    // plan ran, they cost the mixed 100,000-person plan 235-245 MiB resident instead of 233.
+    drop(std::mem::take(&mut manifest.directory));
+    clock.done("free the directory");
     let mut target = targets::open_prefetched(&manifest, prefetched)?;
     // The manifests are digested on another core while the target is read and the plan made.
     let (digests, planned) = std::thread::scope(|s| {
@@ -107,7 +108,6 @@ fn prepare(dir: &Path, only: &[String], made_at: Option<String>) -> Result<Prepa
     });
     let (live, _, plan, live_digest) = planned?;
     let (manifest_digest, manifest_parts) = digests?;
-    let _ = freed.join();
     clock.done("digest the manifests (what was left of it)");
     let nothing_to_do = only_facts
         .into_iter()
