@@ -53,57 +53,51 @@ Other aims:
 | expressions (\`cargo bench --bench expr\`) | $expr | $(aim "$expr" 150) < 150 ms |
 | planner alone (\`cargo bench --bench planner\`) | $planner | $(aim "$planner" 300) < 300 ms |
 
-## Where an aim is missed
+## Where each aim stands
 
-**plan at 100,000 people, aim 0.8 s and 250 MB, both organisations: the time is at the aim, the
-memory is not.** In the run above the one-YAML-file plan took 0.70 s and the mixed one 1.02 s;
-five more runs of each right after took 0.76–1.05 s and 0.76–1.28 s (this machine's speed moves
-a lot from one minute to the next). Peak memory is 350–415 MB.
-The same harness measured 3.0 s (one YAML file) and 2.8 s (mixed) at 4d9f9c6, before #20's work,
-and 1.6 s at 5c431b9, after its first round (directory files in the plain shape read from the
-YAML parser's events, the snapshot read on the other core while the directory loads, the
-manifests digested once on the other core, the big structures left to the process's exit). The
-second round (04b1f01 and after):
-- everyone with the same roles shares one set of roles and of grants, every desired attribute's
-  name is one shared allocation, group members are looked up once for validation and desired
-  state, and a source's text is kept as read (not copied into another 16 MB);
-- the planner indexes the live accounts without a list or a lower-cased copy per value, finds an
-  account's managed grants without collecting them, checks scope domains without a copy, and
-  marks matched accounts by index;
-- desired state and the planner's per-person decisions run in two halves, one on each core
-  (from 8,192 people; a property test holds the two-core plan to the one-core plan), the people's
-  emails are checked while the live accounts are indexed, and the live state is digested while
-  the plan is made;
-- a directory file from 1 MB on is read on two cores, cut inside its \`users:\` list where that
-  is provably safe (\`src/manifest/yaml/events/split.rs\`);
-- the binary allocates with mimalloc: glibc's malloc and free were a third of every profile, and
-  its time swung with the machine's state where mimalloc's did not.
+**plan at 100,000 people, aim 0.8 s and 250 MB, both organisations: met** in the run above
+(one YAML file 0.60 s and 195 MB, mixed sources 0.70 s and 242 MB; the memory column is the
+largest of the three runs, in MiB). The same harness measured 3.0 s (one YAML file) and 2.8 s
+(mixed) at 4d9f9c6, before #20's work; 1.6 s at 5c431b9, after its first round; and 0.70 s
+with 352 MB (one file) and 1.02 s with 415 MB (mixed) at cc610ec, after its second. The first
+two rounds: directory files in the plain shape read from the YAML parser's events, on two
+cores from 1 MB; the snapshot read on the other core while the directory loads; the manifests
+and the live state digested on the other core; desired state and the planner's decisions in
+two halves, one per core; everyone with the same roles sharing one set of roles and grants;
+the planner's index of live accounts without a copy per value; mimalloc. The third round made
+the model dense, guided by heaptrack's peak of a glibc build (285 MB of heap at the peak of
+the one-file plan at 8152c33, 176 MB at 599aa1a):
+- a live account's attributes are one sorted allocation (\`live::Attributes\`, over litemap)
+  and its grants a short sorted list (\`GrantSet\`), not a \`BTreeMap<String, String>\` and a
+  \`BTreeSet\` (about 1,300 bytes an account before, 400 after);
+- every attribute name (directory records and live accounts) is one allocation shared by
+  everyone who has it (\`vocab::shared_name\`), and a person's id is shared with the
+  directory's index;
+- a snapshot's users become live accounts as each is read (no list of 100,000 typed users
+  first); YAML records come from the parser's events with values of their own size;
+- a desired attribute holds its value once (a flag says whether it is kept in sync), each
+  constant is one value for everyone, and role sets are interned while assignments expand;
+- the directory's records are freed before the plan is made, so that the plan reuses their
+  memory (freed on another thread while the plan ran, they kept the mixed plan at
+  235–245 MiB instead of 233);
+- the binary uses mimalloc's v2 line: it kept 20–40 MB less resident than v3 in the same time.
 
-What is left (\`perf record --call-graph dwarf\` of the one-YAML-file plan): the YAML parser's
-events (the floor's "YAML events" column, now on two cores beside the snapshot's read), then
-the first touch of every record, account and grant: each is a separate allocation, so each is a
-cache miss, and fresh memory costs the kernel a zeroed page (its \`clear_page\` is a tenth of
-the samples). Memory under 250 MB (and time well under 0.8 s) needs a denser model: a live account's attributes
-and grants beside it rather than a map of separate strings, directory records that borrow from
-the file's text, and the records, the desired state and the live state not all alive at once.
+Both organisations are within a few tens of MB of the memory aim, and within 0.1–0.2 s of the
+time aim, on a machine whose speed moves by half from one hour to the next: a busy machine
+can take a run over either line.
 
-**validate at 100,000 people, aim 0.5 s: met for mixed sources (0.37 s), missed for one YAML
-file (0.57 s).** validate builds desired state since #19 (an email outside \`scope.domains\` is a
-validation error); one file's YAML events are the floor's 0.3 s of one core, now split over two
-cores where the file allows it.
+**validate at 100,000 people, aim 0.5 s: met** (one YAML file 0.37 s, mixed sources 0.29 s).
 
-**plan through the GoTo emulator, aim 1.5 s and 350 MB: the memory is met (329 MB), the time
-missed by a little (1.56 s).** The pages after
-the first are asked for at once (within the client's concurrency) and each is read straight
-into the live model without a JSON tree (a page with anything unusual falls back to JSON
-values); the emulator answers them concurrently. What is left is the emulator writing 100 pages
-of 1,000 users and rollcall reading them, on the same two cores as the rest of the plan.
+**plan through the GoTo emulator, aim 1.5 s and 350 MB: met** (1.08 s and 218 MB). The pages
+after the first are asked for at once (within the client's concurrency) and each is read
+straight into the live model without a JSON tree (a page with anything unusual falls back to
+JSON values); the emulator answers them concurrently.
 
 **apply, writes within 10 % of the floor: missed.** Since #15 a grant-list PUT is preceded by a
 fresh read of the user (so a license granted in between is never lost): the 10 % drift apply
 makes 5,435 "get user" requests beside its 8,637 writes, and they share the rate limit, so the
 write phase is that much longer than the writes alone would take. The initial load's write
-phase took 2.5 s for 1,979 "Add Users" requests in this run (floor 1.0 s); it met the floor in
-the 2026-11-27 run on another machine, and was not investigated this round.
+phase took 1.8 s for 1,979 "Add Users" requests in the run above (floor 1.0 s); it met the
+floor in the 2026-11-27 run on another machine, and was not investigated in #20.
 DOC
 echo "wrote $out"
