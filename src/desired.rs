@@ -26,7 +26,7 @@ pub struct DesiredAttribute {
     pub name: Arc<str>,
     /// The value on create (the mapping's value, else its `default:`); None = omitted.
     /// For `SelectUniqueValue`, the first candidate until the planner picks one.
-    /// (A value is shared: `on_create` and `on_update` are most often the same text.)
+    /// (A constant's value is one allocation, shared by everyone.)
     pub on_create: Option<Arc<str>>,
     /// Whether `on_create` is also kept in sync on update (`apply: always`, and the mapping
     /// gave a value); see `on_update`.
@@ -348,8 +348,8 @@ fn role_grants(m: &Manifest, roles: &[&str]) -> BTreeSet<RoleGrant> {
     grants
 }
 
-/// (person index, the roles assigned to them directly or through nested groups), for
-/// everyone assigned a role, in person order. The names are the manifest's own.
+/// The roles assigned to each person directly or through nested groups, for everyone
+/// assigned a role, in person order. The names are the manifest's own.
 fn expand_assignments<'m>(m: &'m Manifest) -> RoleSets<'m> {
     let mut members_cache: HashMap<&str, Vec<usize>> = HashMap::new();
     // Each person's roles as the index of a distinct set (0: none yet): 100,000 people hold

@@ -114,14 +114,6 @@ impl<N: AsRef<str>, V: Into<Box<str>>, const K: usize> From<[(N, V); K]> for Att
     }
 }
 
-impl<'a> IntoIterator for &'a Attributes {
-    type Item = (&'a str, &'a str);
-    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a str)> + 'a>;
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
-    }
-}
-
 /// A live account's grants, in order, in one short list (an account holds one or two).
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GrantSet(Vec<Grant>);

@@ -412,7 +412,7 @@ pub fn live_digest(live: &LiveState, desired: &Desired, managed: &std::collectio
     h.feed(&[live.account_key.as_str()]);
     for a in accounts {
         h.feed(&["account", a.key.as_str()]);
-        for (k, v) in &a.attributes {
+        for (k, v) in a.attributes.iter() {
             h.feed(&[k, v]);
         }
         for g in a.grants.iter().filter(|g| managed.contains(g)) {

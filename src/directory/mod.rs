@@ -20,7 +20,7 @@ use crate::manifest::yaml::span;
 use crate::manifest::{DirectoryFormat, RawDirectorySource};
 
 /// A person's source attributes; null attributes are absent. Each name is shared by every
-/// record that has it (`attribute_name`): 100,000 records do not hold 100,000 copies of
+/// record that has it (`vocab::shared_name`): 100,000 records do not hold 100,000 copies of
 /// "userPrincipalName".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attributes(Vec<(Arc<str>, Box<str>)>);

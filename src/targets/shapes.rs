@@ -265,27 +265,26 @@ struct SnapshotUser {
 impl SnapshotUser {
     /// The live account, with the licenses the user lists (not yet those that list the user).
     fn into_account(self) -> LiveAccount {
-        let u = self;
         let attributes: Attributes = [
-            ("email", u.email),
-            ("firstName", u.first_name),
-            ("lastName", u.last_name),
-            ("locale", u.locale),
-            ("timeZone", u.time_zone),
+            ("email", self.email),
+            ("firstName", self.first_name),
+            ("lastName", self.last_name),
+            ("locale", self.locale),
+            ("timeZone", self.time_zone),
         ]
         .into_iter()
         .filter_map(|(name, value)| Some((name, value?)))
         .collect();
-        let mut grants: GrantSet = u.license_keys.unwrap_or_default().into_iter().map(Grant::License).collect();
-        grants.extend(u.admin_roles.unwrap_or_default().into_iter().map(Grant::AdminRole));
+        let mut grants: GrantSet = self.license_keys.unwrap_or_default().into_iter().map(Grant::License).collect();
+        grants.extend(self.admin_roles.unwrap_or_default().into_iter().map(Grant::AdminRole));
         LiveAccount {
-            key: u.key,
+            key: self.key,
             attributes,
             grants,
             locks: Locks {
-                name: u.name_locked.unwrap_or(false),
-                email: u.email_locked.unwrap_or(false),
-                identity: u.identity_read_only.unwrap_or(false),
+                name: self.name_locked.unwrap_or(false),
+                email: self.email_locked.unwrap_or(false),
+                identity: self.identity_read_only.unwrap_or(false),
             },
         }
     }
