@@ -40,7 +40,7 @@ fn world(n: usize) -> (Desired, LiveState) {
         // 1 % drift: 0.4 % renamed by hand, 0.3 % left, 0.3 % joined.
         if drift != 1 && drift != 2 && drift != 3 {
             people.push(DesiredAccount {
-                person: email.clone(),
+                person: email.as_str().into(),
                 attributes: vec![
                     attr("email", email.clone()),
                     attr("firstName", format!("First{i}")),

@@ -50,7 +50,7 @@ impl DesiredAttribute {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredAccount {
     /// The person (userPrincipalName or mail, lower-cased), for messages.
-    pub person: String,
+    pub person: Arc<str>,
     pub attributes: Vec<DesiredAttribute>,
     /// The GoTo user key, when the directory record carries it (`rollcall import` writes it).
     pub key: Option<Key>,
@@ -249,7 +249,7 @@ impl<'m> Builder<'m> {
                 .map(|((mapping, &secret), shared)| desired_attribute(mapping, shared, &record, secret))
                 .collect();
             let account = DesiredAccount {
-                person: person.id.to_string(),
+                person: Arc::clone(&person.id),
                 key: person.attributes.get("key").map(|k| Key(k.to_owned())),
                 enabled: person.attributes.get("accountEnabled").and_then(crate::directory::account_enabled)
                     != Some(false),

@@ -393,7 +393,7 @@ fn desired_values(facts: &mut [AttributeFact], account: &desired::DesiredAccount
 /// Adds the live account and the planned action to the facts, and settles the verdict.
 pub fn finish(facts: Facts, desired: &Desired, live: &LiveState, plan: &Plan) -> Explanation {
     let Facts { explanation: mut e, person, excluded } = facts;
-    let wanted = person.as_deref().and_then(|p| desired.accounts.iter().find(|a| a.person == p));
+    let wanted = person.as_deref().and_then(|p| desired.accounts.iter().find(|a| &*a.person == p));
     if let Some(account) = wanted {
         desired_values(&mut e.attributes, account);
     }

@@ -352,7 +352,12 @@ pub fn compare(base: &Side, head: &Side, manifest_dir: &str) -> DesiredDiff {
             _ if changes.is_empty() => continue,
             _ => AccountChange::Changed,
         };
-        accounts.push(AccountDiff { change, email: email_of(shown).to_owned(), person: shown.person.clone(), changes });
+        accounts.push(AccountDiff {
+            change,
+            email: email_of(shown).to_owned(),
+            person: shown.person.to_string(),
+            changes,
+        });
     }
     accounts.sort_by(|x, y| x.email.to_lowercase().cmp(&y.email.to_lowercase()).then_with(|| x.person.cmp(&y.person)));
     let mut settings = Vec::new();

@@ -52,7 +52,7 @@ assignments:
 }
 
 fn people(d: &Desired) -> Vec<&str> {
-    let mut v: Vec<&str> = d.accounts.iter().map(|a| a.person.as_str()).collect();
+    let mut v: Vec<&str> = d.accounts.iter().map(|a| &*a.person).collect();
     v.sort();
     v
 }
@@ -67,7 +67,7 @@ fn nested_groups_expand_and_unassigned_people_are_not_desired() {
 #[test]
 fn a_person_gets_the_union_of_their_roles() {
     let d = desired("", "");
-    let ann = d.accounts.iter().find(|a| a.person == "ann@acme.example").unwrap();
+    let ann = d.accounts.iter().find(|a| &*a.person == "ann@acme.example").unwrap();
     assert_eq!(ann.roles.iter().map(String::as_str).collect::<Vec<_>>(), ["admin", "organizer", "webinar"]);
     assert_eq!(
         ann.grants.iter().cloned().collect::<Vec<_>>(),
@@ -101,15 +101,15 @@ fn scoping_filters_any_filter_all_clauses() {
 #[test]
 fn account_enabled_false_is_desired_as_disabled() {
     let d = desired("", "");
-    let cat = d.accounts.iter().find(|a| a.person == "cat@acme.example").unwrap();
+    let cat = d.accounts.iter().find(|a| &*a.person == "cat@acme.example").unwrap();
     assert!(!cat.enabled);
-    assert!(d.accounts.iter().filter(|a| a.person != "cat@acme.example").all(|a| a.enabled));
+    assert!(d.accounts.iter().filter(|a| &*a.person != "cat@acme.example").all(|a| a.enabled));
 }
 
 #[test]
 fn null_results_defaults_and_on_create_mappings() {
     let d = desired("", "");
-    let bob = d.accounts.iter().find(|a| a.person == "bob@acme.example").unwrap();
+    let bob = d.accounts.iter().find(|a| &*a.person == "bob@acme.example").unwrap();
     let last = bob.attribute("lastName").unwrap();
     // No surname: the default on create, the live value left alone on update.
     assert_eq!((last.on_create.as_deref(), last.on_update()), (Some("Unknown"), None));

@@ -39,7 +39,7 @@ fn desired_account() -> impl Strategy<Value = DesiredAccount> {
             let email = format!("u{i}@acme.example");
             let last_value = (!null_last).then(|| NAMES[last].to_owned());
             DesiredAccount {
-                person: email.clone(),
+                person: email.as_str().into(),
                 attributes: vec![
                     DesiredAttribute {
                         name: "email".into(),
@@ -212,7 +212,7 @@ proptest! {
     fn safety_invariants_hold(c in case()) {
         let p = plan(&c.desired, &c.live, &PlanOptions::default()).unwrap();
         let excluded: BTreeSet<String> = c.desired.scope.iter().flat_map(|s| s.exclude.clone()).collect();
-        let desired_emails: BTreeSet<String> = c.desired.accounts.iter().map(|d| d.person.clone()).collect();
+        let desired_emails: BTreeSet<String> = c.desired.accounts.iter().map(|d| d.person.to_string()).collect();
         for a in &p.actions {
             let email = a.email.to_lowercase();
             // excluded accounts are invisible
@@ -276,7 +276,7 @@ fn scim_case() -> impl Strategy<Value = Case> {
         .prop_map(|(i, first, roles, enabled)| {
             let user_name = format!("u{i}@acme.example");
             DesiredAccount {
-                person: user_name.clone(),
+                person: user_name.as_str().into(),
                 attributes: vec![
                     DesiredAttribute {
                         name: "userName".into(),

@@ -62,7 +62,7 @@ fn attr(name: &str, value: &str) -> DesiredAttribute {
 /// An organizer named `first last` with email `email`.
 fn person(email: &str, first: &str, last: &str) -> DesiredAccount {
     DesiredAccount {
-        person: email.to_lowercase(),
+        person: email.to_lowercase().into(),
         attributes: vec![attr("email", email), attr("firstName", first), attr("lastName", last)],
         key: None,
         grants: Arc::new([RoleGrant::License("GoToMeeting Business".into())].into()),
@@ -620,7 +620,7 @@ fn scim_world() -> World {
 
 fn scim_person(user_name: &str, given: &str, roles: &[&str]) -> DesiredAccount {
     DesiredAccount {
-        person: user_name.to_lowercase(),
+        person: user_name.to_lowercase().into(),
         attributes: vec![attr("userName", user_name), attr("name.givenName", given)],
         key: None,
         grants: Arc::new(roles.iter().map(|r| RoleGrant::ScimRole((*r).into())).collect()),
