@@ -137,13 +137,6 @@ pub fn listed_page(text: &str) -> Option<(Vec<Listed>, Option<u64>)> {
     }
     let page: Page = serde_json::from_str(text).ok()?;
     let users = page.results.into_iter().map(|u| {
-        let attributes = [
-            ("email", u.email),
-            ("firstName", u.first_name),
-            ("lastName", u.last_name),
-            ("locale", u.locale),
-            ("timeZone", u.time_zone),
-        ];
         let mut grants: GrantSet = u.license_keys.into_iter().flatten().map(Grant::License).collect();
         let roles_shown = match u.admin_roles {
             Roles::Absent => false,
@@ -152,19 +145,14 @@ pub fn listed_page(text: &str) -> Option<(Vec<Listed>, Option<u64>)> {
                 true
             }
         };
-        let flag = |f: Option<bool>| f.unwrap_or(false);
         Listed {
             key: Some(u.key.clone()),
-            account: LiveAccount {
-                key: u.key,
-                attributes: attributes.into_iter().filter_map(|(a, v)| Some((a, v?))).collect(),
+            account: typed_account(
+                u.key,
+                [u.email, u.first_name, u.last_name, u.locale, u.time_zone],
                 grants,
-                locks: Locks {
-                    name: flag(u.name_locked),
-                    email: flag(u.email_locked),
-                    identity: flag(u.identity_read_only),
-                },
-            },
+                [u.name_locked, u.email_locked, u.identity_read_only],
+            ),
             status: u.status,
             roles_shown,
         }
@@ -188,6 +176,19 @@ pub fn licenses_of<'a>(items: impl IntoIterator<Item = &'a Value>) -> (Vec<Licen
         });
     }
     (licenses, holders)
+}
+
+/// A live account from a typed user's fields (a listed page's or a snapshot's): the values of
+/// `ATTRIBUTES` in its order (null ones absent), and `nameLocked`, `emailLocked`,
+/// `identityReadOnly` (absent: false).
+fn typed_account(key: Key, values: [Option<String>; 5], grants: GrantSet, locks: [Option<bool>; 3]) -> LiveAccount {
+    let [name, email, identity] = locks.map(|flag| flag.unwrap_or(false));
+    LiveAccount {
+        key,
+        attributes: ATTRIBUTES.iter().zip(values).filter_map(|(a, v)| Some((a, v?))).collect(),
+        grants,
+        locks: Locks { name, email, identity },
+    }
 }
 
 /// A `file`-target snapshot read straight into the live model (no JSON tree: a 100,000-user
@@ -265,28 +266,14 @@ struct SnapshotUser {
 impl SnapshotUser {
     /// The live account, with the licenses the user lists (not yet those that list the user).
     fn into_account(self) -> LiveAccount {
-        let attributes: Attributes = [
-            ("email", self.email),
-            ("firstName", self.first_name),
-            ("lastName", self.last_name),
-            ("locale", self.locale),
-            ("timeZone", self.time_zone),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| Some((name, value?)))
-        .collect();
         let mut grants: GrantSet = self.license_keys.unwrap_or_default().into_iter().map(Grant::License).collect();
         grants.extend(self.admin_roles.unwrap_or_default().into_iter().map(Grant::AdminRole));
-        LiveAccount {
-            key: self.key,
-            attributes,
+        typed_account(
+            self.key,
+            [self.email, self.first_name, self.last_name, self.locale, self.time_zone],
             grants,
-            locks: Locks {
-                name: self.name_locked.unwrap_or(false),
-                email: self.email_locked.unwrap_or(false),
-                identity: self.identity_read_only.unwrap_or(false),
-            },
-        }
+            [self.name_locked, self.email_locked, self.identity_read_only],
+        )
     }
 }
 
