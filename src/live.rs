@@ -60,9 +60,6 @@ impl Attributes {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(|v| &**v)
     }
-    pub fn contains_key(&self, name: &str) -> bool {
-        self.0.contains_key(name)
-    }
     /// Sets `name`, giving back the value it replaces.
     pub fn insert(&mut self, name: impl AsRef<str>, value: impl Into<Box<str>>) -> Option<Box<str>> {
         let (name, value) = (name.as_ref(), value.into());
@@ -77,15 +74,6 @@ impl Attributes {
     /// In name order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &str)> + '_ {
         self.0.iter().map(|(k, v)| (&**k, &**v))
-    }
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + '_ {
-        self.0.keys().map(|k| &**k)
-    }
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
@@ -115,7 +103,7 @@ impl<N: AsRef<str>, V: Into<Box<str>>, const K: usize> From<[(N, V); K]> for Att
 }
 
 /// A live account's grants, in order, in one short list (an account holds one or two).
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GrantSet(Vec<Grant>);
 
 impl GrantSet {
@@ -149,14 +137,8 @@ impl GrantSet {
     pub fn iter(&self) -> std::slice::Iter<'_, Grant> {
         self.0.iter()
     }
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-    pub fn retain(&mut self, keep: impl FnMut(&Grant) -> bool) {
-        self.0.retain(keep);
     }
 }
 
@@ -294,7 +276,7 @@ mod tests {
         assert_eq!(a.insert("email", "c@x.example").as_deref(), Some("b@x.example"));
         assert_eq!(a.insert("locale", "de_DE"), None);
         assert_eq!(a.remove("custom").as_deref(), Some("1"));
-        assert_eq!(a.keys().collect::<Vec<_>>(), ["email", "locale", "timeZone"]);
+        assert_eq!(a.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["email", "locale", "timeZone"]);
         // Each name is one allocation, whichever account holds it.
         let b = Attributes::from([("email", "d@x.example"), ("extensionAttribute1", "1")]);
         let c = Attributes::from([("extensionAttribute1", "2"), ("email", "e@x.example")]);
